@@ -1,0 +1,1 @@
+"""The console adapter: replays JSON Lines events through the real bot, offline."""

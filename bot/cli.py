@@ -1,0 +1,234 @@
+"""The ``tribebot`` command line. Exit codes: 0 ok, 2 bad input, 1 failure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from bot.config import ConfigError, Settings, load_settings
+from storage import DatabaseError
+
+T = TypeVar("T")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+BAD_INPUT = 2
+FAILURE = 1
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    for noisy in ("aiosqlite", "discord.gateway", "httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings(config: Path | None, db: str | None = None) -> Settings:
+    """Load settings or exit 2 listing every problem."""
+    if config is None and Path("config.toml").is_file():
+        config = Path("config.toml")
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]{problem}[/red]", markup=True, soft_wrap=True)
+        sys.exit(BAD_INPUT)
+    if db is not None:
+        settings = settings.model_copy(
+            update={"storage": settings.storage.model_copy(update={"url": _as_url(db)})}
+        )
+    return settings
+
+
+def _as_url(db: str) -> str:
+    return db if db.startswith("sqlite:///") else f"sqlite:///{db}"
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine; user-fixable store problems exit 2, never with a traceback."""
+    try:
+        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+    except DatabaseError as exc:
+        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        sys.exit(BAD_INPUT)
+
+
+config_option = click.option(
+    "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: ./config.toml if present, else built-in defaults).",
+)
+db_option = click.option("--db", help="Database file or sqlite:/// URL (overrides the config).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tribebot")
+def main() -> None:
+    """Tribebot turns a Discord or Telegram group into a community.
+
+    Start with `tribebot demo`, then copy config.example.toml to config.toml and
+    `tribebot run --config config.toml`.
+    """
+
+
+@main.command()
+@click.option("--config", "config", required=True,
+              type=click.Path(path_type=Path, dir_okay=False), help="Config file.")
+def run(config: Path) -> None:
+    """Run the bot on the platforms enabled in the config, until Ctrl+C."""
+    settings = _settings(config)
+    _setup_logging(settings.bot.log_level)
+    if not (settings.discord.enabled or settings.telegram.enabled):
+        err.print(f"[red]{config.name}: no platform is enabled; set enabled = true under "
+                  "[discord] or [telegram][/red]")
+        sys.exit(BAD_INPUT)
+    from bot.service import serve
+
+    code = _run(lambda: serve(settings))
+    sys.exit(code)
+
+
+@main.command("check-config")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def check_config(path: Path) -> None:
+    """Validate a config file and report every problem at once."""
+    settings = _settings(path)
+    enabled = [p for p in ("discord", "telegram") if getattr(settings, p).enabled]
+    out.print(f"{path.name}: OK — platforms enabled: {', '.join(enabled) or 'none'}; "
+              f"store: {settings.storage.url}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@config_option
+@db_option
+@click.option("--quiet", is_flag=True, help="Do not print the bot's posts.")
+def replay(file: Path, config: Path | None, db: str | None, quiet: bool) -> None:
+    """Feed a JSON Lines file of events through the real bot, offline."""
+    settings = _settings(config, db)
+    _setup_logging(settings.bot.log_level)
+    from bot.replay import replay_file
+
+    report = _run(lambda: replay_file(settings, file, echo=not quiet, console=out))
+    for problem in report.errors:
+        err.print(f"[yellow]{problem}[/yellow]", soft_wrap=True)
+    out.print(f"replayed {report.events} events and {report.commands} commands from {file.name}"
+              f" ({report.duplicates} duplicates ignored, {len(report.errors)} bad lines)")
+    if report.stopped_early:
+        out.print("stopped early; everything handled so far is saved")
+    sys.exit(BAD_INPUT if report.errors else 0)
+
+
+@main.command()
+@click.option("--db", "db", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the demo database (default: a new temporary folder).")
+@click.option("--quiet", is_flag=True, help="Only print the summary at the end.")
+def demo(db: Path | None, quiet: bool) -> None:
+    """Replay the bundled sample community: 8 weeks, 70 members, English and Hebrew."""
+    if db is None:
+        db = Path(tempfile.mkdtemp(prefix="tribebot-demo-")) / "demo.db"
+    elif db.exists():
+        err.print(f"[red]{db} already exists; choose a new file for the demo[/red]")
+        sys.exit(BAD_INPUT)
+    settings = _settings(None, str(db))
+    _setup_logging("warning")
+    from bot.demo import run_demo
+
+    _run(lambda: run_demo(settings, console=out, echo=not quiet))
+    out.print(f"\nThe demo database is at [bold]{db.resolve()}[/bold] — try "
+              f"`tribebot db stats --db {db}`")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database maintenance: migrate, stats, recompute."""
+
+
+@db_group.command("migrate")
+@config_option
+@db_option
+def db_migrate(config: Path | None, db: str | None) -> None:
+    """Apply pending schema migrations (also done at start-up)."""
+    settings = _settings(config, db)
+
+    async def go() -> list[str]:
+        from storage import open_repository
+
+        repo = await open_repository(settings.storage.url)
+        await repo.close()
+        return repo.migrations_applied
+
+    applied = _run(go)
+    out.print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied
+              else "the database is up to date")
+
+
+@db_group.command("stats")
+@config_option
+@db_option
+def db_stats(config: Path | None, db: str | None) -> None:
+    """Row counts per table and the schema version."""
+    settings = _settings(config, db)
+
+    async def go() -> tuple[int, dict[str, int]]:
+        from storage import open_repository
+
+        repo = await open_repository(settings.storage.url)
+        try:
+            return await repo.schema_version(), await repo.counts()
+        finally:
+            await repo.close()
+
+    version, counts = _run(go)
+    table = Table(title=f"{settings.storage.url} (schema {version})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    out.print(table)
+
+
+@db_group.command("recompute")
+@config_option
+@db_option
+def db_recompute(config: Path | None, db: str | None) -> None:
+    """Rebuild point totals from the ledger and report any that had drifted."""
+    settings = _settings(config, db)
+
+    async def go() -> int:
+        from storage import open_repository
+
+        repo = await open_repository(settings.storage.url)
+        try:
+            return await repo.recompute_totals()
+        finally:
+            await repo.close()
+
+    drift = _run(go)
+    out.print("totals match the ledger" if drift == 0
+              else f"rebuilt totals: {drift} member total(s) differed from the ledger")
+    sys.exit(0)
+
+
+def install_stop_signals(stop: Callable[[], Any]) -> None:
+    """SIGINT/SIGTERM request a clean stop (queued writes are committed first)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Windows
+            signal.signal(sig, lambda *_: stop())

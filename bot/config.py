@@ -1,0 +1,237 @@
+"""TOML configuration -> validated, frozen settings.
+
+Every problem is reported at once as ``config.toml: [section] key: what is wrong``,
+so an owner fixes the file in one go instead of one traceback at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.i18n import SUPPORTED_LANGUAGES
+
+TOKEN_ENV = {"discord": "TRIBEBOT_DISCORD_TOKEN", "telegram": "TRIBEBOT_TELEGRAM_TOKEN"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name such as 'Asia/Jerusalem' or 'UTC'"
+        ) from None
+    return name
+
+
+def validate_language(code: str) -> str:
+    if code not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"unsupported language {code!r}; expected one of "
+                         + ", ".join(SUPPORTED_LANGUAGES))
+    return code
+
+
+class BotSection(_Section):
+    language: str = "en"
+    timezone: str = "UTC"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    _tz = field_validator("timezone")(validate_timezone)
+    _lang = field_validator("language")(validate_language)
+
+
+class StorageSection(_Section):
+    url: str = "sqlite:///tribebot.db"
+    batch_size: int = Field(500, ge=1, le=100_000)
+    batch_interval_ms: int = Field(50, ge=1, le=60_000)
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_only(cls, url: str) -> str:
+        if not url.startswith("sqlite:///") or url == "sqlite:///":
+            raise ValueError("only sqlite:///path/to/file.db is supported for now")
+        return url
+
+
+class PrivacySection(_Section):
+    store_message_text: bool = False
+
+
+class DiscordSection(_Section):
+    enabled: bool = False
+    token: SecretStr | None = None
+    shards: Literal["auto"] | int | None = None
+    api_base_url: str = "https://discord.com/api/v10"
+    moderator_role: str = ""
+    prefix_commands: bool = False
+
+
+class TelegramWebhook(_Section):
+    listen: str = "127.0.0.1"
+    port: int = Field(8443, ge=1, le=65535)
+    url: str = ""
+    secret_token: SecretStr | None = None
+
+
+class TelegramSection(_Section):
+    enabled: bool = False
+    token: SecretStr | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    api_base_url: str = "https://api.telegram.org/bot"
+    webhook: TelegramWebhook = TelegramWebhook()
+
+
+class EngagementSection(_Section):
+    """Defaults for every community; moderators override them per community."""
+
+    message_points_min: int = Field(15, ge=0, le=1000)
+    message_points_max: int = Field(25, ge=0, le=1000)
+    cooldown_seconds: int = Field(60, ge=0, le=86_400)
+    min_length: int = Field(3, ge=0, le=4000)
+    reply_bonus: int = Field(5, ge=0, le=1000)
+    helpful_answer_bonus: int = Field(10, ge=0, le=1000)
+    reaction_points: int = Field(2, ge=0, le=1000)
+    reaction_cap_per_message: int = Field(20, ge=0, le=100_000)
+    reaction_cap_per_member_per_day: int = Field(10, ge=0, le=100_000)
+    duplicate_window_seconds: int = Field(600, ge=0, le=604_800)
+    daily_cap: int = Field(500, ge=0, le=1_000_000)
+    excluded_channels: tuple[str, ...] = ()
+    level_up_announcements: bool = True
+    level_up_channel: str = ""
+    level_up_template: str = "🎉 {member} reached level {level}!"
+    level_curve: tuple[int, int, int] = (5, 50, 100)
+    level_rewards: dict[str, str] = {}
+    remove_lower_rewards: bool = True
+    public_leaderboard: bool = True
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> EngagementSection:
+        if self.message_points_min > self.message_points_max:
+            raise ValueError("message_points_min must not exceed message_points_max")
+        return self
+
+    @field_validator("level_rewards")
+    @classmethod
+    def _levels_are_numbers(cls, rewards: dict[str, str]) -> dict[str, str]:
+        for level in rewards:
+            if not level.isdigit() or int(level) < 1:
+                raise ValueError(f"level {level!r} is not a whole number of at least 1")
+        return rewards
+
+
+class Settings(_Section):
+    bot: BotSection = BotSection()
+    storage: StorageSection = StorageSection()
+    privacy: PrivacySection = PrivacySection()
+    discord: DiscordSection = DiscordSection()
+    telegram: TelegramSection = TelegramSection()
+    engagement: EngagementSection = EngagementSection()
+
+
+class ConfigError(Exception):
+    """One or more problems in a config file; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(path: Path | str | None, env: dict[str, str] | None = None) -> Settings:
+    """Read, validate and complete the settings; raise ConfigError listing every problem."""
+    env = dict(os.environ) if env is None else env
+    label = Path(path).name if path else "config.toml"
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text("utf-8")
+        except FileNotFoundError:
+            raise ConfigError([f"{path}: file not found; copy config.example.toml to start"]
+                              ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: cannot read the file ({exc})"]) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{label}: not valid TOML: {exc}"]) from None
+    for platform, var in TOKEN_ENV.items():
+        if env.get(var):
+            section = data.setdefault(platform, {})
+            if isinstance(section, dict):
+                section["token"] = env[var]
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([f"{label}: {line}" for line in describe_errors(exc)]) from None
+    missing = [
+        f"{label}: [{platform}] token: missing while the platform is enabled; set it here "
+        f"or in the environment variable {var}"
+        for platform, var in TOKEN_ENV.items()
+        if getattr(settings, platform).enabled and not getattr(settings, platform).token
+    ]
+    if missing:
+        raise ConfigError(missing)
+    return settings
+
+
+_FRIENDLY = {
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected text in quotes",
+    "dict_type": "expected a table",
+    "model_type": "expected a table like [section]",
+    "tuple_type": "expected a list like [1, 2]",
+    "list_type": "expected a list",
+}
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """Turn pydantic errors into ``[section] key: problem`` lines a person can act on."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-", "literal["))]
+        section, key = (loc[0], ".".join(loc[1:])) if loc else ("", "")
+        where = f"[{section}] {key}".strip() if section else "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            noun = "section" if len(loc) == 1 else "key"
+            what = f"unknown {noun}"
+            if allowed:
+                what += f"; expected one of: {', '.join(allowed)}"
+        elif kind in _FRIENDLY:
+            what = f"{_FRIENDLY[kind]}, got {err.get('input')!r}"
+        else:
+            what = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {what}")
+    return lines
+
+
+def _allowed_keys(path: list[str]) -> list[str]:
+    model: Any = Settings
+    for part in path:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        model = field.annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(model.model_fields)
+    return []

@@ -1,0 +1,4 @@
+"""Platform-neutral core: ids, events, actions, the bus and the cog contract.
+
+Nothing in this package may import a chat platform library.
+"""

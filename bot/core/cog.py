@@ -1,0 +1,51 @@
+"""The cog contract: a feature that reacts to events and calls the repository.
+
+A cog never learns which platform it serves: it sees neutral events, declares neutral
+commands, and sends neutral actions through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bot.core.clock import Clock
+from bot.core.commands import Command
+from bot.core.events import Event
+
+if TYPE_CHECKING:
+    from bot.communities import Communities
+    from bot.config import Settings
+    from bot.core.outbox import Outbox
+    from storage.repository import Repository
+
+EventHandler = Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CogContext:
+    repository: Repository
+    outbox: Outbox
+    clock: Clock
+    communities: Communities
+    settings: Settings
+
+
+class Cog:
+    name: ClassVar[str] = "cog"
+
+    def __init__(self, ctx: CogContext) -> None:
+        self.ctx = ctx
+
+    def listeners(self) -> Mapping[type[Event], EventHandler]:
+        return {}
+
+    def commands(self) -> Sequence[Command]:
+        return []
+
+    async def start(self) -> None:
+        """Load what the cog keeps in memory (called once, before events flow)."""
+
+    async def stop(self) -> None:
+        """Release resources (called once, after the last event was handled)."""

@@ -1,0 +1,225 @@
+"""Commands declared once by cogs; each adapter renders them for its platform.
+
+A command knows its words (``points give``), typed options, whether only moderators may
+run it, and its handler. Permission is checked here, by the bot, whatever the platform's
+UI shows, so a member can never run a moderator command by typing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.core.text import RichText, plain
+
+if TYPE_CHECKING:
+    from bot.i18n import Catalog
+
+log = logging.getLogger(__name__)
+
+
+class OptionKind(Enum):
+    TEXT = "text"          # one word, or the rest of the line when it is the last option
+    INTEGER = "integer"
+    MEMBER = "member"
+    CHANNEL = "channel"
+    CHOICE = "choice"
+    FILE = "file"          # an attachment; adapters hand the handler a local path
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    kind: OptionKind
+    description: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invocation:
+    community: str
+    channel: str
+    invoker: MemberRef
+    is_moderator: bool
+    at: datetime
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: RichText
+    private: bool = False
+    file: Path | None = None
+
+
+Handler = Callable[[Invocation], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    path: tuple[str, ...]
+    description: str
+    handler: Handler
+    options: tuple[Option, ...] = ()
+    moderator: bool = False
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+
+class CommandError(Exception):
+    """Raised by a handler with a sentence for the user; nothing was changed."""
+
+    def __init__(self, text: RichText | str) -> None:
+        self.text = text if isinstance(text, RichText) else plain(text)
+        super().__init__(self.text.plain())
+
+
+class UsageError(CommandError):
+    pass
+
+
+Refusal = Callable[[Invocation, Command], RichText]
+Failure = Callable[[Invocation], RichText]
+
+
+class CommandRegistry:
+    def __init__(self, refusal: Refusal, failure: Failure) -> None:
+        self._commands: dict[tuple[str, ...], Command] = {}
+        self._refusal = refusal
+        self._failure = failure
+
+    def register(self, command: Command) -> None:
+        if command.path in self._commands:
+            raise ValueError(f"command {command.name!r} is declared twice")
+        self._commands[command.path] = command
+
+    def all(self) -> list[Command]:
+        return sorted(self._commands.values(), key=lambda c: c.path)
+
+    def find(self, words: Sequence[str]) -> tuple[Command, list[str]] | None:
+        """The longest command whose words start ``words``, and the words left over."""
+        for size in range(min(len(words), 3), 0, -1):
+            command = self._commands.get(tuple(w.lower() for w in words[:size]))
+            if command is not None:
+                return command, list(words[size:])
+        return None
+
+    async def invoke(self, command: Command, invocation: Invocation) -> Reply:
+        if command.moderator and not invocation.is_moderator:
+            return Reply(self._refusal(invocation, command), private=True)
+        try:
+            return await command.handler(invocation)
+        except CommandError as exc:
+            return Reply(exc.text, private=True)
+        except Exception:
+            log.exception("command %s failed for %r", command.name, invocation)
+            return Reply(self._failure(invocation), private=True)
+
+
+MemberResolver = Callable[[str], MemberRef | None]
+ChannelResolver = Callable[[str], ChannelRef | None]
+
+
+def parse_text_arguments(
+    command: Command, words: Sequence[str], members: MemberResolver, channels: ChannelResolver,
+    tr: Catalog,
+) -> dict[str, Any]:
+    """Typed arguments from the words after a text command (console, Telegram).
+
+    The last TEXT option takes the rest of the line, so ``welcome set Hi {member}!`` works.
+    Raises UsageError naming the option that is wrong.
+    """
+    args: dict[str, Any] = {}
+    rest = list(words)
+    for index, option in enumerate(command.options):
+        is_last = index == len(command.options) - 1
+        if not rest:
+            if option.required:
+                raise UsageError(tr.gettext("/{command}: {option} is missing. {usage}",
+                                            command=command.name, option=option.name,
+                                            usage=usage(command)))
+            continue
+        if option.kind is OptionKind.TEXT and is_last:
+            args[option.name] = " ".join(rest)
+            rest = []
+            continue
+        word = rest.pop(0)
+        args[option.name] = _convert(command, option, word, members, channels, tr)
+    if rest:
+        raise UsageError(tr.gettext("/{command}: I did not expect “{extra}”. {usage}",
+                                    command=command.name, extra=" ".join(rest),
+                                    usage=usage(command)))
+    return args
+
+
+def split_words(text: str) -> list[str]:
+    """Split a command line, honouring quotes but forgiving unbalanced ones."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def usage(command: Command) -> str:
+    parts = [f"/{command.name}"]
+    for option in command.options:
+        label = "|".join(option.choices) if option.choices else option.name
+        parts.append(f"<{label}>" if option.required else f"[{label}]")
+    return "usage: " + " ".join(parts)
+
+
+def _convert(
+    command: Command, option: Option, word: str, members: MemberResolver,
+    channels: ChannelResolver, tr: Catalog,
+) -> Any:
+    values = {"command": command.name, "option": option.name, "value": word}
+    if option.kind is OptionKind.INTEGER:
+        try:
+            return int(word)
+        except ValueError:
+            raise UsageError(tr.gettext(
+                "/{command}: {option} must be a whole number, not “{value}”.", **values)
+            ) from None
+    if option.kind is OptionKind.MEMBER:
+        member = members(word)
+        if member is None:
+            raise UsageError(tr.gettext(
+                "/{command}: I can't find the member “{value}” here; mention them as @name.",
+                **values))
+        return member
+    if option.kind is OptionKind.CHANNEL:
+        channel = channels(word)
+        if channel is None:
+            raise UsageError(tr.gettext(
+                "/{command}: I can't find the channel “{value}” here.", **values))
+        return channel
+    if option.kind is OptionKind.FILE:
+        path = Path(word).expanduser()
+        if not path.is_file():
+            raise UsageError(tr.gettext("/{command}: there is no file “{value}”.", **values))
+        return path
+    if option.kind is OptionKind.CHOICE and word.lower() not in option.choices:
+        raise UsageError(tr.gettext("/{command}: {option} must be one of {choices}, not “{value}”.",
+                                    choices=", ".join(option.choices), **values))
+    return word.lower() if option.kind is OptionKind.CHOICE else word

@@ -1,0 +1,163 @@
+"""Platform-neutral, immutable events: what adapters publish and cogs consume.
+
+Events carry ids and facts only, never a live platform object, so a cog cannot reach
+around the adapter. Every event has a ``key``: the same platform event delivered twice
+(after a reconnect or a restart) has the same key and is handled once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    community: str
+    at: datetime
+    #: Overrides the derived key when the platform offers a unique delivery id.
+    platform_key: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return self.platform_key or f"{type(self).__name__}:{self.community}:{self._identity()}"
+
+    def undoes(self) -> str | None:
+        """The key of the event this one reverses (a removal re-allows a later add)."""
+        return None
+
+    def _identity(self) -> str:
+        return str(int(self.at.timestamp()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityJoined(Event):
+    name: str = ""
+    channels: tuple[Channel, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityLeft(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberJoined(Event):
+    member: str
+    name: str = ""
+    is_bot: bool = False
+    member_count: int | None = None
+
+    def _identity(self) -> str:
+        return f"{self.member}:{int(self.at.timestamp())}"
+
+    def undoes(self) -> str | None:
+        return MemberLeft(community=self.community, at=self.at, member=self.member).key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberLeft(Event):
+    member: str
+
+    def _identity(self) -> str:
+        return self.member
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InviteUsed(Event):
+    """Who brought whom, when the platform tells (Discord invite diff, Telegram link)."""
+
+    member: str
+    inviter: str | None
+    code: str = ""
+
+    def _identity(self) -> str:
+        return f"{self.member}:{int(self.at.timestamp())}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagePosted(Event):
+    message: str
+    author: str
+    channel: str
+    author_name: str = ""
+    author_is_bot: bool = False
+    thread: str | None = None
+    reply_to: str | None = None
+    reply_to_author: str | None = None
+    length: int = 0
+    has_media: bool = False
+    #: Transient: used in memory (anti-spam), stored only if the owner enabled it.
+    text: str | None = None
+
+    def _identity(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageEdited(Event):
+    message: str
+    length: int = 0
+    text: str | None = None
+
+    def _identity(self) -> str:
+        return f"{self.message}:{int(self.at.timestamp())}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageDeleted(Event):
+    message: str
+
+    def _identity(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionAdded(Event):
+    message: str
+    reactor: str
+    emoji: str
+    #: Author of the reacted message; None when the platform does not say and the
+    #: message is unknown to the store.
+    message_author: str | None = None
+    reactor_is_bot: bool = False
+
+    def _identity(self) -> str:
+        return f"{self.message}:{self.reactor}:{self.emoji}"
+
+    def undoes(self) -> str | None:
+        return ReactionRemoved(
+            community=self.community, at=self.at, message=self.message,
+            reactor=self.reactor, emoji=self.emoji,
+        ).key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionRemoved(Event):
+    message: str
+    reactor: str
+    emoji: str
+    message_author: str | None = None
+    reactor_is_bot: bool = False
+
+    def _identity(self) -> str:
+        return f"{self.message}:{self.reactor}:{self.emoji}"
+
+    def undoes(self) -> str | None:
+        return ReactionAdded(
+            community=self.community, at=self.at, message=self.message,
+            reactor=self.reactor, emoji=self.emoji,
+        ).key
+
+
+#: Every event type a platform adapter may publish, for docs and the replay format.
+PLATFORM_EVENTS: tuple[type[Event], ...] = (
+    CommunityJoined, CommunityLeft, MemberJoined, MemberLeft, InviteUsed,
+    MessagePosted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved,
+)

@@ -1,0 +1,155 @@
+"""Outgoing text as segments, so adapters can render mentions and escape safely.
+
+A template is owner-supplied; values are names, numbers and mentions. Keeping them as
+separate segments lets Discord restrict mentions, Telegram escape HTML, and both wrap
+values in Unicode isolates so Hebrew around English names and numbers stays readable.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: FIRST STRONG ISOLATE / POP DIRECTIONAL ISOLATE (Unicode bidi algorithm, UAX #9).
+FSI = "\u2068"
+PDI = "\u2069"
+
+RTL_LANGUAGES = frozenset({"he", "ar", "fa", "ur", "yi"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    member: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelLink:
+    channel: str
+    name: str
+
+
+Segment = str | Mention | ChannelLink
+Value = str | int | float | Mention | ChannelLink
+
+
+class TemplateError(ValueError):
+    """A template names a placeholder that does not exist, or is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RichText:
+    segments: tuple[Segment, ...]
+
+    def plain(self) -> str:
+        """Readable text for consoles and logs: mentions become @name."""
+        out = []
+        for seg in self.segments:
+            if isinstance(seg, Mention):
+                out.append(f"@{seg.name}")
+            elif isinstance(seg, ChannelLink):
+                out.append(f"#{seg.name}")
+            else:
+                out.append(seg)
+        return "".join(out)
+
+    def mentions(self) -> tuple[str, ...]:
+        return tuple(s.member for s in self.segments if isinstance(s, Mention))
+
+    def __add__(self, other: RichText) -> RichText:
+        return RichText(self.segments + other.segments)
+
+
+def plain(text: str) -> RichText:
+    return RichText((text,))
+
+
+def has_rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
+
+
+def visible_length(text: str) -> int:
+    """Characters a reader sees: combining marks, joiners and variation selectors don't count.
+
+    A Hebrew letter with niqqud or a family emoji built from joiners counts once.
+    """
+    count = 0
+    joined = False
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch == "\u200d":
+            joined = True
+            continue
+        if cat in ("Mn", "Me", "Cf") or ch.isspace() or 0xFE00 <= ord(ch) <= 0xFE0F:
+            continue
+        if 0x1F3FB <= ord(ch) <= 0x1F3FF:  # skin-tone modifiers attach to the emoji before
+            continue
+        if joined:
+            joined = False
+            continue
+        count += 1
+    return count
+
+
+def template_fields(template: str) -> list[str]:
+    """Placeholder names in a template; raises TemplateError on broken braces."""
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise TemplateError(
+            f"the template has a broken placeholder ({exc}); write placeholders like {{name}} "
+            "and double the braces {{ }} for literal ones"
+        ) from exc
+
+
+def check_template(template: str, allowed: set[str] | frozenset[str]) -> None:
+    """Validate a template against the placeholders a feature offers."""
+    for name in template_fields(template):
+        if name == "" or name not in allowed:
+            offered = ", ".join("{" + a + "}" for a in sorted(allowed))
+            raise TemplateError(f"unknown placeholder {{{name}}}; you can use {offered}")
+
+
+def compose(template: str, values: Mapping[str, Value], *, isolate: bool = False) -> RichText:
+    """Fill a template, keeping mentions and channel links as segments.
+
+    With ``isolate`` (right-to-left languages, or any value in another direction) every
+    value is wrapped in FSI/PDI so a Latin name or a number cannot reorder the sentence.
+    """
+    segments: list[Segment] = []
+    for literal, name, spec, conversion in _parse(template):
+        if literal:
+            segments.append(literal)
+        if name is None:
+            continue
+        if name not in values:
+            check_template(template, set(values))
+        value = values[name]
+        if isinstance(value, Mention | ChannelLink):
+            piece: Segment = value
+            needs_isolation = isolate or has_rtl(value.name)
+        else:
+            piece = format(value, spec or "") if conversion is None else str(value)
+            needs_isolation = isolate or has_rtl(piece)
+        if needs_isolation:
+            segments.extend((FSI, piece, PDI))
+        else:
+            segments.append(piece)
+    return RichText(_merge_strings(segments))
+
+
+def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    template_fields(template)
+    return list(string.Formatter().parse(template))
+
+
+def _merge_strings(segments: list[Segment]) -> tuple[Segment, ...]:
+    merged: list[Segment] = []
+    for seg in segments:
+        if isinstance(seg, str) and merged and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + seg
+        elif seg != "":
+            merged.append(seg)
+    return tuple(merged)

@@ -1,0 +1,89 @@
+"""The recorder: writes every platform event into the store as facts.
+
+It is the first subscriber of the bus. It keeps which communities and members the store
+already knows in memory, so a message costs one queued row, not a lookup.
+"""
+
+from __future__ import annotations
+
+from bot.communities import Communities
+from bot.core.events import (
+    CommunityJoined,
+    CommunityLeft,
+    Event,
+    InviteUsed,
+    MemberJoined,
+    MemberLeft,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from bot.core.ids import platform_of
+from storage.repository import Repository
+
+
+class Recorder:
+    def __init__(
+        self, repository: Repository, communities: Communities, *, store_text: bool
+    ) -> None:
+        self._repo = repository
+        self._communities = communities
+        self._store_text = store_text
+        self._members: set[tuple[str, str]] = set()
+
+    async def handle(self, event: Event) -> None:
+        repo = self._repo
+        community = event.community
+        if not self._communities.is_known(community) and not isinstance(event, CommunityJoined):
+            repo.record_community(community, platform_of(community), "", event.at)
+            self._communities.mark_known(community)
+        repo.record_seen(event.key, event.at)
+        day = self._communities.local_day(community, event.at)
+        match event:
+            case MessagePosted():
+                self._ensure_member(event, event.author, event.author_name, event.author_is_bot)
+                repo.record_message(
+                    community, event.message, channel=event.channel, thread=event.thread,
+                    author=event.author, author_is_bot=event.author_is_bot,
+                    reply_to=event.reply_to, reply_to_author=event.reply_to_author,
+                    at=event.at, day=day, length=event.length, has_media=event.has_media,
+                    text=event.text if self._store_text else None,
+                )
+            case ReactionAdded() | ReactionRemoved():
+                self._ensure_member(event, event.reactor, "", event.reactor_is_bot)
+                repo.record_reaction(
+                    community, event.message, event.reactor, event.emoji,
+                    author=event.message_author, reactor_is_bot=event.reactor_is_bot,
+                    at=event.at, day=day, active=isinstance(event, ReactionAdded),
+                )
+            case MemberJoined():
+                repo.record_member(community, event.member, event.name, event.is_bot, event.at,
+                                   present=True)
+                self._members.add((community, event.member))
+                repo.record_member_event(community, event.member, "joined", event.at, day)
+            case MemberLeft():
+                repo.record_member(community, event.member, "", False, event.at, present=False)
+                self._members.add((community, event.member))
+                repo.record_member_event(community, event.member, "left", event.at, day)
+            case InviteUsed():
+                repo.record_invite(community, event.member, event.inviter, event.code, event.at)
+            case MessageEdited():
+                repo.record_edit(community, event.message, event.at, event.length,
+                                 event.text if self._store_text else None)
+            case MessageDeleted():
+                repo.record_delete(community, event.message, event.at)
+            case CommunityJoined():
+                repo.record_community(community, platform_of(community), event.name, event.at)
+                self._communities.mark_known(community)
+                for channel in event.channels:
+                    repo.record_channel(community, channel.id, channel.name)
+            case CommunityLeft():
+                repo.record_community_left(community, event.at)
+
+    def _ensure_member(self, event: Event, member: str, name: str, is_bot: bool) -> None:
+        key = (event.community, member)
+        if key not in self._members:
+            self._members.add(key)
+            self._repo.record_member(event.community, member, name, is_bot, event.at)

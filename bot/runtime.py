@@ -1,0 +1,141 @@
+"""Wires store, bus, cogs and adapters together in one event loop.
+
+Start order: store (migrated) -> per-community settings -> bus (with the keys handled
+before a restart) -> recorder -> cogs. Stop order is the reverse, and the last step
+commits everything still queued, so a clean stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.communities import Communities
+from bot.config import Settings
+from bot.core.bus import EventBus
+from bot.core.clock import Clock, SystemClock
+from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.commands import Command, CommandRegistry, Invocation, Reply
+from bot.core.events import PLATFORM_EVENTS, Event
+from bot.core.outbox import Outbox, Sender
+from bot.core.text import RichText
+from bot.recorder import Recorder
+from storage.repository import Repository, open_repository
+
+log = logging.getLogger(__name__)
+
+#: How many handled event keys are reloaded at start to catch re-deliveries.
+REMEMBERED_KEYS = 50_000
+
+
+def default_cogs() -> list[type[Cog]]:
+    from cogs.engagement.cog import EngagementCog
+
+    return [EngagementCog]
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None,
+        cogs: Sequence[type[Cog]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._cog_types = list(default_cogs() if cogs is None else cogs)
+        self.cogs: list[Cog] = []
+        self.bus = EventBus(remember=max(REMEMBERED_KEYS * 2, 100_000))
+        self.outbox = Outbox()
+        self.commands = CommandRegistry(self._refusal, self._failure)
+        self._repository: Repository | None = None
+        self._communities: Communities | None = None
+        self.migrations_applied: list[str] = []
+
+    @property
+    def repository(self) -> Repository:
+        assert self._repository is not None, "runtime is not started"
+        return self._repository
+
+    @property
+    def communities(self) -> Communities:
+        assert self._communities is not None, "runtime is not started"
+        return self._communities
+
+    def register_sender(self, platform: str, sender: Sender) -> None:
+        self.outbox.register(platform, sender)
+
+    async def start(self) -> None:
+        storage = self.settings.storage
+        self._repository = await open_repository(
+            storage.url, max_batch=storage.batch_size, max_delay_ms=storage.batch_interval_ms
+        )
+        self.migrations_applied = self._repository.migrations_applied
+        self._communities = Communities(self.settings, self._repository)
+        await self._communities.load()
+        self.bus.remember(await self._repository.recent_event_keys(REMEMBERED_KEYS))
+        recorder = Recorder(
+            self._repository, self._communities,
+            store_text=self.settings.privacy.store_message_text,
+        )
+        self.bus.subscribe("recorder", recorder.handle, PLATFORM_EVENTS)
+        ctx = CogContext(
+            repository=self._repository, outbox=self.outbox, clock=self.clock,
+            communities=self._communities, settings=self.settings,
+        )
+        for cog_type in self._cog_types:
+            cog = cog_type(ctx)
+            await cog.start()
+            self.cogs.append(cog)
+            listeners = dict(cog.listeners())
+            if listeners:
+                self.bus.subscribe(cog.name, _dispatcher(listeners), listeners)
+            for command in cog.commands():
+                self.commands.register(command)
+        self.bus.start()
+
+    def publish(self, event: Event) -> bool:
+        """Hand an event to every subscriber; False when it is a duplicate."""
+        return self.bus.publish(event)
+
+    async def invoke(self, command: Command, invocation: Invocation) -> Reply:
+        await self.bus.drain()  # a command sees every event that came before it
+        return await self.commands.invoke(command, invocation)
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        for cog in reversed(self.cogs):
+            try:
+                await cog.stop()
+            except Exception:
+                log.exception("cog %s failed to stop cleanly", cog.name)
+        if self._repository is not None:
+            await self._repository.close()
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _refusal(self, invocation: Invocation, command: Command) -> RichText:
+        return self.communities.catalog(invocation.community).gettext(
+            "Sorry, only moderators can use /{command}.", command=command.name
+        )
+
+    def _failure(self, invocation: Invocation) -> RichText:
+        return self.communities.catalog(invocation.community).gettext(
+            "Something went wrong on my side; nothing was changed. "
+            "The bot's log has the details for the owner."
+        )
+
+
+def _dispatcher(listeners: Mapping[type[Event], EventHandler]) -> Any:
+    table = dict(listeners)
+
+    async def dispatch(event: Event) -> None:
+        handler = table.get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    return dispatch

@@ -1,0 +1,1 @@
+"""Platform-neutral features. A cog never imports a chat platform library."""

@@ -1,0 +1,1 @@
+"""Points, levels, streaks and leaderboards that reward real participation."""

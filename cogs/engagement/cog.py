@@ -1,0 +1,552 @@
+"""The engagement cog: wires the pure rules to events, the ledger and commands.
+
+The per-message path never waits for the database: cooldowns, caps, spam prints and
+totals live in memory; ledger rows go through the batched writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import logging
+import random
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.config import EngagementSection, describe_errors
+from bot.core.actions import Post, SetRole
+from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.commands import (
+    Command,
+    CommandError,
+    Invocation,
+    MemberRef,
+    Option,
+    OptionKind,
+    Reply,
+)
+from bot.core.events import Event, MessagePosted, ReactionAdded, ReactionRemoved
+from bot.core.ids import platform_of
+from bot.core.text import Mention, RichText, check_template, compose
+from cogs.engagement.rules import (
+    MemberState,
+    Policy,
+    award_message,
+    level_for,
+    reward_for,
+    streaks,
+)
+
+log = logging.getLogger(__name__)
+
+LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
+RECENT_MESSAGES = 200_000
+MAX_GRANT = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _MessageFacts:
+    author: str
+    channel: str
+    parent_author: str | None  # set when the message replies to another member
+
+
+class _Recent(OrderedDict[str, _MessageFacts]):
+    """Facts about recent messages, bounded (reactions mostly hit recent messages)."""
+
+    def remember(self, message: str, facts: _MessageFacts) -> None:
+        self[message] = facts
+        if len(self) > RECENT_MESSAGES:
+            self.popitem(last=False)
+
+
+class EngagementCog(Cog):
+    name = "engagement"
+
+    def __init__(self, ctx: CogContext, *, rng: random.Random | None = None) -> None:
+        super().__init__(ctx)
+        self._rng = rng or random.Random()
+        self._states: dict[tuple[str, str], MemberState] = {}
+        self._policies: dict[str, Policy] = {}
+        self._recent = _Recent()
+        self._bots: set[str] = set()
+        self._reaction_awards: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._message_reaction_points: dict[str, int] = {}
+        self._given_today: dict[tuple[str, str, str], int] = {}
+        self._helpful: set[str] = set()
+        self._last_channel: dict[tuple[str, str], str] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        repo = self.ctx.repository
+        for community in self.ctx.communities.all():
+            season = self.ctx.communities.season(community)
+            for member, points in (await repo.point_totals(community, season)).items():
+                self._state(community, member).total = points
+
+    def listeners(self) -> Mapping[type[Event], EventHandler]:
+        return {
+            MessagePosted: self.on_message,
+            ReactionAdded: self.on_reaction_added,
+            ReactionRemoved: self.on_reaction_removed,
+        }
+
+    # -- policy ------------------------------------------------------------------------
+    def policy(self, community: str) -> Policy:
+        policy = self._policies.get(community)
+        if policy is None:
+            overrides = self.ctx.communities.overrides(community, self.name)
+            base = self.ctx.settings.engagement.model_dump()
+            try:
+                policy = EngagementSection.model_validate({**base, **overrides})
+            except ValidationError:
+                log.exception("stored engagement settings of %s are invalid; using defaults",
+                              community)
+                policy = self.ctx.settings.engagement
+            self._policies[community] = policy
+        return policy
+
+    def _state(self, community: str, member: str) -> MemberState:
+        key = (community, member)
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = MemberState()
+        return state
+
+    # -- events ------------------------------------------------------------------------
+    async def on_message(self, event: MessagePosted) -> None:
+        community, author = event.community, event.author
+        parent = (event.reply_to_author if event.reply_to_author not in (None, author)
+                  else None)
+        self._recent.remember(event.message, _MessageFacts(author, event.channel, parent))
+        if event.author_is_bot:
+            self._bots.add(author)
+        policy = self.policy(community)
+        day = self.ctx.communities.local_day(community, event.at)
+        state = self._state(community, author)
+        self._last_channel[(community, author)] = event.channel
+        excluded = (event.channel in policy.excluded_channels
+                    or (event.thread is not None and event.thread in policy.excluded_channels))
+        award = award_message(
+            policy, state, at=event.at, day=day, length=event.length, text=event.text,
+            is_bot=event.author_is_bot, excluded=excluded,
+            replies_to_other=parent is not None and parent not in self._bots, rng=self._rng,
+        )
+        before = state.total - award.message_points - award.reply_points
+        if award.message_points:
+            self._ledger(community, author, award.message_points, "message", event.message,
+                         event.at, day)
+        if award.reply_points:
+            self._ledger(community, author, award.reply_points, "reply", event.message,
+                         event.at, day)
+        await self._maybe_level_up(community, author, before, state.total, event.channel)
+
+    async def on_reaction_added(self, event: ReactionAdded) -> None:
+        community = event.community
+        facts = self._recent.get(event.message)
+        author = event.message_author or (facts.author if facts else None)
+        if (author is None or event.reactor_is_bot or author == event.reactor
+                or author in self._bots):
+            return
+        policy = self.policy(community)
+        if facts is not None and facts.channel in policy.excluded_channels:
+            return
+        day = self.ctx.communities.local_day(community, event.at)
+        state = self._state(community, author)
+        before = state.total
+        key = (event.message, event.reactor, event.emoji)
+        if key not in self._reaction_awards:
+            points = self._reaction_points(policy, state, event, author, day)
+            self._reaction_awards[key] = points
+            if len(self._reaction_awards) > RECENT_MESSAGES:
+                self._reaction_awards.popitem(last=False)
+            if points:
+                state.earn(points)
+                self._ledger(community, author, points, "reaction_received",
+                             _reaction_ref(event), event.at, day)
+        if (facts is not None and facts.parent_author is not None
+                and event.message not in self._helpful and policy.helpful_answer_bonus):
+            self._helpful.add(event.message)
+            bonus = min(policy.helpful_answer_bonus, state.room_today(day, policy.daily_cap))
+            if bonus:
+                state.earn(bonus)
+                self._ledger(community, author, bonus, "helpful_answer", event.message,
+                             event.at, day)
+        channel = facts.channel if facts else self._last_channel.get((community, author))
+        await self._maybe_level_up(community, author, before, state.total, channel)
+
+    def _reaction_points(
+        self, policy: Policy, state: MemberState, event: ReactionAdded, author: str, day: str
+    ) -> int:
+        given_key = (event.reactor, author, day)
+        given = self._given_today.get(given_key, 0)
+        on_message = self._message_reaction_points.get(event.message, 0)
+        points = min(
+            policy.reaction_points,
+            policy.reaction_cap_per_member_per_day - given,
+            policy.reaction_cap_per_message - on_message,
+            state.room_today(day, policy.daily_cap),
+        )
+        if points <= 0:
+            return 0
+        self._given_today[given_key] = given + points
+        self._message_reaction_points[event.message] = on_message + points
+        return points
+
+    async def on_reaction_removed(self, event: ReactionRemoved) -> None:
+        key = (event.message, event.reactor, event.emoji)
+        community = event.community
+        facts = self._recent.get(event.message)
+        author = event.message_author or (facts.author if facts else None)
+        if author is None:
+            return
+        ref = _reaction_ref(event)
+        if key in self._reaction_awards:
+            points = self._reaction_awards[key]
+            self._reaction_awards[key] = 0  # a later re-add of the same reaction earns nothing
+        else:
+            points = await self.ctx.repository.ledger_amount(
+                community, author, "reaction_received", ref)
+        if points <= 0:
+            return
+        state = self._state(community, author)
+        state.total -= points
+        day = self.ctx.communities.local_day(community, event.at)
+        self._ledger(community, author, -points, "reaction_removed", ref, event.at, day)
+
+    def _ledger(
+        self, community: str, member: str, delta: int, reason: str, ref: str, at: datetime,
+        day: str, *, actor: str | None = None, note: str = "",
+    ) -> None:
+        self.ctx.repository.add_ledger(
+            community, member, season=self.ctx.communities.season(community), delta=delta,
+            reason=reason, ref=ref, at=at, day=day, actor=actor, note=note,
+        )
+
+    async def _maybe_level_up(
+        self, community: str, member: str, before: int, after: int, channel: str | None
+    ) -> None:
+        policy = self.policy(community)
+        old = level_for(before, policy.level_curve).level
+        new = level_for(after, policy.level_curve).level
+        if new <= old:
+            return
+        reward, lower = reward_for(new, policy.level_rewards)
+        old_reward, _ = reward_for(old, policy.level_rewards)
+        new_reward = reward if reward != old_reward else None
+        if new_reward is not None:
+            await self.ctx.outbox.send(SetRole(community=community, member=member,
+                                               role=new_reward))
+            if policy.remove_lower_rewards:
+                for role in lower:
+                    await self.ctx.outbox.send(SetRole(community=community, member=member,
+                                                       role=role, grant=False))
+        target = policy.level_up_channel or channel
+        if not policy.level_up_announcements or not target:
+            return
+        names = await self.ctx.repository.member_names(community, [member])
+        name = names.get(member) or member.split(":", 1)[1]
+        text = self._level_up_text(community, policy, member, name, new, new_reward)
+        await self.ctx.outbox.send(Post(community=community, channel=target, text=text,
+                                        kind="level_up"))
+
+    def _level_up_text(
+        self, community: str, policy: Policy, member: str, name: str, level: int,
+        reward: str | None,
+    ) -> RichText:
+        tr = self.ctx.communities.catalog(community)
+        values = {"member": Mention(member, name), "name": name, "level": level,
+                  "reward": reward or ""}
+        default = self.ctx.settings.engagement.level_up_template
+        template = policy.level_up_template
+        if template == default:
+            text = tr.gettext("🎉 {member} reached level {level}!", **values)
+        else:
+            text = compose(template, values, isolate=tr.rtl)
+        if reward:
+            text = text + tr.gettext(" New reward: {reward}.", reward=reward)
+        return text
+
+    # -- commands ----------------------------------------------------------------------
+    def commands(self) -> Sequence[Command]:
+        member_opt = Option("member", OptionKind.MEMBER, "The member", required=True)
+        return [
+            Command(("rank",), "Your level, points, rank and streak", self.cmd_rank,
+                    (Option("member", OptionKind.MEMBER, "Whose rank (default: yours)",
+                            required=False),)),
+            Command(("top",), "The leaderboard", self.cmd_top,
+                    (Option("period", OptionKind.CHOICE, "week, month or all",
+                            required=False, choices=("week", "month", "all")),
+                     Option("page", OptionKind.INTEGER, "Page number", required=False))),
+            Command(("points", "history"), "Why you have your points", self.cmd_history,
+                    (Option("member", OptionKind.MEMBER, "Whose history (moderators)",
+                            required=False),)),
+            Command(("points", "give"), "Give points to a member", self.cmd_give,
+                    (member_opt, Option("amount", OptionKind.INTEGER, "How many points"),
+                     Option("reason", OptionKind.TEXT, "Why")), moderator=True),
+            Command(("points", "take"), "Take points from a member", self.cmd_take,
+                    (member_opt, Option("amount", OptionKind.INTEGER, "How many points"),
+                     Option("reason", OptionKind.TEXT, "Why")), moderator=True),
+            Command(("points", "reset"), "Reset a member's points this season", self.cmd_reset,
+                    (member_opt,), moderator=True),
+            Command(("points", "import"), "Import points from another bot (CSV)",
+                    self.cmd_import,
+                    (Option("file", OptionKind.FILE, "CSV: member id, points"),),
+                    moderator=True),
+            Command(("season", "close"), "Archive totals and restart the leaderboard",
+                    self.cmd_season_close, moderator=True),
+            Command(("engagement", "set"), "Change an engagement setting", self.cmd_set,
+                    (Option("key", OptionKind.TEXT, "Setting name"),
+                     Option("value", OptionKind.TEXT, "New value")), moderator=True),
+            Command(("engagement", "show"), "Show the engagement settings", self.cmd_show,
+                    moderator=True),
+        ]
+
+    def _tr(self, inv: Invocation) -> Any:
+        return self.ctx.communities.catalog(inv.community)
+
+    async def cmd_rank(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv)
+        who: MemberRef = inv.args.get("member") or inv.invoker
+        community = inv.community
+        season = self.ctx.communities.season(community)
+        repo = self.ctx.repository
+        standing = await repo.standing(community, season, who.id)
+        points = standing.points if standing else 0
+        policy = self.policy(community)
+        progress = level_for(points, policy.level_curve)
+        today = date.fromisoformat(self.ctx.communities.local_day(community, inv.at))
+        since = (today - timedelta(days=400)).isoformat()
+        days = [date.fromisoformat(d) for d in await repo.active_days(community, who.id, since)]
+        day_streak, week_streak = streaks(days, today)
+        text = tr.gettext(
+            "{member}: level {level}, {points} points ({into}/{needed} to level {next}).",
+            member=Mention(who.id, who.name), level=progress.level, points=points,
+            into=progress.into_level, needed=progress.needed, next=progress.level + 1,
+        )
+        if standing is not None and points > 0:
+            text = text + tr.gettext(" Rank #{rank}.", rank=standing.rank)
+        text = text + tr.ngettext(" Streak: {n} day", " Streak: {n} days", day_streak)
+        text = text + tr.ngettext(", {n} week.", ", {n} weeks.", week_streak)
+        if season > 1:
+            last = await repo.standing(community, season - 1, who.id)
+            if last is not None:
+                text = text + tr.gettext(" Last season: {points} points.", points=last.points)
+        return Reply(text)
+
+    async def cmd_top(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv)
+        community = inv.community
+        if not self.policy(community).public_leaderboard:
+            return Reply(tr.gettext("The public leaderboard is turned off here; "
+                                    "/rank still shows your own standing."), private=True)
+        period = inv.args.get("period") or "all"
+        page = max(int(inv.args.get("page") or 1), 1)
+        today = date.fromisoformat(self.ctx.communities.local_day(community, inv.at))
+        since = {"week": today - timedelta(days=today.weekday()),
+                 "month": today.replace(day=1)}.get(period)
+        rows = await self.ctx.repository.leaderboard(
+            community, self.ctx.communities.season(community),
+            since_day=since.isoformat() if since else None, limit=10, offset=(page - 1) * 10,
+        )
+        titles = {"week": tr.gettext("Top members this week"),
+                  "month": tr.gettext("Top members this month"),
+                  "all": tr.gettext("Top members this season")}
+        text = titles[period] + tr.gettext(" (page {page}):", page=page)
+        if not rows:
+            return Reply(text + tr.gettext(" nobody has points yet."))
+        for row in rows:
+            text = text + tr.gettext("\n{rank}. {name} — {points}", rank=row.rank,
+                                     name=row.name or row.member.split(":", 1)[1],
+                                     points=row.points)
+        return Reply(text)
+
+    async def cmd_history(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv)
+        who: MemberRef = inv.args.get("member") or inv.invoker
+        if who.id != inv.invoker.id and not inv.is_moderator:
+            raise CommandError(tr.gettext("Only moderators can see another member's history."))
+        rows = await self.ctx.repository.ledger_history(inv.community, who.id, limit=10)
+        if not rows:
+            return Reply(tr.gettext("{member} has no points yet.",
+                                    member=Mention(who.id, who.name)), private=True)
+        text = tr.gettext("Last points of {member}:", member=Mention(who.id, who.name))
+        tz = self.ctx.communities.timezone(inv.community)
+        for row in rows:
+            text = text + tr.gettext("\n{delta} {reason} · {when}", delta=f"{row.delta:+d}",
+                                     reason=_reason_label(tr, row.reason, row.note),
+                                     when=row.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+        return Reply(text, private=True)
+
+    async def _manual(self, inv: Invocation, delta: int, reason: str, note: str) -> None:
+        who: MemberRef = inv.args["member"]
+        community = inv.community
+        state = self._state(community, who.id)
+        before = state.total
+        state.total += delta
+        day = self.ctx.communities.local_day(community, inv.at)
+        self._ledger(community, who.id, delta, reason, f"cmd:{uuid.uuid4().hex}", inv.at, day,
+                     actor=inv.invoker.id, note=note)
+        await self._maybe_level_up(community, who.id, before, state.total, inv.channel)
+
+    def _amount(self, inv: Invocation) -> int:
+        amount = int(inv.args["amount"])
+        if not 1 <= amount <= MAX_GRANT:
+            raise CommandError(self._tr(inv).gettext(
+                "The amount must be between 1 and {max}.", max=MAX_GRANT))
+        return amount
+
+    async def cmd_give(self, inv: Invocation) -> Reply:
+        amount = self._amount(inv)
+        await self._manual(inv, amount, "moderator", inv.args["reason"])
+        who: MemberRef = inv.args["member"]
+        return Reply(self._tr(inv).gettext("Gave {points} points to {member}.", points=amount,
+                                           member=Mention(who.id, who.name)))
+
+    async def cmd_take(self, inv: Invocation) -> Reply:
+        amount = self._amount(inv)
+        await self._manual(inv, -amount, "moderator", inv.args["reason"])
+        who: MemberRef = inv.args["member"]
+        return Reply(self._tr(inv).gettext("Took {points} points from {member}.", points=amount,
+                                           member=Mention(who.id, who.name)))
+
+    async def cmd_reset(self, inv: Invocation) -> Reply:
+        who: MemberRef = inv.args["member"]
+        total = self._state(inv.community, who.id).total
+        if total:
+            await self._manual(inv, -total, "reset", "")
+        return Reply(self._tr(inv).gettext("{member} now has 0 points this season.",
+                                           member=Mention(who.id, who.name)))
+
+    async def cmd_import(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv)
+        path: Path = inv.args["file"]
+        data = await asyncio.to_thread(path.read_bytes)
+        rows = parse_points_csv(data, platform_of(inv.community), tr)
+        ref = "import:" + hashlib.sha256(data).hexdigest()[:16]
+        day = self.ctx.communities.local_day(inv.community, inv.at)
+        for member, points in rows:
+            state = self._state(inv.community, member)
+            already = await self.ctx.repository.ledger_amount(inv.community, member,
+                                                              "imported", ref)
+            if already:
+                continue
+            state.total += points
+            self._ledger(inv.community, member, points, "imported", ref, inv.at, day,
+                         actor=inv.invoker.id, note=path.name)
+        return Reply(tr.ngettext("Imported points for {n} member.",
+                                 "Imported points for {n} members.", len(rows)))
+
+    async def cmd_season_close(self, inv: Invocation) -> Reply:
+        community = inv.community
+        await self.ctx.repository.flush()
+        season = self.ctx.communities.season(community) + 1
+        self.ctx.communities.set_season(community, season)
+        self.ctx.repository.set_season(community, season)
+        for (comm, _), state in self._states.items():
+            if comm == community:
+                state.total = 0
+        return Reply(self._tr(inv).gettext(
+            "Season {season} has started: the leaderboard starts from zero and last season's "
+            "totals stay visible in /rank.", season=season))
+
+    async def cmd_set(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv)
+        key, raw = str(inv.args["key"]), str(inv.args["value"])
+        fields = EngagementSection.model_fields
+        if key not in fields:
+            raise CommandError(tr.gettext("There is no setting “{key}”. Settings: {keys}.",
+                                          key=key, keys=", ".join(sorted(fields))))
+        value = _parse_value(raw, fields[key].annotation)
+        current = self.policy(inv.community).model_dump()
+        try:
+            if key == "level_up_template":
+                check_template(str(value), LEVEL_UP_FIELDS)
+            EngagementSection.model_validate({**current, key: value})
+        except (ValidationError, ValueError) as exc:
+            detail = ("; ".join(describe_errors(exc)) if isinstance(exc, ValidationError)
+                      else str(exc))
+            raise CommandError(tr.gettext("{key} was not changed: {problem}", key=key,
+                                          problem=detail.replace("[", "").replace("]", ""))
+                               ) from None
+        self.ctx.communities.set(inv.community, f"{self.name}.{key}", value)
+        self._policies.pop(inv.community, None)
+        return Reply(tr.gettext("{key} is now {value}.", key=key,
+                                value=json.dumps(value, ensure_ascii=False)))
+
+    async def cmd_show(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv)
+        policy = self.policy(inv.community)
+        text = tr.gettext("Engagement settings:")
+        for key, value in policy.model_dump().items():
+            text = text + tr.gettext("\n{key} = {value}", key=key,
+                                     value=json.dumps(value, ensure_ascii=False))
+        return Reply(text, private=True)
+
+
+def _reaction_ref(event: ReactionAdded | ReactionRemoved) -> str:
+    return f"{event.message}|{event.reactor}|{event.emoji}"
+
+
+def _reason_label(tr: Any, reason: str, note: str) -> str:
+    labels = {
+        "message": tr.raw("message"), "reply": tr.raw("reply to a member"),
+        "reaction_received": tr.raw("reaction received"),
+        "reaction_removed": tr.raw("reaction removed"),
+        "helpful_answer": tr.raw("helpful answer"), "imported": tr.raw("imported"),
+        "reset": tr.raw("reset"), "moderator": tr.raw("by a moderator"),
+    }
+    label = labels.get(reason, reason)
+    return f"{label}: {note}" if note and reason == "moderator" else label
+
+
+def _parse_value(raw: str, annotation: Any) -> Any:
+    """Read a command-line value: JSON when it parses, lists split on commas."""
+    text = raw.strip()
+    if "tuple" in str(annotation) and not text.startswith("["):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_points_csv(data: bytes, platform: str, tr: Any) -> list[tuple[str, int]]:
+    """Rows of (member id, points) from a CSV; every problem is reported, nothing applied."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CommandError(tr.gettext("The file is not UTF-8 text; export it as CSV.")) from None
+    rows: dict[str, int] = {}
+    problems: list[str] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 2:
+            problems.append(f"line {number}: expected member id, points")
+            continue
+        member, points = row[0].strip(), row[1].strip()
+        if number == 1 and not points.lstrip("-").isdigit():
+            continue  # a header line
+        if not points.lstrip("-").isdigit():
+            problems.append(f"line {number}: points must be a whole number, not {points!r}")
+            continue
+        if not member:
+            problems.append(f"line {number}: the member id is empty")
+            continue
+        member_id = member if member.startswith(f"{platform}:") else f"{platform}:{member}"
+        rows[member_id] = rows.get(member_id, 0) + int(points)
+    if problems:
+        raise CommandError(tr.gettext("Nothing was imported: {problems}",
+                                      problems="; ".join(problems[:5])))
+    return [(m, p) for m, p in rows.items() if p != 0]

@@ -1,0 +1,6 @@
+"""The only code that speaks SQL: schema, migrations, queries and the batched writer."""
+
+from storage.database import DatabaseError, NewerSchemaError
+from storage.repository import Repository, open_repository
+
+__all__ = ["DatabaseError", "NewerSchemaError", "Repository", "open_repository"]

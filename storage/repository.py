@@ -1,0 +1,427 @@
+"""The repository: every query and write of Tribebot, behind one interface.
+
+Writes are queued on the batched writer and return immediately (they sit on the
+per-event path); reads are awaited on a separate read connection after the writer has
+flushed, so a reader always sees what was written before it asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.database import DatabaseError, connect, migrate, schema_version, sqlite_path
+from storage.writer import BatchedWriter, StatementBook
+
+_book = StatementBook()
+# Declaration order is execution order inside a batch (see storage.writer).
+UPSERT_COMMUNITY = _book.add("upsert_community", """
+    INSERT INTO communities (id, platform, name, joined_at, left_at) VALUES (?, ?, ?, ?, NULL)
+    ON CONFLICT (id) DO UPDATE SET
+        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
+        left_at = NULL""")
+UPSERT_CHANNEL = _book.add("upsert_channel", """
+    INSERT INTO channels (community_id, channel_id, name) VALUES (?, ?, ?)
+    ON CONFLICT DO UPDATE SET name = excluded.name""")
+UPSERT_MEMBER = _book.add("upsert_member", """
+    INSERT INTO members (community_id, member_id, name, is_bot, first_seen_at, present)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET
+        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
+        is_bot = excluded.is_bot,
+        present = CASE WHEN ? >= 0 THEN excluded.present ELSE present END""")
+INSERT_MEMBER_EVENT = _book.add("insert_member_event", """
+    INSERT OR IGNORE INTO member_events (community_id, member_id, kind, at, day)
+    VALUES (?, ?, ?, ?, ?)""")
+INSERT_INVITE = _book.add("insert_invite", """
+    INSERT OR IGNORE INTO invites (community_id, member_id, inviter_id, code, at)
+    VALUES (?, ?, ?, ?, ?)""")
+INSERT_MESSAGE = _book.add("insert_message", """
+    INSERT OR IGNORE INTO messages (community_id, message_id, channel_id, thread_id, author_id,
+        author_is_bot, reply_to_id, reply_to_author_id, at, day, length, has_media, text)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")
+UPDATE_MESSAGE_EDIT = _book.add("update_message_edit", """
+    UPDATE messages SET edited_at = ?, length = ?, text = COALESCE(?, text)
+    WHERE community_id = ? AND message_id = ?""")
+UPDATE_MESSAGE_DELETE = _book.add("update_message_delete", """
+    UPDATE messages SET deleted_at = ? WHERE community_id = ? AND message_id = ?""")
+UPSERT_REACTION = _book.add("upsert_reaction", """
+    INSERT INTO reactions (community_id, message_id, reactor_id, emoji, author_id,
+        reactor_is_bot, day, first_at, changed_at, active)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET
+        active = excluded.active, changed_at = excluded.changed_at,
+        author_id = COALESCE(author_id, excluded.author_id)
+    WHERE excluded.changed_at >= reactions.changed_at""")
+INSERT_LEDGER = _book.add("insert_ledger", """
+    INSERT OR IGNORE INTO ledger (community_id, member_id, season, delta, reason, ref, at, day,
+        actor_id, note)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")
+UPSERT_SETTING = _book.add("upsert_setting", """
+    INSERT INTO community_settings (community_id, key, value) VALUES (?, ?, ?)
+    ON CONFLICT DO UPDATE SET value = excluded.value""")
+DELETE_SETTING = _book.add("delete_setting", """
+    DELETE FROM community_settings WHERE community_id = ? AND key = ?""")
+MARK_COMMUNITY_LEFT = _book.add("mark_community_left", """
+    UPDATE communities SET left_at = ? WHERE id = ?""")
+SET_SEASON = _book.add("set_season", "UPDATE communities SET season = ? WHERE id = ?")
+INSERT_SEEN = _book.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRow:
+    id: str
+    platform: str
+    name: str
+    joined_at: datetime
+    left_at: datetime | None
+    season: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    member: str
+    delta: int
+    reason: str
+    ref: str
+    at: datetime
+    season: int
+    actor: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    member: str
+    name: str
+    points: int
+    rank: int
+
+
+class Repository:
+    """SQLite implementation. A PostgreSQL one would offer the same methods."""
+
+    def __init__(self, url: str, *, max_batch: int = 1000, max_delay_ms: float = 50) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._max_batch = max_batch
+        self._max_delay_ms = max_delay_ms
+        self._write: aiosqlite.Connection | None = None
+        self._read: aiosqlite.Connection | None = None
+        self.writer: BatchedWriter | None = None
+        self.migrations_applied: list[str] = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def open(self) -> list[str]:
+        """Connect, apply pending migrations, start the writer; returns migrations applied."""
+        self._write = await connect(self.url)
+        try:
+            applied = await migrate(self._write)
+            self.migrations_applied = applied
+        except Exception:
+            await self._write.close()
+            raise
+        if self.path == ":memory:":
+            self._read = self._write  # one in-memory database cannot be opened twice
+        else:
+            self._read = await connect(self.url)
+            await self._read.execute("PRAGMA query_only=ON")
+        self.writer = BatchedWriter(
+            self._write, max_batch=self._max_batch, max_delay_ms=self._max_delay_ms
+        )
+        self.writer.start()
+        return applied
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.close()
+        if self._read is not None and self._read is not self._write:
+            await self._read.close()
+        if self._write is not None:
+            await self._write.close()
+        self._write = self._read = None
+
+    async def __aenter__(self) -> Repository:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _submit(self, stmt: Any, params: Sequence[Any]) -> None:
+        assert self.writer is not None, "repository is not open"
+        self.writer.submit(stmt, params)
+
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        assert self.writer is not None and self._read is not None, "repository is not open"
+        await self.writer.flush()
+        async with self._read.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # -- writes (queued) ---------------------------------------------------------------
+    def record_community(self, community: str, platform: str, name: str, at: datetime) -> None:
+        self._submit(UPSERT_COMMUNITY, (community, platform, name, epoch(at)))
+
+    def record_community_left(self, community: str, at: datetime) -> None:
+        self._submit(MARK_COMMUNITY_LEFT, (epoch(at), community))
+
+    def record_channel(self, community: str, channel: str, name: str) -> None:
+        self._submit(UPSERT_CHANNEL, (community, channel, name))
+
+    def record_member(
+        self, community: str, member: str, name: str, is_bot: bool, at: datetime,
+        *, present: bool | None = None,
+    ) -> None:
+        """Create or refresh a member; ``present`` None leaves presence as it is."""
+        flag = -1 if present is None else int(present)
+        self._submit(UPSERT_MEMBER, (
+            community, member, name, int(is_bot), epoch(at), 1 if present is None else flag, flag,
+        ))
+
+    def record_member_event(
+        self, community: str, member: str, kind: str, at: datetime, day: str
+    ) -> None:
+        self._submit(INSERT_MEMBER_EVENT, (community, member, kind, epoch(at), day))
+
+    def record_invite(
+        self, community: str, member: str, inviter: str | None, code: str, at: datetime
+    ) -> None:
+        self._submit(INSERT_INVITE, (community, member, inviter, code, epoch(at)))
+
+    def record_message(
+        self, community: str, message: str, *, channel: str, thread: str | None, author: str,
+        author_is_bot: bool, reply_to: str | None, reply_to_author: str | None, at: datetime,
+        day: str, length: int, has_media: bool, text: str | None,
+    ) -> None:
+        self._submit(INSERT_MESSAGE, (
+            community, message, channel, thread, author, int(author_is_bot), reply_to,
+            reply_to_author, epoch(at), day, length, int(has_media), text,
+        ))
+
+    def record_edit(
+        self, community: str, message: str, at: datetime, length: int, text: str | None
+    ) -> None:
+        self._submit(UPDATE_MESSAGE_EDIT, (epoch(at), length, text, community, message))
+
+    def record_delete(self, community: str, message: str, at: datetime) -> None:
+        self._submit(UPDATE_MESSAGE_DELETE, (epoch(at), community, message))
+
+    def record_reaction(
+        self, community: str, message: str, reactor: str, emoji: str, *,
+        author: str | None, reactor_is_bot: bool, at: datetime, day: str, active: bool,
+    ) -> None:
+        ts = epoch(at)
+        self._submit(UPSERT_REACTION, (
+            community, message, reactor, emoji, author, int(reactor_is_bot), day, ts, ts,
+            int(active),
+        ))
+
+    def record_seen(self, key: str, at: datetime) -> None:
+        self._submit(INSERT_SEEN, (key, epoch(at)))
+
+    def add_ledger(
+        self, community: str, member: str, *, season: int, delta: int, reason: str, ref: str,
+        at: datetime, day: str, actor: str | None = None, note: str = "",
+    ) -> None:
+        """Append a points change; the same (member, reason, ref) is only ever counted once."""
+        self._submit(INSERT_LEDGER, (
+            community, member, season, delta, reason, ref, epoch(at), day, actor, note,
+        ))
+
+    def set_season(self, community: str, season: int) -> None:
+        self._submit(SET_SEASON, (season, community))
+
+    def set_setting(self, community: str, key: str, value: Any) -> None:
+        self._submit(UPSERT_SETTING, (community, key, json.dumps(value, ensure_ascii=False)))
+
+    def clear_setting(self, community: str, key: str) -> None:
+        self._submit(DELETE_SETTING, (community, key))
+
+    async def flush(self) -> None:
+        assert self.writer is not None
+        await self.writer.flush()
+
+    # -- reads -------------------------------------------------------------------------
+    async def communities(self) -> list[CommunityRow]:
+        rows = await self._rows(
+            "SELECT id, platform, name, joined_at, left_at, season FROM communities ORDER BY id"
+        )
+        return [
+            CommunityRow(r[0], r[1], r[2], from_epoch(r[3]),
+                         from_epoch(r[4]) if r[4] is not None else None, r[5])
+            for r in rows
+        ]
+
+    async def all_settings(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for community, key, value in await self._rows(
+            "SELECT community_id, key, value FROM community_settings"
+        ):
+            out.setdefault(community, {})[key] = json.loads(value)
+        return out
+
+    async def recent_event_keys(self, limit: int) -> list[str]:
+        rows = await self._rows(
+            "SELECT key FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
+        )
+        return [r[0] for r in reversed(rows)]
+
+    async def message_author(self, community: str, message: str) -> str | None:
+        rows = await self._rows(
+            "SELECT author_id FROM messages WHERE community_id = ? AND message_id = ?",
+            (community, message),
+        )
+        return rows[0][0] if rows else None
+
+    async def member_names(self, community: str, members: Iterable[str]) -> dict[str, str]:
+        ids = list(members)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._rows(
+            "SELECT member_id, name FROM members"
+            f" WHERE community_id = ? AND member_id IN ({marks})",
+            (community, *ids),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def counts(self) -> dict[str, int]:
+        """Row counts per table, for ``tribebot db stats``."""
+        tables = ["communities", "members", "member_events", "messages", "reactions",
+                  "ledger", "point_totals", "daily_activity", "seen_events"]
+        out = {}
+        for table in tables:
+            rows = await self._rows(f"SELECT count(*) FROM {table}")
+            out[table] = int(rows[0][0])
+        return out
+
+    async def schema_version(self) -> int:
+        assert self._read is not None
+        return await schema_version(self._read)
+
+    # points ---------------------------------------------------------------------------
+    async def season_of(self, community: str) -> int:
+        rows = await self._rows("SELECT season FROM communities WHERE id = ?", (community,))
+        return int(rows[0][0]) if rows else 1
+
+    async def point_totals(self, community: str, season: int) -> dict[str, int]:
+        rows = await self._rows(
+            "SELECT member_id, points FROM point_totals WHERE community_id = ? AND season = ?",
+            (community, season),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def standing(self, community: str, season: int, member: str) -> Standing | None:
+        rows = await self._rows(
+            """SELECT t.member_id, COALESCE(m.name, ''), t.points,
+                      (SELECT count(*) FROM point_totals o WHERE o.community_id = t.community_id
+                         AND o.season = t.season AND o.points > t.points) + 1
+               FROM point_totals t LEFT JOIN members m
+                 ON m.community_id = t.community_id AND m.member_id = t.member_id
+               WHERE t.community_id = ? AND t.season = ? AND t.member_id = ?""",
+            (community, season, member),
+        )
+        return Standing(rows[0][0], rows[0][1], int(rows[0][2]), int(rows[0][3])) if rows else None
+
+    async def leaderboard(
+        self, community: str, season: int, *, since_day: str | None = None,
+        limit: int = 10, offset: int = 0,
+    ) -> list[Standing]:
+        """Members by points: the season's totals, or points earned since a local day."""
+        if since_day is None:
+            rows = await self._rows(
+                """SELECT t.member_id, COALESCE(m.name, ''), t.points FROM point_totals t
+                   LEFT JOIN members m ON m.community_id = t.community_id
+                                      AND m.member_id = t.member_id
+                   WHERE t.community_id = ? AND t.season = ? AND t.points > 0
+                   ORDER BY t.points DESC, t.member_id LIMIT ? OFFSET ?""",
+                (community, season, limit, offset),
+            )
+        else:
+            rows = await self._rows(
+                """SELECT d.member_id, COALESCE(m.name, ''), sum(d.points) AS p
+                   FROM daily_activity d LEFT JOIN members m
+                     ON m.community_id = d.community_id AND m.member_id = d.member_id
+                   WHERE d.community_id = ? AND d.day >= ?
+                   GROUP BY d.member_id HAVING p > 0
+                   ORDER BY p DESC, d.member_id LIMIT ? OFFSET ?""",
+                (community, since_day, limit, offset),
+            )
+        return [Standing(r[0], r[1], int(r[2]), offset + i + 1) for i, r in enumerate(rows)]
+
+    async def ledger_history(self, community: str, member: str, limit: int = 10) -> list[LedgerRow]:
+        rows = await self._rows(
+            """SELECT member_id, delta, reason, ref, at, season, actor_id, note FROM ledger
+               WHERE community_id = ? AND member_id = ? ORDER BY id DESC LIMIT ?""",
+            (community, member, limit),
+        )
+        return [LedgerRow(r[0], r[1], r[2], r[3], from_epoch(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    async def ledger_amount(self, community: str, member: str, reason: str, ref: str) -> int:
+        rows = await self._rows(
+            """SELECT delta FROM ledger WHERE community_id = ? AND member_id = ?
+               AND reason = ? AND ref = ?""", (community, member, reason, ref),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def active_days(self, community: str, member: str, since_day: str) -> list[str]:
+        """Local days on which the member posted or reacted, oldest first."""
+        rows = await self._rows(
+            """SELECT day FROM daily_activity WHERE community_id = ? AND member_id = ?
+               AND day >= ? AND (messages > 0 OR reactions_given > 0) ORDER BY day""",
+            (community, member, since_day),
+        )
+        return [r[0] for r in rows]
+
+    async def recompute_totals(self) -> int:
+        """Rebuild point totals from the ledger; returns how many totals were wrong."""
+        assert self._write is not None and self.writer is not None
+        await self.writer.flush()
+        drift_sql = """
+            SELECT count(*) FROM (
+              SELECT community_id, season, member_id, sum(delta) AS p FROM ledger
+              GROUP BY community_id, season, member_id) l
+            FULL OUTER JOIN point_totals t USING (community_id, season, member_id)
+            WHERE COALESCE(l.p, 0) != COALESCE(t.points, 0)"""
+        async with self._write.execute(drift_sql) as cur:
+            row = await cur.fetchone()
+        drift = int(row[0]) if row else 0
+        await self._write.executescript("""
+            BEGIN;
+            DELETE FROM point_totals;
+            INSERT INTO point_totals (community_id, season, member_id, points)
+              SELECT community_id, season, member_id, sum(delta) FROM ledger
+              GROUP BY community_id, season, member_id;
+            COMMIT;""")
+        return drift
+
+
+async def open_repository(url: str, *, max_batch: int = 1000, max_delay_ms: float = 50
+                          ) -> Repository:
+    """Open the store named by a URL (only ``sqlite:///`` today)."""
+    if not url.startswith("sqlite:///"):
+        raise DatabaseError(
+            f"unsupported storage url {url!r}; only sqlite:///path/to/file.db is available now"
+        )
+    repo = Repository(url, max_batch=max_batch, max_delay_ms=max_delay_ms)
+    await repo.open()
+    return repo
+
+
+def database_file(url: str) -> Path | None:
+    path = sqlite_path(url)
+    return None if path == ":memory:" else Path(path).resolve()
