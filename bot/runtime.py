@@ -97,6 +97,10 @@ class Runtime:
         """Hand an event to every subscriber; False when it is a duplicate."""
         return self.bus.publish(event)
 
+    async def message_author(self, community: str, message: str) -> str | None:
+        """Who wrote a stored message (for platforms whose reaction updates do not say)."""
+        return await self.repository.message_author(community, message)
+
     async def invoke(self, command: Command, invocation: Invocation) -> Reply:
         await self.bus.drain()  # a command sees every event that came before it
         return await self.commands.invoke(command, invocation)

@@ -1,0 +1,108 @@
+"""Shared fixtures: a settings object on a temporary database, a runtime on a frozen
+(simulated) clock, and the console adapter as the test backend."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.console.adapter import ConsoleAdapter
+from bot.config import Settings
+from bot.core.clock import SimulatedClock
+from bot.core.events import CommunityJoined, MemberJoined, MessagePosted
+from bot.runtime import Runtime
+from cogs.engagement.cog import EngagementCog
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+COMMUNITY = "console:tribe"
+GENERAL = "console:general"
+
+
+def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
+    data: dict[str, Any] = {"storage": {"url": f"sqlite:///{tmp_path / 'test.db'}",
+                                        "batch_interval_ms": 5}}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return Settings.model_validate(data)
+
+
+class SeededEngagement(EngagementCog):
+    """The real cog with a fixed random seed, so point amounts repeat run to run."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx, rng=random.Random(7))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Runtime]:
+    rt = Runtime(settings, clock=clock, cogs=[SeededEngagement])
+    await rt.start()
+    yield rt
+    await rt.stop()
+
+
+@pytest.fixture
+def console(runtime: Runtime) -> ConsoleAdapter:
+    return ConsoleAdapter(runtime, echo=False, moderators=["mod"])
+
+
+class Community:
+    """A small scripted community on the console adapter: say, react, run commands."""
+
+    def __init__(self, adapter: ConsoleAdapter, community: str = COMMUNITY) -> None:
+        self.adapter = adapter
+        self.community = community
+        self.now = START
+        self._n = 0
+
+    def tick(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    async def open(self, *members: str) -> None:
+        await self.adapter.push(CommunityJoined(community=self.community, at=self.now,
+                                                name="Tribe", channels=()))
+        for member in ("mod", *members):
+            await self.join(member)
+
+    async def join(self, member: str, **extra: Any) -> None:
+        await self.adapter.push(MemberJoined(community=self.community, at=self.now,
+                                             member=f"console:{member}", name=member.title(),
+                                             **extra))
+
+    async def say(self, member: str, text: str = "hello there friends", *,
+                  reply_to: str | None = None, channel: str = GENERAL, **extra: Any) -> str:
+        self._n += 1
+        message = f"console:m{self._n}"
+        await self.adapter.push(MessagePosted(
+            community=self.community, at=self.now, message=message,
+            author=f"console:{member}", channel=channel, text=text, length=len(text),
+            reply_to=reply_to, **extra))
+        return message
+
+    async def command(self, member: str, text: str) -> str:
+        reply = await self.adapter.command(self.community, member, text, at=self.now)
+        return reply.text.plain()
+
+
+@pytest.fixture
+def tribe(console: ConsoleAdapter) -> Community:
+    return Community(console)
+
+
+Factory = Callable[..., Any]
