@@ -1,0 +1,145 @@
+"""The store: migrations, idempotency by unique keys, batching and flush-on-stop."""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.events import MessagePosted, ReactionAdded, ReactionRemoved
+from bot.runtime import Runtime
+from storage import NewerSchemaError, open_repository
+from storage.database import latest_version
+from tests.conftest import COMMUNITY, GENERAL, START, make_settings
+
+AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def count(path: Path, sql: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
+    repo = await open_repository(url(tmp_path))
+    assert repo.migrations_applied == ["0001_initial.sql"]
+    await repo.close()
+    again = await open_repository(url(tmp_path))
+    assert again.migrations_applied == []
+    assert await again.schema_version() == latest_version()
+    await again.close()
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_database_from_newer_version_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        conn.execute("PRAGMA user_version = 999")
+    with pytest.raises(NewerSchemaError, match=r"schema version 999.*newer Tribebot"):
+        await open_repository(url(tmp_path))
+
+
+async def test_same_message_written_twice_is_stored_and_counted_once(tmp_path: Path) -> None:
+    repo = await open_repository(url(tmp_path))
+    repo.record_community(COMMUNITY, "console", "Tribe", AT)
+    for _ in range(2):  # bypasses the bus: the unique key alone must hold
+        repo.record_message(COMMUNITY, "console:m1", channel=GENERAL, thread=None,
+                            author="console:a", author_is_bot=False, reply_to=None,
+                            reply_to_author=None, at=AT, day="2026-11-02", length=10,
+                            has_media=False, text=None)
+        repo.add_ledger(COMMUNITY, "console:a", season=1, delta=20, reason="message",
+                        ref="console:m1", at=AT, day="2026-11-02")
+    await repo.close()
+    db = tmp_path / "store.db"
+    assert count(db, "SELECT count(*) FROM messages") == 1
+    assert count(db, "SELECT messages FROM daily_activity") == 1
+    assert count(db, "SELECT points FROM point_totals") == 20
+    assert count(db, "SELECT points FROM daily_activity") == 20
+
+
+async def test_duplicate_events_through_the_bot_count_once(runtime: Runtime, console) -> None:
+    event = MessagePosted(community=COMMUNITY, at=START, message="console:m1",
+                          author="console:a", channel=GENERAL, text="hello everyone", length=14)
+    assert await console.push(event) is True
+    assert await console.push(event) is False
+    totals = await runtime.repository.point_totals(COMMUNITY, 1)
+    assert len(totals) == 1 and 15 <= totals["console:a"] <= 25
+    assert runtime.bus.duplicates == 1
+
+
+async def test_duplicate_after_restart_is_still_a_duplicate(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    event = MessagePosted(community=COMMUNITY, at=START, message="console:m1",
+                          author="console:a", channel=GENERAL, text="hello everyone", length=14)
+    first = Runtime(settings)
+    await first.start()
+    assert first.publish(event)
+    await first.stop()
+    second = Runtime(settings)
+    await second.start()
+    assert second.publish(event) is False  # re-delivered after a restart
+    await second.stop()
+
+
+async def test_reaction_add_remove_add_is_not_swallowed_as_duplicate(runtime, console) -> None:
+    base = dict(community=COMMUNITY, message="console:m1", reactor="console:b", emoji="👍",
+                message_author="console:a")
+    assert await console.push(ReactionAdded(at=START, **base))
+    assert await console.push(ReactionRemoved(at=START + timedelta(seconds=1), **base))
+    assert await console.push(ReactionAdded(at=START + timedelta(seconds=2), **base))
+    assert not await console.push(ReactionAdded(at=START + timedelta(seconds=3), **base))
+    await runtime.repository.flush()
+    db = Path(runtime.repository.path)
+    assert count(db, "SELECT active FROM reactions") == 1
+    assert count(db, "SELECT reactions_received FROM daily_activity "
+                     "WHERE member_id = 'console:a'") == 1
+
+
+async def test_stop_mid_stream_loses_nothing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, storage={"batch_size": 10_000,
+                                                "batch_interval_ms": 60_000})
+    runtime = Runtime(settings)
+    await runtime.start()
+    accepted = 0
+    for i in range(5_000):
+        accepted += runtime.publish(MessagePosted(
+            community=COMMUNITY, at=START + timedelta(seconds=i), message=f"console:m{i}",
+            author=f"console:u{i % 50}", channel=GENERAL, length=12))
+    # nothing has been committed yet: the batch is neither full nor due
+    await runtime.stop()
+    assert accepted == 5_000
+    assert count(tmp_path / "test.db", "SELECT count(*) FROM messages") == 5_000
+    assert count(tmp_path / "test.db", "SELECT sum(messages) FROM daily_activity") == 5_000
+
+
+async def test_message_text_is_stored_only_when_enabled(tmp_path: Path) -> None:
+    for enabled in (False, True):
+        folder = tmp_path / str(enabled)
+        folder.mkdir()
+        settings = make_settings(folder, privacy={"store_message_text": enabled})
+        async with Runtime(settings) as runtime:
+            runtime.publish(MessagePosted(community=COMMUNITY, at=START, message="console:m1",
+                                          author="console:a", channel=GENERAL,
+                                          text="secret plans", length=12))
+        stored = count(folder / "test.db",
+                       "SELECT count(*) FROM messages WHERE text = 'secret plans'")
+        assert stored == int(enabled)
+
+
+async def test_writer_batches_many_rows_into_few_commits(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, storage={"batch_size": 1000, "batch_interval_ms": 50})
+    async with Runtime(settings, cogs=[]) as runtime:
+        for i in range(3_000):
+            runtime.publish(MessagePosted(
+                community=COMMUNITY, at=START, message=f"console:m{i}", author="console:a",
+                channel=GENERAL, length=5))
+        await runtime.bus.drain()
+        await runtime.repository.flush()
+        writer = runtime.repository.writer
+        assert writer is not None
+        # 3,000 events write ~6,000 rows (message + seen key): a handful of transactions
+        assert 6 <= writer.batches <= 20

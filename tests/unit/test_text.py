@@ -1,0 +1,68 @@
+import pytest
+
+from bot.core.ids import make_id, native_part, platform_of
+from bot.core.text import (
+    FSI,
+    PDI,
+    Mention,
+    TemplateError,
+    check_template,
+    compose,
+    visible_length,
+)
+from bot.i18n import catalog
+
+
+def test_ids_are_namespaced_and_round_trip() -> None:
+    ident = make_id("telegram", -100123, 55)
+    assert ident == "telegram:-100123:55"
+    assert platform_of(ident) == "telegram"
+    assert native_part(ident) == "-100123:55"
+    with pytest.raises(ValueError):
+        make_id("slack", 1)
+    with pytest.raises(ValueError):
+        platform_of("12345")
+
+
+def test_visible_length_counts_what_a_reader_sees() -> None:
+    assert visible_length("abc") == 3
+    assert visible_length("שָׁלוֹם") == 4  # niqqud marks do not count
+    assert visible_length("👨‍👩‍👧") == 1  # one family emoji made of joined emoji
+    assert visible_length("👍🏽") == 1  # skin tone modifier attaches
+    assert visible_length("  a  ") == 1
+
+
+def test_compose_keeps_mentions_as_segments() -> None:
+    text = compose("Hi {member}, you have {points} points", {
+        "member": Mention("discord:1", "Dana"), "points": 42})
+    assert text.segments == ("Hi ", Mention("discord:1", "Dana"), ", you have 42 points")
+    assert text.plain() == "Hi @Dana, you have 42 points"
+    assert text.mentions() == ("discord:1",)
+
+
+def test_hebrew_values_are_isolated_so_numbers_stay_in_order() -> None:
+    text = compose("{member} הגיע לרמה {level}!", {
+        "member": Mention("telegram:5", "Dana"), "level": 12}, isolate=True)
+    assert text.segments == (FSI, Mention("telegram:5", "Dana"),
+                             PDI + " הגיע לרמה " + FSI + "12" + PDI + "!")
+
+
+def test_rtl_value_in_english_text_is_isolated() -> None:
+    text = compose("Welcome {name}!", {"name": "אבי"})
+    assert text.plain() == f"Welcome {FSI}אבי{PDI}!"
+
+
+def test_unknown_placeholder_is_a_clear_error() -> None:
+    with pytest.raises(TemplateError, match=r"unknown placeholder \{membr\}; you can use"):
+        check_template("Hi {membr}", {"member", "name"})
+    with pytest.raises(TemplateError, match="broken placeholder"):
+        check_template("Hi {member", {"member"})
+
+
+def test_hebrew_catalog_translates() -> None:
+    he = catalog("he")
+    text = he.gettext("Sorry, only moderators can use /{command}.", command="points give")
+    assert "מנהלים" in text.plain()
+    assert FSI + "points give" + PDI in text.plain()
+    assert catalog("en").gettext("Sorry, only moderators can use /{command}.",
+                                 command="x").plain() == "Sorry, only moderators can use /x."
