@@ -1,7 +1,8 @@
 """The recorder: writes every platform event into the store as facts.
 
-It is the first subscriber of the bus. It keeps which communities and members the store
-already knows in memory, so a message costs one queued row, not a lookup.
+It taps the bus: it runs inside ``publish`` for every new event, before any cog. It
+keeps which communities and members the store already knows in memory, so a message
+costs one queued row, not a lookup.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Recorder:
         self._store_text = store_text
         self._members: set[tuple[str, str]] = set()
 
-    async def handle(self, event: Event) -> None:
+    def record(self, event: Event) -> None:
+        """Queue the rows for one event (runs inline in publish: it must never wait)."""
         repo = self._repo
         community = event.community
         if not self._communities.is_known(community) and not isinstance(event, CommunityJoined):

@@ -17,7 +17,7 @@ from bot.core.bus import EventBus
 from bot.core.clock import Clock, SystemClock
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import Command, CommandRegistry, Invocation, Reply
-from bot.core.events import PLATFORM_EVENTS, Event
+from bot.core.events import Event
 from bot.core.outbox import Outbox, Sender
 from bot.core.text import RichText
 from bot.recorder import Recorder
@@ -44,7 +44,8 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()
         self._cog_types = list(default_cogs() if cogs is None else cogs)
         self.cogs: list[Cog] = []
-        self.bus = EventBus(remember=max(REMEMBERED_KEYS * 2, 100_000))
+        self.bus = EventBus(remember=max(REMEMBERED_KEYS * 2, 100_000), tap=self._record)
+        self._recorder: Recorder | None = None
         self.outbox = Outbox()
         self.commands = CommandRegistry(self._refusal, self._failure)
         self._repository: Repository | None = None
@@ -77,7 +78,7 @@ class Runtime:
             self._repository, self._communities,
             store_text=self.settings.privacy.store_message_text,
         )
-        self.bus.subscribe("recorder", recorder.handle, PLATFORM_EVENTS)
+        self._recorder = recorder
         ctx = CogContext(
             repository=self._repository, outbox=self.outbox, clock=self.clock,
             communities=self._communities, settings=self.settings,
@@ -92,6 +93,11 @@ class Runtime:
             for command in cog.commands():
                 self.commands.register(command)
         self.bus.start()
+
+    def _record(self, event: Event) -> None:
+        if self._recorder is None:
+            raise RuntimeError("events were published before the runtime started")
+        self._recorder.record(event)
 
     def publish(self, event: Event) -> bool:
         """Hand an event to every subscriber; False when it is a duplicate."""

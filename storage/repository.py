@@ -166,9 +166,14 @@ class Repository:
         assert self.writer is not None, "repository is not open"
         self.writer.submit(stmt, params)
 
-    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def _rows(
+        self, sql: str, params: Sequence[Any] = (), *, consistent: bool = True
+    ) -> list[Any]:
+        """Run a read. ``consistent`` first commits queued writes so the read sees them;
+        reads that tolerate a slightly old answer skip that and leave batching alone."""
         assert self.writer is not None and self._read is not None, "repository is not open"
-        await self.writer.flush()
+        if consistent:
+            await self.writer.flush()
         async with self._read.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
@@ -295,7 +300,7 @@ class Repository:
         rows = await self._rows(
             "SELECT member_id, name FROM members"
             f" WHERE community_id = ? AND member_id IN ({marks})",
-            (community, *ids),
+            (community, *ids), consistent=False,
         )
         return {r[0]: r[1] for r in rows}
 
@@ -378,12 +383,19 @@ class Repository:
         )
         return int(rows[0][0]) if rows else 0
 
-    async def active_days(self, community: str, member: str, since_day: str) -> list[str]:
-        """Local days on which the member posted or reacted, oldest first."""
+    async def active_days(self, community: str, member: str, days: Sequence[str]) -> list[str]:
+        """Which of ``days`` the member posted or reacted on, oldest first.
+
+        Asked as one primary-key seek per day: the rollup is keyed by day first, which is
+        what the weekly reports scan, so a per-member index is not worth its write cost.
+        """
+        if not days:
+            return []
+        marks = ",".join("?" * len(days))
         rows = await self._rows(
-            """SELECT day FROM daily_activity WHERE community_id = ? AND member_id = ?
-               AND day >= ? AND (messages > 0 OR reactions_given > 0) ORDER BY day""",
-            (community, member, since_day),
+            f"""SELECT day FROM daily_activity WHERE community_id = ? AND day IN ({marks})
+                AND member_id = ? AND (messages > 0 OR reactions_given > 0) ORDER BY day""",
+            (community, *days, member),
         )
         return [r[0] for r in rows]
 

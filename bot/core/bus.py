@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 
 from bot.core.events import Event
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
+
+#: A subscriber gives the event loop a turn after this many events in a row.
+YIELD_EVERY = 32
 
 
 class RecentKeys:
@@ -42,18 +44,49 @@ class RecentKeys:
         return len(self._keys)
 
 
-@dataclass(eq=False)
 class _Subscriber:
-    name: str
-    handler: Handler
-    types: tuple[type[Event], ...]
-    queue: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
-    task: asyncio.Task[None] | None = None
-    failures: int = 0
+    """One cog's inbox: a deque and a wake-up event (lighter than asyncio.Queue, which
+    matters at tens of thousands of events per second)."""
+
+    __slots__ = (
+        "failures",
+        "handler",
+        "idle",
+        "inbox",
+        "name",
+        "pending",
+        "task",
+        "types",
+        "wake",
+    )
+
+    def __init__(self, name: str, handler: Handler, types: tuple[type[Event], ...]) -> None:
+        self.name = name
+        self.handler = handler
+        self.types = types
+        self.inbox: deque[Event] = deque()
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.pending = 0
+        self.task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def put(self, event: Event) -> None:
+        self.inbox.append(event)
+        self.pending += 1
+        if self.pending == 1:
+            self.idle.clear()
+            self.wake.set()
 
 
 class EventBus:
-    def __init__(self, *, remember: int = 100_000) -> None:
+    def __init__(
+        self, *, remember: int = 100_000, tap: Callable[[Event], None] | None = None
+    ) -> None:
+        """``tap`` sees every new event synchronously, before any subscriber: the recorder,
+        which only queues rows and never waits, so it needs no inbox of its own."""
+        self._tap = tap
         self._subscribers: list[_Subscriber] = []
         self._routes: dict[type[Event], list[_Subscriber]] = {}
         self._seen = RecentKeys(remember)
@@ -84,12 +117,14 @@ class EventBus:
         if undone is not None:
             self._seen.discard(undone)
         self.published += 1
+        if self._tap is not None:
+            self._tap(event)
         routes = self._routes.get(type(event))
         if routes is None:
             routes = [s for s in self._subscribers if isinstance(event, s.types)]
             self._routes[type(event)] = routes
         for sub in routes:
-            sub.queue.put_nowait(event)
+            sub.put(event)
         return True
 
     def start(self) -> None:
@@ -101,7 +136,8 @@ class EventBus:
     async def drain(self) -> None:
         """Wait until every event published so far has been handled by every subscriber."""
         for sub in self._subscribers:
-            await sub.queue.join()
+            while sub.pending:
+                await sub.idle.wait()
 
     async def stop(self) -> None:
         """Finish queued events, then stop the consumer tasks."""
@@ -120,15 +156,25 @@ class EventBus:
         return {s.name: s.failures for s in self._subscribers}
 
     async def _consume(self, sub: _Subscriber) -> None:
-        queue = sub.queue
+        inbox, handler = sub.inbox, sub.handler
+        handled = 0
         while True:
-            event = await queue.get()
+            if not inbox:
+                sub.wake.clear()
+                await sub.wake.wait()
+                continue
+            handled += 1
+            if handled % YIELD_EVERY == 0:
+                # Let other tasks run: the writer needs the loop between its SQL calls,
+                # and a busy cog must not starve it (or the platform connections).
+                await asyncio.sleep(0)
+            event = inbox.popleft()
             try:
-                await sub.handler(event)
-            except asyncio.CancelledError:
-                queue.task_done()
-                raise
+                await handler(event)
             except Exception:
                 sub.failures += 1
                 log.exception("subscriber %s failed on %r", sub.name, event)
-            queue.task_done()
+            finally:
+                sub.pending -= 1
+                if sub.pending == 0:
+                    sub.idle.set()

@@ -35,7 +35,7 @@ from bot.core.commands import (
     OptionKind,
     Reply,
 )
-from bot.core.events import Event, MessagePosted, ReactionAdded, ReactionRemoved
+from bot.core.events import Event, MemberJoined, MessagePosted, ReactionAdded, ReactionRemoved
 from bot.core.ids import platform_of
 from bot.core.text import Mention, RichText, check_template, compose
 from cogs.engagement.rules import (
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 RECENT_MESSAGES = 200_000
 MAX_GRANT = 1_000_000
+STREAK_WINDOW_DAYS = 370
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class EngagementCog(Cog):
         self._given_today: dict[tuple[str, str, str], int] = {}
         self._helpful: set[str] = set()
         self._last_channel: dict[tuple[str, str], str] = {}
+        self._names: dict[tuple[str, str], str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -96,6 +98,7 @@ class EngagementCog(Cog):
 
     def listeners(self) -> Mapping[type[Event], EventHandler]:
         return {
+            MemberJoined: self.on_member_joined,
             MessagePosted: self.on_message,
             ReactionAdded: self.on_reaction_added,
             ReactionRemoved: self.on_reaction_removed,
@@ -124,8 +127,25 @@ class EngagementCog(Cog):
         return state
 
     # -- events ------------------------------------------------------------------------
+    async def on_member_joined(self, event: MemberJoined) -> None:
+        if event.name:
+            self._names[(event.community, event.member)] = event.name
+        if event.is_bot:
+            self._bots.add(event.member)
+
+    async def _name(self, community: str, member: str) -> str:
+        """A member's display name: from events seen, else once from the store."""
+        name = self._names.get((community, member))
+        if name is None:
+            stored = await self.ctx.repository.member_names(community, [member])
+            name = stored.get(member) or member.split(":", 1)[1]
+            self._names[(community, member)] = name
+        return name
+
     async def on_message(self, event: MessagePosted) -> None:
         community, author = event.community, event.author
+        if event.author_name:
+            self._names[(community, author)] = event.author_name
         parent = (event.reply_to_author if event.reply_to_author not in (None, author)
                   else None)
         self._recent.remember(event.message, _MessageFacts(author, event.channel, parent))
@@ -149,7 +169,8 @@ class EngagementCog(Cog):
         if award.reply_points:
             self._ledger(community, author, award.reply_points, "reply", event.message,
                          event.at, day)
-        await self._maybe_level_up(community, author, before, state.total, event.channel)
+        if state.total > before:
+            await self._maybe_level_up(community, author, before, state.total, event.channel)
 
     async def on_reaction_added(self, event: ReactionAdded) -> None:
         community = event.community
@@ -236,11 +257,18 @@ class EngagementCog(Cog):
     async def _maybe_level_up(
         self, community: str, member: str, before: int, after: int, channel: str | None
     ) -> None:
+        if after <= before:
+            return
         policy = self.policy(community)
         old = level_for(before, policy.level_curve).level
         new = level_for(after, policy.level_curve).level
-        if new <= old:
-            return
+        if new > old:
+            await self._level_up(community, member, policy, old, new, channel)
+
+    async def _level_up(
+        self, community: str, member: str, policy: Policy, old: int, new: int,
+        channel: str | None,
+    ) -> None:
         reward, lower = reward_for(new, policy.level_rewards)
         old_reward, _ = reward_for(old, policy.level_rewards)
         new_reward = reward if reward != old_reward else None
@@ -254,8 +282,7 @@ class EngagementCog(Cog):
         target = policy.level_up_channel or channel
         if not policy.level_up_announcements or not target:
             return
-        names = await self.ctx.repository.member_names(community, [member])
-        name = names.get(member) or member.split(":", 1)[1]
+        name = await self._name(community, member)
         text = self._level_up_text(community, policy, member, name, new, new_reward)
         await self.ctx.outbox.send(Post(community=community, channel=target, text=text,
                                         kind="level_up"))
@@ -326,8 +353,8 @@ class EngagementCog(Cog):
         policy = self.policy(community)
         progress = level_for(points, policy.level_curve)
         today = date.fromisoformat(self.ctx.communities.local_day(community, inv.at))
-        since = (today - timedelta(days=400)).isoformat()
-        days = [date.fromisoformat(d) for d in await repo.active_days(community, who.id, since)]
+        window = [(today - timedelta(days=n)).isoformat() for n in range(STREAK_WINDOW_DAYS)]
+        days = [date.fromisoformat(d) for d in await repo.active_days(community, who.id, window)]
         day_streak, week_streak = streaks(days, today)
         text = tr.gettext(
             "{member}: level {level}, {points} points ({into}/{needed} to level {next}).",

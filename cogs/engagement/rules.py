@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections import deque
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from bot.config import EngagementSection as Policy
 
@@ -36,15 +37,32 @@ class LevelProgress:
         return self.needed - self.into_level
 
 
-def level_for(points: int, curve: tuple[int, int, int]) -> LevelProgress:
-    """The level reached with ``points`` and the progress towards the next one."""
-    level, left = 0, max(points, 0)
-    while True:
+MAX_LEVEL = 1000
+
+
+@cache
+def _thresholds(curve: tuple[int, int, int]) -> list[int]:
+    """Total XP needed to reach each level (index = level); computed once per curve."""
+    totals = [0]
+    for level in range(MAX_LEVEL):
         step = xp_to_next(level, curve)
-        if step <= 0 or left < step:
-            return LevelProgress(level, left, max(step, 0))
-        left -= step
-        level += 1
+        if step <= 0:
+            break
+        totals.append(totals[-1] + step)
+    return totals
+
+
+def level_for(points: int, curve: tuple[int, int, int]) -> LevelProgress:
+    """The level reached with ``points`` and the progress towards the next one.
+
+    It runs twice per rewarded message, so it is a bisection on a cached table.
+    """
+    totals = _thresholds(curve)
+    points = max(points, 0)
+    level = bisect_right(totals, points) - 1
+    if level + 1 >= len(totals):
+        return LevelProgress(level, points - totals[level], 0)
+    return LevelProgress(level, points - totals[level], totals[level + 1] - totals[level])
 
 
 def reward_for(level: int, rewards: dict[str, str]) -> tuple[str | None, list[str]]:
@@ -57,18 +75,26 @@ def reward_for(level: int, rewards: dict[str, str]) -> tuple[str | None, list[st
 
 # -- anti-farming -----------------------------------------------------------------------
 _REPEATS = re.compile(r"(.)\1{2,}")
+# Spacing, ASCII punctuation, combining accents, Hebrew points and cantillation, general
+# punctuation (incl. bidi marks) and emoji variation selectors: what spammers vary.
+_NOISE = re.compile(
+    "[\\s!-/:-@\\[-`{-~\u0300-\u036f\u0591-\u05c7\u05f3\u05f4\u2000-\u206f\ufe0f\u200d]+"
+)
 
 
 def fingerprint(text: str) -> str:
     """A form of the text under which near-identical messages look the same.
 
     Case, accents/niqqud, punctuation, spacing and stretched letters ("soooo") are removed,
-    so "Hello!!", "hello" and "HELLO   " are one message for the spam check.
+    so "Hello!!", "hello" and "HELLO   " are one message for the spam check; letters,
+    digits and emoji stay. Regular expressions keep it cheap on the per-message path.
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(ch for ch in decomposed
-                   if unicodedata.category(ch)[0] in ("L", "N", "S"))
-    return _REPEATS.sub(r"\1", kept)
+    cleaned = _NOISE.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    return _REPEATS.sub(_first_char, cleaned)
+
+
+def _first_char(match: re.Match[str]) -> str:
+    return match[1]
 
 
 @dataclass(slots=True)
@@ -76,7 +102,8 @@ class MemberState:
     """What the cog remembers of a member between events (never persisted)."""
 
     last_award: datetime | None = None
-    recent: deque[tuple[str, datetime]] = field(default_factory=lambda: deque(maxlen=20))
+    #: fingerprint -> when the member last posted it
+    recent: dict[str, datetime] = field(default_factory=dict)
     day: str = ""
     earned_today: int = 0
     total: int = 0
@@ -91,12 +118,18 @@ class MemberState:
         self.total += points
 
 
-def is_duplicate(state: MemberState, print_: str, at: datetime, window_seconds: int) -> bool:
-    """True if the member posted the same (near-identical) text within the window."""
+RECENT_PRINTS = 32
+
+
+def remember_print(state: MemberState, print_: str, at: datetime, window_seconds: int) -> bool:
+    """Remember a message's fingerprint; True if it repeats one seen within the window."""
     if not print_:
         return False
-    horizon = at - timedelta(seconds=window_seconds)
-    return any(fp == print_ and seen >= horizon for fp, seen in state.recent)
+    seen = state.recent.pop(print_, None)
+    state.recent[print_] = at  # re-inserted last, so the first key is always the oldest
+    if len(state.recent) > RECENT_PRINTS:
+        del state.recent[next(iter(state.recent))]
+    return seen is not None and (at - seen).total_seconds() <= window_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +150,9 @@ def award_message(
         return MessageAward(0, 0, "excluded channel")
     if length < policy.min_length:
         return MessageAward(0, 0, "too short")
-    if text is not None:
-        print_ = fingerprint(text)
-        duplicate = is_duplicate(state, print_, at, policy.duplicate_window_seconds)
-        state.recent.append((print_, at))
-        if duplicate:
-            return MessageAward(0, 0, "duplicate")
+    if text is not None and remember_print(state, fingerprint(text), at,
+                                           policy.duplicate_window_seconds):
+        return MessageAward(0, 0, "duplicate")
     room = state.room_today(day, policy.daily_cap)
     if room <= 0:
         return MessageAward(0, 0, "daily cap")

@@ -101,7 +101,6 @@ CREATE TABLE daily_activity (
     points             INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (community_id, day, member_id)
 ) WITHOUT ROWID;
-CREATE INDEX daily_activity_by_member ON daily_activity (community_id, member_id, day);
 
 -- The append-only points ledger; totals are derived from it.
 CREATE TABLE ledger (
@@ -118,7 +117,6 @@ CREATE TABLE ledger (
     note         TEXT NOT NULL DEFAULT '',
     UNIQUE (community_id, member_id, reason, ref)
 );
-CREATE INDEX ledger_by_member ON ledger (community_id, member_id, id);
 
 CREATE TABLE point_totals (
     community_id TEXT NOT NULL,
@@ -127,7 +125,6 @@ CREATE TABLE point_totals (
     points       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (community_id, season, member_id)
 ) WITHOUT ROWID;
-CREATE INDEX point_totals_rank ON point_totals (community_id, season, points DESC);
 
 -- Keys of handled events, so updates re-delivered after a restart stay duplicates.
 CREATE TABLE seen_events (
