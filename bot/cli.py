@@ -46,7 +46,7 @@ def _settings(config: Path | None, db: str | None = None) -> Settings:
         settings = load_settings(config)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]{problem}[/red]", markup=True, soft_wrap=True)
+            err.print(problem, style="red", markup=False, soft_wrap=True)
         sys.exit(BAD_INPUT)
     if db is not None:
         settings = settings.model_copy(
@@ -64,7 +64,7 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(coro_factory())  # type: ignore[arg-type]
     except DatabaseError as exc:
-        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
         sys.exit(BAD_INPUT)
 
 
@@ -93,8 +93,8 @@ def run(config: Path) -> None:
     settings = _settings(config)
     _setup_logging(settings.bot.log_level)
     if not (settings.discord.enabled or settings.telegram.enabled):
-        err.print(f"[red]{config.name}: no platform is enabled; set enabled = true under "
-                  "[discord] or [telegram][/red]")
+        err.print(f"{config.name}: no platform is enabled; set enabled = true under "
+                  "[discord] or [telegram]", style="red", markup=False)
         sys.exit(BAD_INPUT)
     from bot.service import serve
 
@@ -109,7 +109,7 @@ def check_config(path: Path) -> None:
     settings = _settings(path)
     enabled = [p for p in ("discord", "telegram") if getattr(settings, p).enabled]
     out.print(f"{path.name}: OK — platforms enabled: {', '.join(enabled) or 'none'}; "
-              f"store: {settings.storage.url}")
+              f"store: {settings.storage.url}", markup=False)
 
 
 @main.command()
@@ -125,7 +125,7 @@ def replay(file: Path, config: Path | None, db: str | None, quiet: bool) -> None
 
     report = _run(lambda: replay_file(settings, file, echo=not quiet, console=out))
     for problem in report.errors:
-        err.print(f"[yellow]{problem}[/yellow]", soft_wrap=True)
+        err.print(problem, style="yellow", markup=False, soft_wrap=True)
     out.print(f"replayed {report.events} events and {report.commands} commands from {file.name}"
               f" ({report.duplicates} duplicates ignored, {len(report.errors)} bad lines)")
     if report.stopped_early:
@@ -137,12 +137,20 @@ def replay(file: Path, config: Path | None, db: str | None, quiet: bool) -> None
 @click.option("--db", "db", type=click.Path(path_type=Path, dir_okay=False),
               help="Where to write the demo database (default: a new temporary folder).")
 @click.option("--quiet", is_flag=True, help="Only print the summary at the end.")
-def demo(db: Path | None, quiet: bool) -> None:
+@click.option("--export", "export_to", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the sample community as a replay file instead of running it.")
+def demo(db: Path | None, quiet: bool, export_to: Path | None) -> None:
     """Replay the bundled sample community: 8 weeks, 70 members, English and Hebrew."""
+    if export_to is not None:
+        from bot.demo import export
+
+        out.print(f"wrote {export(export_to):,} records to {export_to}")
+        return
     if db is None:
         db = Path(tempfile.mkdtemp(prefix="tribebot-demo-")) / "demo.db"
     elif db.exists():
-        err.print(f"[red]{db} already exists; choose a new file for the demo[/red]")
+        err.print(f"{db} already exists; choose a new file for the demo", style="red",
+                  markup=False)
         sys.exit(BAD_INPUT)
     settings = _settings(None, str(db))
     _setup_logging("warning")

@@ -175,18 +175,19 @@ def load_settings(path: Path | str | None, env: dict[str, str] | None = None) ->
             section = data.setdefault(platform, {})
             if isinstance(section, dict):
                 section["token"] = env[var]
+    problems = [
+        f"[{platform}] token: missing while the platform is enabled; set it here "
+        f"or in the environment variable {var}"
+        for platform, var in TOKEN_ENV.items()
+        if isinstance(data.get(platform), dict) and data[platform].get("enabled") is True
+        and not data[platform].get("token")
+    ]
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([f"{label}: {line}" for line in describe_errors(exc)]) from None
-    missing = [
-        f"{label}: [{platform}] token: missing while the platform is enabled; set it here "
-        f"or in the environment variable {var}"
-        for platform, var in TOKEN_ENV.items()
-        if getattr(settings, platform).enabled and not getattr(settings, platform).token
-    ]
-    if missing:
-        raise ConfigError(missing)
+        problems = describe_errors(exc) + problems
+    if problems:
+        raise ConfigError([f"{label}: {line}" for line in problems])
     return settings
 
 

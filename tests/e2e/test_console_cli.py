@@ -1,0 +1,158 @@
+"""The command line end to end: replay, demo, config checks, database commands."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.demo.sample import sample_community
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "events.jsonl"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_help_lists_every_command() -> None:
+    code, output = run("--help")
+    assert code == 0
+    for command in ("run", "demo", "replay", "check-config", "db"):
+        assert command in output
+    code, output = run("db", "--help")
+    assert all(word in output for word in ("migrate", "stats", "recompute"))
+
+
+def test_replay_of_the_documented_example(tmp_path: Path) -> None:
+    code, output = run("replay", str(EXAMPLE), "--db", str(tmp_path / "x.db"))
+    assert code == 0, output
+    assert "replayed 13 events and 1 commands" in output
+    assert "level 0, " in output and "Rank #1" in output  # the /rank reply was printed
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
+        assert conn.execute("SELECT deleted_at IS NOT NULL FROM messages "
+                            "WHERE message_id = 'console:m3'").fetchone()[0] == 1
+        assert conn.execute("SELECT left_at IS NOT NULL FROM communities").fetchone()[0] == 1
+        assert conn.execute("SELECT inviter_id FROM invites").fetchone()[0] == "console:dana"
+        assert conn.execute("SELECT count(*) FROM members WHERE present = 0").fetchone()[0] == 1
+
+
+def test_example_file_documents_every_event_type() -> None:
+    from bot.adapters.console.records import RECORD_TYPES
+
+    types = {json.loads(line)["type"] for line in EXAMPLE.read_text("utf-8").splitlines()}
+    assert types == set(RECORD_TYPES)
+
+
+def test_bad_replay_lines_are_reported_and_skipped(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"type": "message_posted", "at": "2026-11-02T08:12:00Z", "community": "c"}\n'
+        "not json\n"
+        '{"type": "member_joined", "at": "2026-11-02T08:12:00", "community": "c", '
+        '"member": "a"}\n'
+        '{"type": "member_joined", "at": "2026-11-02T08:12:00Z", "community": "c", '
+        '"member": "a"}\n', encoding="utf-8")
+    code, output = run("replay", str(bad), "--db", str(tmp_path / "x.db"), "--quiet")
+    assert code == 2
+    assert 'bad.jsonl:1: message_posted needs "message"' in output
+    assert "bad.jsonl:2: not valid JSON" in output
+    assert "bad.jsonl:3: \"at\" needs a time zone" in output
+    assert "replayed 1 events" in output  # the good line still went through
+    assert "Traceback" not in output
+
+
+def test_check_config_reports_problems_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[bot]\ntimezone = "Nowhere/City"\n[discord]\nenabled = true\n',
+                      encoding="utf-8")
+    code, output = run("check-config", str(config))
+    assert code == 2
+    assert "config.toml: [bot] timezone: unknown time zone 'Nowhere/City'" in output
+    assert "Traceback" not in output
+    code, output = run("check-config", str(ROOT / "config.example.toml"))
+    assert code == 0 and "OK" in output
+
+
+def test_newer_database_is_refused_without_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 42")
+    code, output = run("db", "stats", "--db", str(db))
+    assert code == 2
+    assert "newer Tribebot" in output and "Traceback" not in output
+
+
+def test_db_migrate_stats_and_recompute(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.db")
+    assert run("db", "migrate", "--db", db) == (0, "applied 1 migration(s): 0001_initial.sql\n")
+    assert run("db", "migrate", "--db", db)[1] == "the database is up to date\n"
+    run("replay", str(EXAMPLE), "--db", db, "--quiet")
+    code, output = run("db", "stats", "--db", db)
+    assert code == 0 and "messages" in output
+    code, output = run("db", "recompute", "--db", db)
+    assert code == 0 and "totals match the ledger" in output
+
+
+def test_demo_runs_to_the_end(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    started = time.perf_counter()
+    code, output = run("demo", "--db", str(db), "--quiet")
+    assert code == 0, output
+    assert time.perf_counter() - started < 60
+    assert "Top members this season" in output
+    assert "Sorry, only moderators can use /points give." in output
+    assert str(db.resolve()) in output.replace("\n", "")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] >= 60
+
+
+def test_sample_community_has_the_promised_shape() -> None:
+    records = sample_community()
+    days = {r["at"][:10] for r in records}
+    assert len(days) >= 6 * 7
+    texts = [r.get("text", "") for r in records if r["type"] == "message_posted"]
+    assert any(any("\u0590" <= ch <= "\u05ff" for ch in t) for t in texts)  # Hebrew
+    assert any(t.isascii() for t in texts)  # English
+    assert len({r["member"] for r in records if r["type"] == "member_joined"}) >= 60
+
+
+def test_sigint_mid_replay_loses_nothing(tmp_path: Path) -> None:
+    events = tmp_path / "big.jsonl"
+    with events.open("w", encoding="utf-8") as handle:
+        for i in range(40_000):
+            handle.write(json.dumps({
+                "type": "message_posted", "at": f"2026-11-02T08:{i // 1000 % 60:02d}:00Z",
+                "community": "c", "message": f"m{i}", "author": f"u{i % 300}",
+                "channel": "general", "text": f"message number {i}"}) + "\n")
+    db = tmp_path / "x.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "replay", str(events), "--db", str(db), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until rows are being committed
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT count(*) FROM messages").fetchone()[0] > 0:
+                    break
+        except sqlite3.OperationalError:
+            continue
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "stopped early" in output
+    replayed = int(output.split("replayed ")[1].split(" events")[0])
+    assert 0 < replayed < 40_000
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == replayed
