@@ -31,8 +31,9 @@ REMEMBERED_KEYS = 50_000
 
 def default_cogs() -> list[type[Cog]]:
     from cogs.engagement.cog import EngagementCog
+    from cogs.moderation.cog import ModerationCog
 
-    return [EngagementCog]
+    return [ModerationCog, EngagementCog]
 
 
 class Runtime:

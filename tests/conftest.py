@@ -14,13 +14,22 @@ import pytest
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.config import Settings
 from bot.core.clock import SimulatedClock
-from bot.core.events import CommunityJoined, MemberJoined, MessagePosted
+from bot.core.events import (
+    Channel,
+    CommunityJoined,
+    MemberJoined,
+    MessagePosted,
+    ReactionAdded,
+    ReactionRemoved,
+)
 from bot.runtime import Runtime
 from cogs.engagement.cog import EngagementCog
+from cogs.moderation.cog import ModerationCog
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 COMMUNITY = "console:tribe"
 GENERAL = "console:general"
+OWNERS = "console:owners"
 
 
 def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
@@ -38,9 +47,13 @@ class SeededEngagement(EngagementCog):
         super().__init__(ctx, rng=random.Random(7))
 
 
+#: Message points fixed at 20 so tests can state exact totals.
+FIXED_POINTS = {"message_points_min": 20, "message_points_max": 20}
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+    return make_settings(tmp_path, engagement=FIXED_POINTS)
 
 
 @pytest.fixture
@@ -50,7 +63,7 @@ def clock() -> SimulatedClock:
 
 @pytest.fixture
 async def runtime(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Runtime]:
-    rt = Runtime(settings, clock=clock, cogs=[SeededEngagement])
+    rt = Runtime(settings, clock=clock, cogs=[ModerationCog, SeededEngagement])
     await rt.start()
     yield rt
     await rt.stop()
@@ -75,8 +88,9 @@ class Community:
         return self.now
 
     async def open(self, *members: str) -> None:
-        await self.adapter.push(CommunityJoined(community=self.community, at=self.now,
-                                                name="Tribe", channels=()))
+        await self.adapter.push(CommunityJoined(
+            community=self.community, at=self.now, name="Tribe",
+            channels=(Channel(id=GENERAL, name="general"), Channel(id=OWNERS, name="owners"))))
         for member in ("mod", *members):
             await self.join(member)
 
@@ -94,6 +108,26 @@ class Community:
             author=f"console:{member}", channel=channel, text=text, length=len(text),
             reply_to=reply_to, **extra))
         return message
+
+    async def react(self, member: str, message: str, emoji: str = "👍", **extra: Any) -> bool:
+        return await self.adapter.push(ReactionAdded(
+            community=self.community, at=self.now, message=message,
+            reactor=f"console:{member}", emoji=emoji, **extra))
+
+    async def unreact(self, member: str, message: str, emoji: str = "👍") -> bool:
+        return await self.adapter.push(ReactionRemoved(
+            community=self.community, at=self.now, message=message,
+            reactor=f"console:{member}", emoji=emoji))
+
+    async def points(self, member: str) -> int:
+        repo = self.adapter.runtime.repository
+        season = self.adapter.runtime.communities.season(self.community)
+        return (await repo.point_totals(self.community, season)).get(f"console:{member}", 0)
+
+    async def reasons(self, member: str) -> list[tuple[str, int]]:
+        rows = await self.adapter.runtime.repository.ledger_history(
+            self.community, f"console:{member}", limit=1000)
+        return [(row.reason, row.delta) for row in reversed(rows)]
 
     async def command(self, member: str, text: str) -> str:
         reply = await self.adapter.command(self.community, member, text, at=self.now)

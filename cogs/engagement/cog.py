@@ -576,4 +576,7 @@ def parse_points_csv(data: bytes, platform: str, tr: Any) -> list[tuple[str, int
     if problems:
         raise CommandError(tr.gettext("Nothing was imported: {problems}",
                                       problems="; ".join(problems[:5])))
+    if not rows:
+        raise CommandError(tr.gettext(
+            "Nothing was imported: the file has no rows of member id, points."))
     return [(m, p) for m, p in rows.items() if p != 0]

@@ -1,0 +1,1 @@
+"""Community-wide settings that moderators change with commands."""

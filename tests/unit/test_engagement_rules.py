@@ -1,0 +1,118 @@
+"""The pure engagement rules, with plain asserts: no event loop, no database."""
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from cogs.engagement.rules import (
+    MemberState,
+    Policy,
+    award_message,
+    fingerprint,
+    level_for,
+    reward_for,
+    streaks,
+    xp_to_next,
+)
+
+AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+CURVE = (5, 50, 100)
+
+
+def award(policy: Policy, state: MemberState, *, at: datetime = AT, text: str = "hello all",
+          **kw: object) -> tuple[int, int, str]:
+    args = {"day": at.date().isoformat(), "length": len(text), "is_bot": False,
+            "excluded": False, "replies_to_other": False, "rng": random.Random(1)}
+    args.update(kw)
+    result = award_message(policy, state, at=at, text=text, **args)  # type: ignore[arg-type]
+    return result.message_points, result.reply_points, result.why_not
+
+
+def test_default_curve_matches_the_widely_used_formula() -> None:
+    assert [xp_to_next(n, CURVE) for n in range(4)] == [100, 155, 220, 295]
+
+
+def test_level_boundaries_on_the_curve() -> None:
+    assert level_for(0, CURVE).level == 0
+    assert level_for(99, CURVE).level == 0
+    assert level_for(100, CURVE).level == 1
+    assert level_for(254, CURVE).level == 1
+    assert level_for(255, CURVE).level == 2
+    progress = level_for(300, CURVE)
+    assert (progress.level, progress.into_level, progress.needed) == (2, 45, 220)
+
+
+def test_message_points_are_random_within_the_range() -> None:
+    policy = Policy()
+    seen = set()
+    rng = random.Random(3)
+    for i in range(200):
+        state = MemberState()
+        points, _, _ = award(policy, state, at=AT + timedelta(minutes=i), rng=rng)
+        seen.add(points)
+    assert min(seen) == 15 and max(seen) == 25
+
+
+def test_cooldown_allows_one_award_per_minute() -> None:
+    policy, state = Policy(), MemberState()
+    assert award(policy, state, text="first message")[0] > 0
+    assert award(policy, state, at=AT + timedelta(seconds=30), text="second one")[2] == "cooldown"
+    assert award(policy, state, at=AT + timedelta(seconds=61), text="third one")[0] > 0
+
+
+def test_too_short_messages_earn_nothing_counting_visible_characters() -> None:
+    policy = Policy()
+    assert award(policy, MemberState(), text="ok", length=2)[2] == "too short"
+    assert award(policy, MemberState(), text="שָׁלוֹם", length=4)[0] > 0
+
+
+def test_near_identical_messages_within_the_window_earn_nothing() -> None:
+    policy, state = Policy(), MemberState()
+    assert award(policy, state, text="Buy my course!!")[0] > 0
+    later = AT + timedelta(minutes=2)
+    assert award(policy, state, at=later, text="buy my   COURSE")[2] == "duplicate"
+    much_later = AT + timedelta(minutes=30)
+    assert award(policy, state, at=much_later, text="Buy my course")[0] > 0
+
+
+def test_fingerprint_ignores_case_punctuation_niqqud_and_stretching() -> None:
+    assert fingerprint("Hello!!!") == fingerprint("hellooooo") == fingerprint("HELLO")
+    assert fingerprint("שָׁלוֹם") == fingerprint("שלום")
+    assert fingerprint("hello") != fingerprint("help")
+
+
+def test_bots_and_excluded_channels_earn_nothing() -> None:
+    assert award(Policy(), MemberState(), is_bot=True)[2] == "bot"
+    assert award(Policy(), MemberState(), excluded=True)[2] == "excluded channel"
+
+
+def test_daily_cap_limits_points_per_local_day() -> None:
+    policy = Policy(daily_cap=50, message_points_min=20, message_points_max=20)
+    state = MemberState()
+    earned = [award(policy, state, at=AT + timedelta(minutes=2 * i), text=f"message {i}")[0]
+              for i in range(4)]
+    assert earned == [20, 20, 10, 0]
+    tomorrow = AT + timedelta(days=1)
+    assert award(policy, state, at=tomorrow, text="new day")[0] == 20
+
+
+def test_reply_bonus_even_during_cooldown() -> None:
+    policy, state = Policy(), MemberState()
+    award(policy, state, text="a first thought")
+    points, bonus, _ = award(policy, state, at=AT + timedelta(seconds=10), text="an answer",
+                             replies_to_other=True)
+    assert (points, bonus) == (0, 5)
+
+
+def test_rewards_pick_the_highest_reached_and_list_the_lower() -> None:
+    rewards = {"5": "Regular", "10": "Veteran", "20": "Legend"}
+    assert reward_for(4, rewards) == (None, [])
+    assert reward_for(12, rewards) == ("Veteran", ["Regular"])
+
+
+def test_streaks_count_days_and_weeks_and_survive_until_tomorrow() -> None:
+    today = date(2026, 11, 12)  # a Thursday
+    days = [today - timedelta(days=n) for n in (1, 2, 3, 10, 17)]
+    assert streaks(days, today) == (3, 3)
+    assert streaks([*days, today], today) == (4, 3)
+    assert streaks([today - timedelta(days=5)], today) == (0, 1)
+    assert streaks([], today) == (0, 0)
