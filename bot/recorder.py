@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.communities import Communities
 from bot.core.events import (
+    PLATFORM_EVENTS,
     CommunityJoined,
     CommunityLeft,
     Event,
@@ -36,6 +37,8 @@ class Recorder:
 
     def record(self, event: Event) -> None:
         """Queue the rows for one event (runs inline in publish: it must never wait)."""
+        if not isinstance(event, PLATFORM_EVENTS):
+            return  # derived events (stage changes, greetings) are not platform facts
         repo = self._repo
         community = event.community
         if not self._communities.is_known(community) and not isinstance(event, CommunityJoined):

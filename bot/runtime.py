@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.communities import Communities
 from bot.config import Settings
 from bot.core.bus import EventBus
-from bot.core.clock import Clock, SystemClock
+from bot.core.clock import Clock, SimulatedClock, SystemClock
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import Command, CommandRegistry, Invocation, Reply
 from bot.core.events import Event
 from bot.core.outbox import Outbox, Sender
 from bot.core.text import RichText
+from bot.core.timers import Timers
 from bot.recorder import Recorder
 from storage.repository import Repository, open_repository
 
@@ -49,6 +51,7 @@ class Runtime:
         self._recorder: Recorder | None = None
         self.outbox = Outbox()
         self.commands = CommandRegistry(self._refusal, self._failure)
+        self.timers = Timers(self.clock)
         self._repository: Repository | None = None
         self._communities: Communities | None = None
         self.migrations_applied: list[str] = []
@@ -82,7 +85,8 @@ class Runtime:
         self._recorder = recorder
         ctx = CogContext(
             repository=self._repository, outbox=self.outbox, clock=self.clock,
-            communities=self._communities, settings=self.settings,
+            communities=self._communities, settings=self.settings, publish=self.publish,
+            timers=self.timers,
         )
         for cog_type in self._cog_types:
             cog = cog_type(ctx)
@@ -94,6 +98,7 @@ class Runtime:
             for command in cog.commands():
                 self.commands.register(command)
         self.bus.start()
+        self.timers.start()
 
     def _record(self, event: Event) -> None:
         if self._recorder is None:
@@ -112,7 +117,19 @@ class Runtime:
         await self.bus.drain()  # a command sees every event that came before it
         return await self.commands.invoke(command, invocation)
 
+    async def advance_to(self, moment: datetime) -> None:
+        """Move a simulated clock to ``moment``, firing each timer at its own due time."""
+        clock = self.clock
+        if not isinstance(clock, SimulatedClock):
+            return
+        while (due := self.timers.next_due()) is not None and due <= moment:
+            clock.set(due)
+            await self.timers.run_due()
+            await self.bus.drain()
+        clock.set(moment)
+
     async def stop(self) -> None:
+        await self.timers.stop()
         await self.bus.stop()
         for cog in reversed(self.cogs):
             try:

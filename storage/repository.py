@@ -17,9 +17,11 @@ from typing import Any
 import aiosqlite
 
 from storage.database import DatabaseError, connect, migrate, schema_version, sqlite_path
-from storage.writer import BatchedWriter, StatementBook
+from storage.writer import BatchedWriter, Statement, StatementBook
 
-_book = StatementBook()
+#: Every write statement of every storage module, in batch execution order.
+BOOK = StatementBook()
+_book = BOOK
 # Declaration order is execution order inside a batch (see storage.writer).
 UPSERT_COMMUNITY = _book.add("upsert_community", """
     INSERT INTO communities (id, platform, name, joined_at, left_at) VALUES (?, ?, ?, ?, NULL)
@@ -165,6 +167,16 @@ class Repository:
     def _submit(self, stmt: Any, params: Sequence[Any]) -> None:
         assert self.writer is not None, "repository is not open"
         self.writer.submit(stmt, params)
+
+    # Other modules of ``storage`` (one per feature) queue writes and run reads through
+    # these two, so every write still goes through the one batched writer.
+    def submit(self, stmt: Statement, params: Sequence[Any]) -> None:
+        self._submit(stmt, params)
+
+    async def rows(
+        self, sql: str, params: Sequence[Any] = (), *, consistent: bool = True
+    ) -> list[Any]:
+        return await self._rows(sql, params, consistent=consistent)
 
     async def _rows(
         self, sql: str, params: Sequence[Any] = (), *, consistent: bool = True

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from bot.core.clock import Clock
 from bot.core.commands import Command
 from bot.core.events import Event
+from bot.core.timers import Timers
 
 if TYPE_CHECKING:
     from bot.communities import Communities
@@ -30,6 +31,9 @@ class CogContext:
     clock: Clock
     communities: Communities
     settings: Settings
+    #: Publish a derived event (a stage change, a greeting) for other cogs.
+    publish: Callable[[Event], bool]
+    timers: Timers
 
 
 class Cog:

@@ -20,7 +20,6 @@ from rich.markup import escape
 
 from bot.adapters.console.records import CommandLine, RecordError, parse_record, qualify
 from bot.core.actions import Action, DeleteMessage, Delivery, DirectMessage, Post, SetRole
-from bot.core.clock import SimulatedClock
 from bot.core.commands import (
     ChannelRef,
     CommandError,
@@ -146,9 +145,7 @@ class ConsoleAdapter:
 
     async def push(self, event: Event) -> bool:
         """Publish one event and wait until every cog has handled it."""
-        clock = self.runtime.clock
-        if isinstance(clock, SimulatedClock):
-            clock.set(event.at)
+        await self.runtime.advance_to(event.at)  # timers due before this event fire first
         accepted = self.runtime.publish(self._learn(event))
         await self.runtime.bus.drain()
         return accepted
@@ -161,8 +158,7 @@ class ConsoleAdapter:
         community, member = qualify(community), qualify(member)
         channel = qualify(channel) if channel else f"{community}-general"
         when = at or self.runtime.clock.now()
-        if isinstance(self.runtime.clock, SimulatedClock):
-            self.runtime.clock.set(when)
+        await self.runtime.advance_to(when)
         tr = self.runtime.communities.catalog(community)
         words = split_words(text.strip().removeprefix("/"))
         found = self.runtime.commands.find(words)
