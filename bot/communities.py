@@ -29,6 +29,7 @@ class Communities:
         self._overrides: dict[str, dict[str, Any]] = {}
         self._seasons: dict[str, int] = {}
         self._known: set[str] = set()
+        self._names: dict[str, str] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._windows: dict[str, _DayWindow] = {}
 
@@ -37,6 +38,7 @@ class Communities:
         for row in await self._repository.communities():
             self._known.add(row.id)
             self._seasons[row.id] = row.season
+            self._names[row.id] = row.name
 
     # -- membership of the store -------------------------------------------------------
     def is_known(self, community: str) -> bool:
@@ -47,6 +49,13 @@ class Communities:
 
     def all(self) -> list[str]:
         return sorted(self._known)
+
+    def name(self, community: str) -> str:
+        return self._names.get(community) or community.split(":", 1)[1]
+
+    def set_name(self, community: str, name: str) -> None:
+        if name:
+            self._names[community] = name
 
     # -- settings ----------------------------------------------------------------------
     def get(self, community: str, key: str, default: Any = None) -> Any:

@@ -120,6 +120,8 @@ class EngagementSection(_Section):
     level_rewards: dict[str, str] = {}
     remove_lower_rewards: bool = True
     public_leaderboard: bool = True
+    welcome_points: int = Field(10, ge=0, le=1000)
+    referral_points: int = Field(50, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _range_ordered(self) -> EngagementSection:
@@ -136,6 +138,35 @@ class EngagementSection(_Section):
         return rewards
 
 
+class JourneySection(_Section):
+    """Thresholds of the member journey (documented in the README)."""
+
+    participant_weeks: int = Field(2, ge=2, le=52)
+    regular_weeks: int = Field(3, ge=1, le=52)
+    regular_window: int = Field(4, ge=1, le=52)
+    drift_weeks: int = Field(2, ge=1, le=52)
+
+    @model_validator(mode="after")
+    def _window_holds_weeks(self) -> JourneySection:
+        if self.regular_weeks > self.regular_window:
+            raise ValueError("regular_weeks must not exceed regular_window")
+        return self
+
+
+class WelcomeSection(_Section):
+    """Defaults of the welcome; moderators change them per community with `welcome …`."""
+
+    enabled: bool = True
+    dm: Literal["off", "also", "only"] = "off"
+    burst_seconds: int = Field(60, ge=0, le=3600)
+    burst_max_names: int = Field(10, ge=1, le=50)
+    delete_after_minutes: int = Field(0, ge=0, le=10_080)
+    intro_prompt: bool = False
+    newcomer_days: int = Field(14, ge=1, le=365)
+    first_response_hours: float = Field(4, gt=0, le=168)
+    greeting_hours: int = Field(24, ge=1, le=168)
+
+
 class Settings(_Section):
     bot: BotSection = BotSection()
     storage: StorageSection = StorageSection()
@@ -143,6 +174,8 @@ class Settings(_Section):
     discord: DiscordSection = DiscordSection()
     telegram: TelegramSection = TelegramSection()
     engagement: EngagementSection = EngagementSection()
+    journey: JourneySection = JourneySection()
+    welcome: WelcomeSection = WelcomeSection()
 
 
 class ConfigError(Exception):

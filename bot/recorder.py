@@ -82,6 +82,7 @@ class Recorder:
             case CommunityJoined():
                 repo.record_community(community, platform_of(community), event.name, event.at)
                 self._communities.mark_known(community)
+                self._communities.set_name(community, event.name)
                 for channel in event.channels:
                     repo.record_channel(community, channel.id, channel.name)
             case CommunityLeft():

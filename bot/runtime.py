@@ -32,10 +32,14 @@ REMEMBERED_KEYS = 50_000
 
 
 def default_cogs() -> list[type[Cog]]:
-    from cogs.engagement.cog import EngagementCog
-    from cogs.moderation.cog import ModerationCog
+    from cogs.privacy.cog import PrivacyCog
 
-    return [ModerationCog, EngagementCog]
+    from cogs.engagement.cog import EngagementCog
+    from cogs.journey.cog import JourneyCog
+    from cogs.moderation.cog import ModerationCog
+    from cogs.welcome.cog import WelcomeCog
+
+    return [ModerationCog, EngagementCog, JourneyCog, WelcomeCog, PrivacyCog]
 
 
 class Runtime:

@@ -178,6 +178,14 @@ class Repository:
     ) -> list[Any]:
         return await self._rows(sql, params, consistent=consistent)
 
+    async def dict_rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as column -> value dicts (for exports)."""
+        assert self.writer is not None and self._read is not None, "repository is not open"
+        await self.writer.flush()
+        async with self._read.execute(sql, params) as cur:
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+
     async def _rows(
         self, sql: str, params: Sequence[Any] = (), *, consistent: bool = True
     ) -> list[Any]:
@@ -303,6 +311,11 @@ class Repository:
             (community, message),
         )
         return rows[0][0] if rows else None
+
+    async def channels(self, community: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in await self._rows(
+            "SELECT channel_id, name FROM channels WHERE community_id = ? ORDER BY channel_id",
+            (community,))]
 
     async def member_names(self, community: str, members: Iterable[str]) -> dict[str, str]:
         ids = list(members)

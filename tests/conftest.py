@@ -24,7 +24,10 @@ from bot.core.events import (
 )
 from bot.runtime import Runtime
 from cogs.engagement.cog import EngagementCog
+from cogs.journey.cog import JourneyCog
 from cogs.moderation.cog import ModerationCog
+from cogs.privacy.cog import PrivacyCog
+from cogs.welcome.cog import WelcomeCog
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 COMMUNITY = "console:tribe"
@@ -51,6 +54,10 @@ class SeededEngagement(EngagementCog):
 FIXED_POINTS = {"message_points_min": 20, "message_points_max": 20}
 
 
+#: The default cogs, with engagement on a fixed random seed.
+ALL_COGS = [ModerationCog, SeededEngagement, JourneyCog, WelcomeCog, PrivacyCog]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, engagement=FIXED_POINTS)
@@ -63,7 +70,7 @@ def clock() -> SimulatedClock:
 
 @pytest.fixture
 async def runtime(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Runtime]:
-    rt = Runtime(settings, clock=clock, cogs=[ModerationCog, SeededEngagement])
+    rt = Runtime(settings, clock=clock, cogs=ALL_COGS)
     await rt.start()
     yield rt
     await rt.stop()
@@ -91,7 +98,7 @@ class Community:
         await self.adapter.push(CommunityJoined(
             community=self.community, at=self.now, name="Tribe",
             channels=(Channel(id=GENERAL, name="general"), Channel(id=OWNERS, name="owners"))))
-        for member in ("mod", *members):
+        for member in dict.fromkeys(("mod", *members)):
             await self.join(member)
 
     async def join(self, member: str, **extra: Any) -> None:

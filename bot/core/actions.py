@@ -48,7 +48,15 @@ class DeleteMessage:
     message: str
 
 
-Action = Post | DirectMessage | SetRole | DeleteMessage
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateInvite:
+    """A personal invite link for a member (Delivery.message carries the URL)."""
+
+    community: str
+    member: str
+
+
+Action = Post | DirectMessage | SetRole | DeleteMessage | CreateInvite
 
 
 @dataclass(frozen=True, slots=True)

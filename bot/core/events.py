@@ -156,6 +156,66 @@ class ReactionRemoved(Event):
         ).key
 
 
+# -- derived events: published by cogs for other cogs, never by adapters ----------------
+
+STAGES = ("visitor", "audience", "participant", "regular", "champion")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StageChanged(Event):
+    """A member moved along the journey (visitor -> audience -> ... -> champion)."""
+
+    member: str
+    old: str | None
+    new: str
+
+    def _identity(self) -> str:
+        return f"{self.member}:{self.old}:{self.new}:{int(self.at.timestamp())}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewcomerGreeted(Event):
+    """A regular greeted a newcomer within a day of their arrival (earns welcome points)."""
+
+    member: str
+    newcomer: str
+
+    def _identity(self) -> str:
+        return f"{self.member}:{self.newcomer}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HelpfulAnswerGiven(Event):
+    """A member's reply to someone else received a reaction from another member."""
+
+    member: str
+    message: str
+
+    def _identity(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferralConverted(Event):
+    """Someone a member invited became a participant: the inviter earns the credit."""
+
+    inviter: str
+    member: str
+
+    def _identity(self) -> str:
+        return f"{self.inviter}:{self.member}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberForgotten(Event):
+    """A member erased their data: cogs drop what they remember of them."""
+
+    member: str
+
+    def _identity(self) -> str:
+        return f"{self.member}:{int(self.at.timestamp())}"
+
+
 #: Every event type a platform adapter may publish, for docs and the replay format.
 PLATFORM_EVENTS: tuple[type[Event], ...] = (
     CommunityJoined, CommunityLeft, MemberJoined, MemberLeft, InviteUsed,

@@ -31,8 +31,18 @@ class ChannelLink:
     name: str
 
 
-Segment = str | Mention | ChannelLink
-Value = str | int | float | Mention | ChannelLink
+@dataclass(frozen=True, slots=True)
+class MessageLink:
+    """A link to a message; adapters render a platform URL, consoles the label."""
+
+    community: str
+    channel: str
+    message: str
+    label: str
+
+
+Segment = str | Mention | ChannelLink | MessageLink
+Value = str | int | float | Mention | ChannelLink | MessageLink
 
 
 class TemplateError(ValueError):
@@ -51,6 +61,8 @@ class RichText:
                 out.append(f"@{seg.name}")
             elif isinstance(seg, ChannelLink):
                 out.append(f"#{seg.name}")
+            elif isinstance(seg, MessageLink):
+                out.append(seg.label)
             else:
                 out.append(seg)
         return "".join(out)
@@ -127,9 +139,10 @@ def compose(template: str, values: Mapping[str, Value], *, isolate: bool = False
         if name not in values:
             check_template(template, set(values))
         value = values[name]
-        if isinstance(value, Mention | ChannelLink):
+        if isinstance(value, Mention | ChannelLink | MessageLink):
             piece: Segment = value
-            needs_isolation = isolate or has_rtl(value.name)
+            label = value.label if isinstance(value, MessageLink) else value.name
+            needs_isolation = isolate or has_rtl(label)
         else:
             piece = format(value, spec or "") if conversion is None else str(value)
             needs_isolation = isolate or has_rtl(piece)

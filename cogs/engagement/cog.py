@@ -35,7 +35,17 @@ from bot.core.commands import (
     OptionKind,
     Reply,
 )
-from bot.core.events import Event, MemberJoined, MessagePosted, ReactionAdded, ReactionRemoved
+from bot.core.events import (
+    Event,
+    HelpfulAnswerGiven,
+    MemberForgotten,
+    MemberJoined,
+    MessagePosted,
+    NewcomerGreeted,
+    ReactionAdded,
+    ReactionRemoved,
+    ReferralConverted,
+)
 from bot.core.ids import platform_of
 from bot.core.text import Mention, RichText, check_template, compose
 from cogs.engagement.rules import (
@@ -46,6 +56,7 @@ from cogs.engagement.rules import (
     reward_for,
     streaks,
 )
+from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +113,9 @@ class EngagementCog(Cog):
             MessagePosted: self.on_message,
             ReactionAdded: self.on_reaction_added,
             ReactionRemoved: self.on_reaction_removed,
+            NewcomerGreeted: self.on_greeting,
+            MemberForgotten: self.on_forgotten,
+            ReferralConverted: self.on_referral,
         }
 
     # -- policy ------------------------------------------------------------------------
@@ -203,8 +217,38 @@ class EngagementCog(Cog):
                 state.earn(bonus)
                 self._ledger(community, author, bonus, "helpful_answer", event.message,
                              event.at, day)
+            self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
+                                                member=author, message=event.message))
         channel = facts.channel if facts else self._last_channel.get((community, author))
         await self._maybe_level_up(community, author, before, state.total, channel)
+
+    async def on_forgotten(self, event: MemberForgotten) -> None:
+        self._states.pop((event.community, event.member), None)
+        self._names.pop((event.community, event.member), None)
+
+    async def on_greeting(self, event: NewcomerGreeted) -> None:
+        await self._award(event.community, event.member, self.policy(event.community)
+                          .welcome_points, "welcomed_newcomer", event.newcomer, event.at)
+
+    async def on_referral(self, event: ReferralConverted) -> None:
+        await self._award(event.community, event.inviter, self.policy(event.community)
+                          .referral_points, "referral", event.member, event.at)
+
+    async def _award(self, community: str, member: str, points: int, reason: str, ref: str,
+                     at: datetime) -> None:
+        """Points for a derived achievement (once per ref), within the daily cap."""
+        if points <= 0 or member in self._bots:
+            return
+        day = self.ctx.communities.local_day(community, at)
+        state = self._state(community, member)
+        points = min(points, state.room_today(day, self.policy(community).daily_cap))
+        if points <= 0:
+            return
+        before = state.total
+        state.earn(points)
+        self._ledger(community, member, points, reason, ref, at, day)
+        await self._maybe_level_up(community, member, before, state.total,
+                                   self._last_channel.get((community, member)))
 
     def _reaction_points(
         self, policy: Policy, state: MemberState, event: ReactionAdded, author: str, day: str
@@ -365,6 +409,9 @@ class EngagementCog(Cog):
             text = text + tr.gettext(" Rank #{rank}.", rank=standing.rank)
         text = text + tr.ngettext(" Streak: {n} day", " Streak: {n} days", day_streak)
         text = text + tr.ngettext(", {n} week.", ", {n} weeks.", week_streak)
+        stage = await JourneyStore(repo).stage_of(community, who.id)
+        if stage is not None:
+            text = text + tr.gettext(" Stage: {stage}.", stage=_stage_label(tr, stage.stage))
         if season > 1:
             last = await repo.standing(community, season - 1, who.id)
             if last is not None:
@@ -521,6 +568,13 @@ class EngagementCog(Cog):
         return Reply(text, private=True)
 
 
+def _stage_label(tr: Any, stage: str) -> str:
+    labels = {"visitor": tr.raw("visitor"), "audience": tr.raw("audience"),
+              "participant": tr.raw("participant"), "regular": tr.raw("regular"),
+              "champion": tr.raw("champion")}
+    return labels.get(stage, stage)
+
+
 def _reaction_ref(event: ReactionAdded | ReactionRemoved) -> str:
     return f"{event.message}|{event.reactor}|{event.emoji}"
 
@@ -532,6 +586,7 @@ def _reason_label(tr: Any, reason: str, note: str) -> str:
         "reaction_removed": tr.raw("reaction removed"),
         "helpful_answer": tr.raw("helpful answer"), "imported": tr.raw("imported"),
         "reset": tr.raw("reset"), "moderator": tr.raw("by a moderator"),
+        "welcomed_newcomer": tr.raw("welcomed a newcomer"), "referral": tr.raw("referral"),
     }
     label = labels.get(reason, reason)
     return f"{label}: {note}" if note and reason == "moderator" else label

@@ -9,7 +9,7 @@ import pytest
 from bot.core.events import MessagePosted, ReactionAdded, ReactionRemoved
 from bot.runtime import Runtime
 from storage import NewerSchemaError, open_repository
-from storage.database import latest_version
+from storage.database import latest_version, migrations
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -26,7 +26,8 @@ def count(path: Path, sql: str) -> int:
 
 async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
     repo = await open_repository(url(tmp_path))
-    assert repo.migrations_applied == ["0001_initial.sql"]
+    assert repo.migrations_applied == [m.name for m in migrations()]
+    assert repo.migrations_applied[:2] == ["0001_initial.sql", "0002_journey.sql"]
     await repo.close()
     again = await open_repository(url(tmp_path))
     assert again.migrations_applied == []

@@ -19,7 +19,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.adapters.console.records import CommandLine, RecordError, parse_record, qualify
-from bot.core.actions import Action, DeleteMessage, Delivery, DirectMessage, Post, SetRole
+from bot.core.actions import (
+    Action,
+    CreateInvite,
+    DeleteMessage,
+    Delivery,
+    DirectMessage,
+    Post,
+    SetRole,
+)
 from bot.core.commands import (
     ChannelRef,
     CommandError,
@@ -101,6 +109,10 @@ class ConsoleAdapter:
         if isinstance(action, DeleteMessage):
             self.sent.append(Sent(action, f"delete {action.message}", now))
             return Delivery(True)
+        if isinstance(action, CreateInvite):
+            url = f"https://console.invalid/invite/{action.member.split(':', 1)[1]}"
+            self.sent.append(Sent(action, url, now))
+            return Delivery(True, message=url)
         return Delivery(False, error=f"console cannot send {type(action).__name__}")
 
     def _show(self, now: datetime, where: str, text: str, file: Path | None) -> None:

@@ -1,0 +1,1 @@
+"""The member journey: visitor -> audience -> participant -> regular -> champion."""

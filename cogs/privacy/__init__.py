@@ -1,0 +1,1 @@
+"""Members' control over their own data."""

@@ -1,0 +1,1 @@
+"""Welcoming newcomers and following their first steps."""

@@ -1,0 +1,467 @@
+"""The welcome cog: greets newcomers, batches raids, and watches their first message.
+
+A newcomer's first message is the moment a visitor decides whether this is a community:
+the cog measures how long until another member answers it, and tells the moderators once
+when nobody has after a few hours. Regulars who opt in are named as buddies, and a
+regular who greets a newcomer within a day earns points (through a NewcomerGreeted event).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
+from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.commands import (
+    ChannelRef,
+    Command,
+    CommandError,
+    Invocation,
+    Option,
+    OptionKind,
+    Reply,
+)
+from bot.core.events import (
+    CommunityJoined,
+    Event,
+    MemberForgotten,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    NewcomerGreeted,
+    ReactionAdded,
+    StageChanged,
+)
+from bot.core.text import ChannelLink, Mention, MessageLink, RichText, TemplateError
+from bot.i18n import Catalog
+from cogs.welcome.rules import WELCOME_FIELDS, in_burst, is_newcomer, render_welcome
+from storage.journey import JourneyStore
+
+log = logging.getLogger(__name__)
+
+BUDDY_STAGES = ("regular", "champion")
+BUDDY_RECENT = timedelta(days=7)
+
+
+@dataclass(slots=True)
+class _Community:
+    channels: list[str] = field(default_factory=list)
+    member_count: int = 0
+    last_welcome: datetime | None = None
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    ever_joined: set[str] = field(default_factory=set)
+    joined_at: dict[str, datetime] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    last_active: dict[str, datetime] = field(default_factory=dict)
+    #: welcome post message id -> the newcomers it named
+    posts: dict[str, list[str]] = field(default_factory=dict)
+    #: newcomer -> their first message id, and first message id -> newcomer
+    first: dict[str, str] = field(default_factory=dict)
+    unanswered: dict[str, str] = field(default_factory=dict)
+
+
+class WelcomeCog(Cog):
+    name = "welcome"
+
+    def __init__(self, ctx: CogContext) -> None:
+        super().__init__(ctx)
+        self.store = JourneyStore(ctx.repository)
+        self._state: dict[str, _Community] = {}
+        self._bots: set[str] = set()
+
+    def _c(self, community: str) -> _Community:
+        state = self._state.get(community)
+        if state is None:
+            state = self._state[community] = _Community()
+        return state
+
+    # -- settings ----------------------------------------------------------------------
+    def setting(self, community: str, key: str) -> Any:
+        default = getattr(self.ctx.settings.welcome, key, None)
+        return self.ctx.communities.get(community, f"welcome.{key}", default)
+
+    def _tr(self, community: str) -> Catalog:
+        return self.ctx.communities.catalog(community)
+
+    def template(self, community: str, *, back: bool = False) -> str:
+        language = self.ctx.communities.language(community)
+        own = self.ctx.communities.get(community, f"welcome.template.{language}")
+        tr = self._tr(community)
+        if back:
+            return tr.raw("Welcome back, {member}! Good to see you again.")
+        return own or tr.raw("Welcome to {community}, {member}! You are member number "
+                             "{member_count}.")
+
+    def channel(self, community: str) -> str | None:
+        """The configured welcome channel, else the first channel the platform listed."""
+        chosen = self.setting(community, "channel")
+        channels = self._c(community).channels
+        return chosen or self.ctx.communities.get(community, "default_channel") or (
+            channels[0] if channels else None)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        now = self.ctx.clock.now()
+        days = self.ctx.settings.welcome.newcomer_days
+        for community in self.ctx.communities.all():
+            state = self._c(community)
+            members = await self.store.members(community)
+            state.member_count = sum(1 for _, present in members.values() if present)
+            self._bots.update(m for m, (bot, _) in members.items() if bot)
+            state.ever_joined = await self.store.ever_joined(community)
+            state.joined_at = await self.store.recent_joins(community, now - timedelta(days=days))
+            state.stages = {m: row.stage for m, row in (await self.store.stages(community)).items()}
+            state.channels = [c for c, _ in await self.ctx.repository.channels(community)]
+            for member, first in (await self.store.first_messages(community)).items():
+                state.first[member] = first.message
+                if first.answered_at is None and not first.alerted:
+                    state.unanswered[first.message] = member
+                    self._schedule_alert(community, member, first.message, first.channel,
+                                         first.at)
+
+    def listeners(self) -> Mapping[type[Event], EventHandler]:
+        return {
+            CommunityJoined: self.on_community,
+            MemberJoined: self.on_join,
+            MemberLeft: self.on_leave,
+            MessagePosted: self.on_message,
+            ReactionAdded: self.on_reaction,
+            StageChanged: self.on_stage,
+            MemberForgotten: self.on_forgotten,
+        }
+
+    # -- events ------------------------------------------------------------------------
+    async def on_community(self, event: CommunityJoined) -> None:
+        state = self._c(event.community)
+        for channel in event.channels:
+            if channel.id not in state.channels:
+                state.channels.append(channel.id)
+        if event.channels and not self.ctx.communities.get(event.community, "default_channel"):
+            self.ctx.communities.set(event.community, "default_channel", event.channels[0].id)
+
+    async def on_forgotten(self, event: MemberForgotten) -> None:
+        state = self._c(event.community)
+        for table in (state.joined_at, state.names, state.stages, state.last_active, state.first):
+            table.pop(event.member, None)
+        state.ever_joined.discard(event.member)
+
+    async def on_stage(self, event: StageChanged) -> None:
+        self._c(event.community).stages[event.member] = event.new
+
+    async def on_leave(self, event: MemberLeft) -> None:
+        state = self._c(event.community)
+        state.member_count = max(state.member_count - 1, 0)
+        state.ever_joined.add(event.member)
+        state.joined_at.pop(event.member, None)
+
+    async def on_join(self, event: MemberJoined) -> None:
+        community, state = event.community, self._c(event.community)
+        if event.is_bot:
+            self._bots.add(event.member)
+            return
+        state.member_count = event.member_count or state.member_count + 1
+        state.names[event.member] = event.name or event.member.split(":", 1)[1]
+        returning = event.member in state.ever_joined
+        state.ever_joined.add(event.member)
+        state.joined_at[event.member] = event.at
+        if not self.setting(community, "enabled"):
+            return
+        if returning:
+            await self._post(community, [(event.member, state.names[event.member])], back=True)
+            return
+        seconds = int(self.setting(community, "burst_seconds"))
+        if in_burst(state.last_welcome, event.at, seconds):
+            state.pending.append((event.member, state.names[event.member]))
+            assert state.last_welcome is not None
+            due = state.last_welcome + timedelta(seconds=seconds)
+
+            async def flush() -> None:
+                await self._flush(community)
+
+            self.ctx.timers.call_at(due, f"welcome-burst:{community}", flush)
+        else:
+            await self._post(community, [(event.member, state.names[event.member])])
+        if self.setting(community, "dm") in ("also", "only"):
+            await self._dm(community, event.member, state.names[event.member])
+
+    async def _flush(self, community: str) -> None:
+        state = self._c(community)
+        batch, state.pending = state.pending, []
+        if batch:
+            await self._post(community, batch)
+
+    async def on_message(self, event: MessagePosted) -> None:
+        if event.author_is_bot or event.author in self._bots:
+            return
+        community, state, author = event.community, self._c(event.community), event.author
+        state.last_active[author] = event.at
+        if event.author_name:
+            state.names[author] = event.author_name
+        self._credit_greeting(event, state)
+        newcomer = state.unanswered.get(event.reply_to or "")
+        if newcomer is not None and newcomer != author:
+            self._answered(community, newcomer, event.reply_to or "", author, event.at)
+        days = int(self.setting(community, "newcomer_days"))
+        if author not in state.first and is_newcomer(state.joined_at.get(author), event.at,
+                                                      days):
+            state.first[author] = event.message
+            state.unanswered[event.message] = author
+            day = self.ctx.communities.local_day(community, event.at)
+            self.store.record_first_message(community, author, event.message, event.channel,
+                                            event.at, day)
+            self._schedule_alert(community, author, event.message, event.channel, event.at)
+
+    async def on_reaction(self, event: ReactionAdded) -> None:
+        if event.reactor_is_bot or event.reactor in self._bots:
+            return
+        newcomer = self._c(event.community).unanswered.get(event.message)
+        if newcomer is not None and newcomer != event.reactor:
+            self._answered(event.community, newcomer, event.message, event.reactor, event.at)
+
+    def _answered(self, community: str, newcomer: str, message: str, by: str,
+                  at: datetime) -> None:
+        self._c(community).unanswered.pop(message, None)
+        self.store.record_first_answer(community, newcomer, by, at)
+        self.ctx.timers.cancel(f"first-response:{community}:{newcomer}")
+
+    def _credit_greeting(self, event: MessagePosted, state: _Community) -> None:
+        """A regular's reply to a newcomer (or to their welcome) within the greeting window."""
+        if state.stages.get(event.author) not in BUDDY_STAGES:
+            return
+        greeted = list(state.posts.get(event.reply_to or "", []))
+        if event.reply_to_author is not None:
+            greeted.append(event.reply_to_author)
+        window = timedelta(hours=int(self.setting(event.community, "greeting_hours")))
+        for newcomer in greeted:
+            joined = state.joined_at.get(newcomer)
+            if newcomer != event.author and joined is not None and event.at - joined <= window:
+                self.ctx.publish(NewcomerGreeted(community=event.community, at=event.at,
+                                                 member=event.author, newcomer=newcomer))
+
+    # -- sending -----------------------------------------------------------------------
+    def _buddy(self, community: str, at: datetime, newcomers: Sequence[str]) -> str | None:
+        state = self._c(community)
+        opted = self.ctx.communities.get(community, "welcome.buddies", [])
+        candidates = [m for m in opted if state.stages.get(m) in BUDDY_STAGES
+                      and m not in newcomers
+                      and at - state.last_active.get(m, datetime.min.replace(tzinfo=at.tzinfo))
+                      <= BUDDY_RECENT]
+        return max(candidates, key=lambda m: state.last_active[m], default=None)
+
+    def render(self, community: str, newcomers: Sequence[tuple[str, str]], at: datetime, *,
+               back: bool = False) -> RichText:
+        """The welcome post for one newcomer or a batch (named up to the configured N)."""
+        tr = self._tr(community)
+        state = self._c(community)
+        limit = int(self.setting(community, "burst_max_names"))
+        shown = newcomers[:limit]
+        mentions: list[Any] = []
+        for index, (member, name) in enumerate(shown):
+            if index:
+                mentions.append(", ")
+            mentions.append(Mention(member, name))
+        buddy = self._buddy(community, at, [m for m, _ in newcomers])
+        rules = self.setting(community, "rules_channel")
+        values: dict[str, Any] = {
+            "member": Mention(*shown[0]), "name": shown[0][1],
+            "community": self.ctx.communities.name(community),
+            "member_count": state.member_count,
+            "rules_channel": ChannelLink(rules, rules.split(":", 1)[1]) if rules else "",
+            "buddy": Mention(buddy, state.names.get(buddy, buddy.split(":", 1)[1]))
+            if buddy else "",
+        }
+        text = render_welcome(self.template(community, back=back), values, rtl=tr.rtl)
+        if len(shown) > 1:
+            text = RichText(tuple(_replace_first_mention(text.segments, shown[0][0],
+                                                         mentions)))
+        if len(newcomers) > limit:
+            text = text + tr.ngettext(" …and {n} more newcomer!", " …and {n} more newcomers!",
+                                      len(newcomers) - limit)
+        own = self.template(community)
+        if buddy and "{buddy}" not in own and not back:
+            text = text + tr.gettext(" {buddy} is around to help you find your way.",
+                                     buddy=values["buddy"])
+        if self.setting(community, "intro_prompt") and not back:
+            text = text + tr.gettext(" Tell us a little about yourself!")
+        return text
+
+    async def _post(self, community: str, newcomers: list[tuple[str, str]], *,
+                    back: bool = False) -> None:
+        state = self._c(community)
+        now = self.ctx.clock.now()
+        state.last_welcome = now
+        channel = self.channel(community)
+        if channel is None or self.setting(community, "dm") == "only":
+            return
+        text = self.render(community, newcomers, now, back=back)
+        delivery = await self.ctx.outbox.send(Post(community=community, channel=channel,
+                                                   text=text, kind="welcome"))
+        if not delivery.ok or delivery.message is None:
+            log.warning("welcome post in %s failed: %s", community, delivery.error)
+            return
+        state.posts[delivery.message] = [m for m, _ in newcomers]
+        minutes = int(self.setting(community, "delete_after_minutes"))
+        if minutes:
+            message = delivery.message
+
+            async def delete() -> None:
+                await self.ctx.outbox.send(DeleteMessage(community=community, channel=channel,
+                                                         message=message))
+
+            self.ctx.timers.call_at(now + timedelta(minutes=minutes),
+                                    f"welcome-delete:{message}", delete)
+
+    async def _dm(self, community: str, member: str, name: str) -> None:
+        text = self.render(community, [(member, name)], self.ctx.clock.now())
+        delivery = await self.ctx.outbox.send(DirectMessage(community=community, member=member,
+                                                            text=text, kind="welcome"))
+        if not delivery.ok:
+            log.info("welcome DM to %s not delivered: %s", member, delivery.error)
+
+    def _schedule_alert(self, community: str, member: str, message: str, channel: str,
+                        at: datetime) -> None:
+        hours = float(self.setting(community, "first_response_hours"))
+
+        async def alert() -> None:
+            await self._alert(community, member, message, channel)
+
+        self.ctx.timers.call_at(at + timedelta(hours=hours), f"first-response:{community}:"
+                                f"{member}", alert)
+
+    async def _alert(self, community: str, member: str, message: str, channel: str) -> None:
+        state = self._c(community)
+        if state.unanswered.pop(message, None) is None:
+            return
+        owners = self.ctx.communities.get(community, "owners_channel")
+        self.store.record_first_alert(community, member, self.ctx.clock.now())
+        if not owners:
+            log.warning("no owners' channel in %s: first-response alert for %s not sent",
+                        community, member)
+            return
+        tr = self._tr(community)
+        hours = float(self.setting(community, "first_response_hours"))
+        name = state.names.get(member, member.split(":", 1)[1])
+        text = tr.gettext(
+            "Nobody has answered {member}'s first message yet ({hours} hours): {link}",
+            member=Mention(member, name), hours=f"{hours:g}",
+            link=MessageLink(community, channel, message, tr.raw("open the message")))
+        await self.ctx.outbox.send(Post(community=community, channel=owners, text=text,
+                                        kind="first_response_alert"))
+
+    # -- commands ----------------------------------------------------------------------
+    def commands(self) -> Sequence[Command]:
+        return [
+            Command(("welcome", "set"), "Set the welcome text (placeholders: "
+                    + ", ".join("{" + f + "}" for f in sorted(WELCOME_FIELDS)) + ")",
+                    self.cmd_set, (Option("text", OptionKind.TEXT, "The welcome text"),),
+                    moderator=True),
+            Command(("welcome", "channel"), "Where welcomes are posted", self.cmd_channel,
+                    (Option("channel", OptionKind.CHANNEL, "The channel"),), moderator=True),
+            Command(("welcome", "rules"), "The rules channel for {rules_channel}",
+                    self.cmd_rules, (Option("channel", OptionKind.CHANNEL, "The channel"),),
+                    moderator=True),
+            Command(("welcome", "dm"), "Also (on), never (off) or only (only) welcome by DM",
+                    self.cmd_dm, (Option("mode", OptionKind.CHOICE, "on, off or only",
+                                         choices=("on", "off", "only")),), moderator=True),
+            Command(("welcome", "test"), "Show the welcome as a newcomer would see it",
+                    self.cmd_test, moderator=True),
+            Command(("welcome", "off"), "Stop welcoming newcomers", self.cmd_off,
+                    moderator=True),
+            Command(("welcome", "on"), "Welcome newcomers again", self.cmd_on, moderator=True),
+            Command(("welcome", "buddy"), "Offer to be named as a buddy for newcomers",
+                    self.cmd_buddy, (Option("choice", OptionKind.CHOICE, "on or off",
+                                            choices=("on", "off")),)),
+            Command(("invite",), "Your personal invite link", self.cmd_invite),
+        ]
+
+    async def cmd_set(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv.community)
+        text = str(inv.args["text"])
+        try:
+            render_welcome(text, {}, rtl=tr.rtl)
+        except TemplateError as exc:
+            raise CommandError(tr.gettext("The welcome text was not changed: {problem}",
+                                          problem=str(exc))) from None
+        language = self.ctx.communities.language(inv.community)
+        self.ctx.communities.set(inv.community, f"welcome.template.{language}", text)
+        return Reply(tr.gettext("Welcome text saved. Try /welcome test to see it."))
+
+    async def cmd_channel(self, inv: Invocation) -> Reply:
+        channel: ChannelRef = inv.args["channel"]
+        self.ctx.communities.set(inv.community, "welcome.channel", channel.id)
+        return Reply(self._tr(inv.community).gettext(
+            "Welcomes will be posted in {channel}.",
+            channel=ChannelLink(channel.id, channel.name)))
+
+    async def cmd_rules(self, inv: Invocation) -> Reply:
+        channel: ChannelRef = inv.args["channel"]
+        self.ctx.communities.set(inv.community, "welcome.rules_channel", channel.id)
+        return Reply(self._tr(inv.community).gettext(
+            "Welcomes will point newcomers to the rules in {channel}.",
+            channel=ChannelLink(channel.id, channel.name)))
+
+    async def cmd_dm(self, inv: Invocation) -> Reply:
+        mode = {"on": "also", "off": "off", "only": "only"}[str(inv.args["mode"])]
+        self.ctx.communities.set(inv.community, "welcome.dm", mode)
+        tr = self._tr(inv.community)
+        texts = {"also": tr.gettext("Newcomers get the welcome in the channel and by DM."),
+                 "off": tr.gettext("Newcomers get the welcome in the channel only."),
+                 "only": tr.gettext("Newcomers get the welcome by DM only.")}
+        return Reply(texts[mode])
+
+    async def cmd_test(self, inv: Invocation) -> Reply:
+        preview = self.render(inv.community, [(inv.invoker.id, inv.invoker.name)], inv.at)
+        return Reply(preview, private=True)
+
+    async def cmd_off(self, inv: Invocation) -> Reply:
+        self.ctx.communities.set(inv.community, "welcome.enabled", False)
+        return Reply(self._tr(inv.community).gettext(
+            "Welcomes are off. /welcome on turns them back on."))
+
+    async def cmd_on(self, inv: Invocation) -> Reply:
+        self.ctx.communities.set(inv.community, "welcome.enabled", True)
+        return Reply(self._tr(inv.community).gettext("Welcomes are on."))
+
+    async def cmd_buddy(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv.community)
+        buddies = list(self.ctx.communities.get(inv.community, "welcome.buddies", []))
+        me = inv.invoker.id
+        if inv.args["choice"] == "on":
+            if me not in buddies:
+                buddies.append(me)
+            self.ctx.communities.set(inv.community, "welcome.buddies", buddies)
+            return Reply(tr.gettext("Thank you! While you are a regular, I may name you in "
+                                    "welcomes so newcomers know whom to ask."), private=True)
+        self.ctx.communities.set(inv.community, "welcome.buddies",
+                                 [b for b in buddies if b != me])
+        return Reply(tr.gettext("You will not be named in welcomes."), private=True)
+
+    async def cmd_invite(self, inv: Invocation) -> Reply:
+        tr = self._tr(inv.community)
+        delivery = await self.ctx.outbox.send(CreateInvite(community=inv.community,
+                                                           member=inv.invoker.id))
+        if not delivery.ok or not delivery.message:
+            raise CommandError(tr.gettext("I can't create invite links here; ask a moderator "
+                                          "to give me that permission."))
+        return Reply(tr.gettext("Your personal invite link: {link} — when someone you invite "
+                                "starts taking part, you get the credit.",
+                                link=delivery.message), private=True)
+
+
+def _replace_first_mention(segments: Sequence[Any], member: str,
+                           mentions: list[Any]) -> list[Any]:
+    """Put the list of newcomers where the template mentions the first one."""
+    out: list[Any] = []
+    done = False
+    for segment in segments:
+        if not done and isinstance(segment, Mention) and segment.member == member:
+            out.extend(mentions)
+            done = True
+        else:
+            out.append(segment)
+    return out
