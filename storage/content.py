@@ -266,6 +266,17 @@ async def claim_slot(
     return bool(rows) and rows[0][0] == claim
 
 
+def record_skipped(
+    repository: Repository, *, job: str, slot: datetime, community: str, item: int | None,
+    topic: str, reason: str, at: datetime,
+) -> None:
+    """Record a slot that will not be posted (unless a row for it exists already)."""
+    repository.submit(CLAIM_SLOT, (
+        job, epoch(slot), community, item, topic, "skipped", reason, "", None, epoch(at),
+        epoch(at),
+    ))
+
+
 def finish_slot(
     repository: Repository, *, job: str, slot: datetime, claim: str, status: str,
     at: datetime, reason: str = "", message: str | None = None, direct_sent: int = 0,

@@ -194,7 +194,7 @@ class JourneyStore:
     async def export(self, community: str, member: str) -> dict[str, Any]:
         """Everything stored about one member in one community (for ``my data``)."""
         queries = {
-            "member": "SELECT * FROM members WHERE community_id = ? AND member_id = ?",
+            "profile": "SELECT * FROM members WHERE community_id = ? AND member_id = ?",
             "joins_and_leaves": "SELECT * FROM member_events WHERE community_id = ? "
                                 "AND member_id = ?",
             "invited_by": "SELECT * FROM invites WHERE community_id = ? AND member_id = ?",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -58,6 +58,7 @@ def store_key(database: str) -> str:
 
 class JobDriver(Protocol):
     def start(self) -> None: ...
+    def resume(self) -> None: ...
     def shutdown(self) -> None: ...
     def plan(self, job: str, trigger: BaseTrigger, grace: timedelta) -> None: ...
     def unplan(self, job: str) -> None: ...
@@ -78,7 +79,11 @@ class APSchedulerDriver:
         _LIVE[key] = runner
 
     def start(self) -> None:
-        self.scheduler.start()
+        """Start paused: stored jobs load, but none fires before ``resume``."""
+        self.scheduler.start(paused=True)
+
+    def resume(self) -> None:
+        self.scheduler.resume()
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -92,8 +97,11 @@ class APSchedulerDriver:
         job_id = JOB_PREFIX + job
         seconds = max(int(grace.total_seconds()), 1)
         existing = self.scheduler.get_job(job_id)
-        if (existing is not None and str(existing.trigger) == str(trigger)
-                and existing.misfire_grace_time == seconds):
+        if (existing is not None and existing.misfire_grace_time == seconds
+                and existing.trigger.__getstate__() == trigger.__getstate__()):
+            return
+        if next_fire_after(trigger, datetime.now(UTC)) is None:
+            self.unplan(job)  # a date already past: the cog's catch-up decides about it
             return
         self.scheduler.add_job(
             run_content_job, trigger=trigger, args=(self.key, job), id=job_id, name=job,
@@ -122,6 +130,9 @@ class TimerDriver:
         self._jobs: set[str] = set()
 
     def start(self) -> None:
+        pass
+
+    def resume(self) -> None:
         pass
 
     def shutdown(self) -> None:
