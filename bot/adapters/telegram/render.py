@@ -30,10 +30,10 @@ def utf16_length(text: str) -> int:
 
 
 def render_mention(mention: Mention) -> str:
-    name = html.escape(mention.name)
+    name = html.escape(mention.name, quote=False)
     if platform_of(mention.member) == "telegram" and native_part(mention.member).isdigit():
         return f'<a href="tg://user?id={native_part(mention.member)}">{name}</a>'
-    return html.escape("@") + name
+    return html.escape("@", quote=False) + name
 
 
 def _atoms(text: RichText, limit: int) -> list[str]:
@@ -43,7 +43,7 @@ def _atoms(text: RichText, limit: int) -> list[str]:
         if isinstance(segment, Mention):
             atoms.append(render_mention(segment))
         elif isinstance(segment, ChannelLink):
-            atoms.append(html.escape(f"#{segment.name}"))
+            atoms.append(html.escape(f"#{segment.name}", quote=False))
         else:
             for token in _TOKENS.findall(segment):
                 atoms.extend(_hard_split(token, limit))
@@ -52,12 +52,12 @@ def _atoms(text: RichText, limit: int) -> list[str]:
 
 def _hard_split(token: str, limit: int) -> list[str]:
     """A word longer than a whole message is cut, never inside an HTML entity."""
-    escaped = html.escape(token)
+    escaped = html.escape(token, quote=False)
     if utf16_length(escaped) <= limit:
         return [escaped]
     pieces, current = [], ""
     for char in token:
-        piece = html.escape(char)
+        piece = html.escape(char, quote=False)
         if utf16_length(current) + utf16_length(piece) > limit:
             pieces.append(current)
             current = ""

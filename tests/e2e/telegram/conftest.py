@@ -21,8 +21,8 @@ from tests.e2e.telegram.updates import GROUP
 COMMUNITY = community_id(GROUP)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def until(condition: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")

@@ -57,6 +57,8 @@ def command(sender: Payload, message_id: int, text: str, at: datetime, **extra: 
 def member(user_data: Payload, status: str, **extra: Any) -> Payload:
     if status == "administrator":
         return {**administrator(user_data), **extra}
+    if status == "kicked":
+        extra.setdefault("until_date", 0)
     return {"status": status, "user": user_data, **extra}
 
 
