@@ -17,93 +17,6 @@ from datetime import datetime
 
 from storage.repository import BOOK, Repository, epoch, from_epoch
 
-#: The schema of migration 0003_content.sql (kept identical; a test compares them).
-SCHEMA = """\
--- Tribebot schema version 3: the content calendar (cogs/content).
--- Times are UTC unix seconds. Ids of items and queues are global integers; a moderator
--- sees an item as 7 and a queue as q2. Every statement is idempotent (IF NOT EXISTS) so a
--- store that created these tables before the migration existed migrates cleanly.
-
-CREATE TABLE IF NOT EXISTS content_items (
-    id           INTEGER PRIMARY KEY,
-    community_id TEXT NOT NULL,
-    topic        TEXT NOT NULL,
-    body         TEXT NOT NULL,
-    file         TEXT,                    -- a local attachment path, where the platform allows
-    channel_id   TEXT NOT NULL,
-    direct       INTEGER NOT NULL DEFAULT 0, -- also DM it to the topic's subscribers
-    stage        TEXT,                    -- journey stage it is aimed at (filters DMs)
-    schedule     TEXT NOT NULL,           -- normal form (cogs.content.rules); 'queue' = library
-    since        INTEGER NOT NULL,        -- slots at or before this are never posted
-    state        TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'removed')),
-    note         TEXT NOT NULL DEFAULT '', -- why it was paused
-    created_by   TEXT,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS content_items_by_topic ON content_items (community_id, topic);
-
--- A topic's rotation: at each slot the next library item of the topic is posted.
-CREATE TABLE IF NOT EXISTS content_queues (
-    id           INTEGER PRIMARY KEY,
-    community_id TEXT NOT NULL,
-    topic        TEXT NOT NULL,
-    schedule     TEXT NOT NULL,
-    channel_id   TEXT NOT NULL,
-    since        INTEGER NOT NULL,
-    state        TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'removed')),
-    note         TEXT NOT NULL DEFAULT '',
-    created_by   TEXT,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    UNIQUE (community_id, topic)
-);
-
--- One row per (job, slot): claimed before sending, so a slot is posted at most once.
--- job is 'item:7' or 'queue:2'; status is claimed -> sent | failed, or skipped.
-CREATE TABLE IF NOT EXISTS content_slots (
-    job          TEXT NOT NULL,
-    slot         INTEGER NOT NULL,
-    community_id TEXT NOT NULL,
-    item_id      INTEGER,
-    topic        TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'failed', 'skipped')),
-    reason       TEXT NOT NULL DEFAULT '',
-    claim        TEXT NOT NULL DEFAULT '',
-    channel_id   TEXT,
-    message_id   TEXT,
-    direct_sent  INTEGER NOT NULL DEFAULT 0,
-    recorded_at  INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    UNIQUE (job, slot)
-);
-CREATE INDEX IF NOT EXISTS content_slots_by_time ON content_slots (community_id, slot);
-CREATE INDEX IF NOT EXISTS content_slots_by_message ON content_slots (community_id, message_id)
-    WHERE message_id IS NOT NULL;
-
-CREATE TABLE IF NOT EXISTS content_subscriptions (
-    community_id TEXT NOT NULL,
-    member_id    TEXT NOT NULL,
-    topic        TEXT NOT NULL,
-    active       INTEGER NOT NULL,
-    changed_at   INTEGER NOT NULL,
-    PRIMARY KEY (community_id, topic, member_id)
-) WITHOUT ROWID;
-
--- Members who stopped all direct messages from the bot.
-CREATE TABLE IF NOT EXISTS content_dm_preferences (
-    community_id TEXT NOT NULL,
-    member_id    TEXT NOT NULL,
-    stopped      INTEGER NOT NULL,
-    changed_at   INTEGER NOT NULL,
-    PRIMARY KEY (community_id, member_id)
-) WITHOUT ROWID;
-
--- Replies to a content post are counted by reply_to_id; only replies are indexed.
-CREATE INDEX IF NOT EXISTS messages_by_reply_to ON messages (community_id, reply_to_id)
-    WHERE reply_to_id IS NOT NULL;
-"""
-
 UPSERT_ITEM = BOOK.add("content_upsert_item", """
     INSERT INTO content_items (id, community_id, topic, body, file, channel_id, direct, stage,
         schedule, since, state, note, created_by, created_at, updated_at)
@@ -211,26 +124,6 @@ class SkippedSlot:
     topic: str
     slot: datetime
     reason: str  # missed (beyond the grace time), coalesced, empty (queue had no items)
-
-
-# -- schema ----------------------------------------------------------------------------
-
-async def ensure_schema(repository: Repository) -> None:
-    """Create the content tables if migration 0003 has not (idempotent).
-
-    A bridge for stores opened before the migration is bundled; once it is, this
-    finds every table in place and changes nothing.
-    """
-    present = await repository.rows(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-        "('content_items', 'content_queues', 'content_slots', 'content_subscriptions', "
-        "'content_dm_preferences')")
-    if int(present[0][0]) == 5:
-        return
-    await repository.flush()
-    connection = repository._write  # the writer is idle right after a flush
-    assert connection is not None, "repository is not open"
-    await connection.executescript(SCHEMA)
 
 
 # -- writes (queued) -------------------------------------------------------------------
@@ -374,24 +267,18 @@ async def subscriptions(repository: Repository, community: str, member: str) -> 
 async def direct_recipients(
     repository: Repository, community: str, topic: str, stage: str | None
 ) -> list[str]:
-    """Members to DM an item of ``topic``: subscribed, not stopped, and in ``stage``.
-
-    The stage filter applies only once the journey's ``member_stages`` table exists; a
-    member's stage is their latest row there.
-    """
+    """Members to DM an item of ``topic``: subscribed, not stopped, and (for an item
+    aimed at a stage) currently in that journey stage (``member_stages``, schema 0002)."""
     sql = """SELECT s.member_id FROM content_subscriptions s
              WHERE s.community_id = ? AND s.topic = ? AND s.active = 1
                AND NOT EXISTS (SELECT 1 FROM content_dm_preferences p
                                WHERE p.community_id = s.community_id
                                  AND p.member_id = s.member_id AND p.stopped = 1)"""
     params: list[object] = [community, topic]
-    if stage is not None and await has_table(repository, "member_stages"):
+    if stage is not None:
         sql += """ AND EXISTS (SELECT 1 FROM member_stages g
                      WHERE g.community_id = s.community_id AND g.member_id = s.member_id
-                       AND g.stage = ? AND g.since = (
-                         SELECT max(since) FROM member_stages h
-                         WHERE h.community_id = g.community_id
-                           AND h.member_id = g.member_id))"""
+                       AND g.stage = ?)"""
         params.append(stage)
     rows = await repository.rows(sql + " ORDER BY s.member_id", params)
     return [r[0] for r in rows]
@@ -402,13 +289,6 @@ async def dm_stopped(repository: Repository, community: str, member: str) -> boo
         """SELECT stopped FROM content_dm_preferences
            WHERE community_id = ? AND member_id = ?""", (community, member))
     return bool(rows and rows[0][0])
-
-
-async def has_table(repository: Repository, name: str) -> bool:
-    rows = await repository.rows(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,),
-        consistent=False)
-    return bool(rows)
 
 
 # -- measuring value (weekly summary) ----------------------------------------------------

@@ -407,7 +407,10 @@ def _parse_time(word: str) -> time:
 
 
 def _parse_weekday(word: str) -> int:
-    value = word.lower()[:3]
+    value = word.lower()
+    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    if value in full:
+        value = value[:3]
     if value not in WEEKDAYS:
         raise ContentError("“{value}” is not a weekday; write mon, tue, wed, thu, fri, sat "
                            "or sun.", value=word)
