@@ -161,6 +161,30 @@ def demo(db: Path | None, quiet: bool, export_to: Path | None) -> None:
               f"`tribebot db stats --db {db}`")
 
 
+@main.command()
+@click.option("--community", required=True, help="Community id, e.g. discord:1234 or "
+              "console:makers (see `tribebot db stats`).")
+@click.option("--week", help="ISO week like 2026-W47 (default: the last full week).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+@click.option("--chart", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the PNG chart here.")
+@config_option
+@db_option
+def report(community: str, week: str | None, fmt: str, chart: Path | None,
+           config: Path | None, db: str | None) -> None:
+    """Print a community's weekly summary from the database (no bot needed)."""
+    settings = _settings(config, db)
+    from bot.reporting import ReportError, render_report
+
+    try:
+        output = _run(lambda: render_report(settings, community, week, fmt, chart))
+    except ReportError as exc:
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        sys.exit(BAD_INPUT)
+    click.echo(output, nl=False)
+
+
 @main.group("db")
 def db_group() -> None:
     """Database maintenance: migrate, stats, recompute."""

@@ -32,14 +32,14 @@ REMEMBERED_KEYS = 50_000
 
 
 def default_cogs() -> list[type[Cog]]:
-    from cogs.privacy.cog import PrivacyCog
-
     from cogs.engagement.cog import EngagementCog
     from cogs.journey.cog import JourneyCog
     from cogs.moderation.cog import ModerationCog
+    from cogs.privacy.cog import PrivacyCog
+    from cogs.summary.cog import SummaryCog
     from cogs.welcome.cog import WelcomeCog
 
-    return [ModerationCog, EngagementCog, JourneyCog, WelcomeCog, PrivacyCog]
+    return [ModerationCog, EngagementCog, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog]
 
 
 class Runtime:

@@ -27,6 +27,7 @@ from cogs.engagement.cog import EngagementCog
 from cogs.journey.cog import JourneyCog
 from cogs.moderation.cog import ModerationCog
 from cogs.privacy.cog import PrivacyCog
+from cogs.summary.cog import SummaryCog
 from cogs.welcome.cog import WelcomeCog
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -55,7 +56,7 @@ FIXED_POINTS = {"message_points_min": 20, "message_points_max": 20}
 
 
 #: The default cogs, with engagement on a fixed random seed.
-ALL_COGS = [ModerationCog, SeededEngagement, JourneyCog, WelcomeCog, PrivacyCog]
+ALL_COGS = [ModerationCog, SeededEngagement, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog]
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -50,6 +50,11 @@ async def run_demo(settings: Settings, *, console: Console, echo: bool = True) -
             await adapter.feed(CommandLine(community=COMMUNITY, channel="console:general",
                                            member=f"console:{member}", text=text, at=last),
                                report)
+        adapter.echo = echo
+        console.rule("[bold]Monday 09:00 — the weekly summary for the owners")
+        monday = last + timedelta(days=(7 - last.weekday()) % 7 or 7)
+        await runtime.advance_to(monday.replace(hour=9, minute=5))
+        await runtime.bus.drain()
         counts = await runtime.repository.counts()
     finally:
         await runtime.stop()

@@ -17,7 +17,7 @@ COMMUNITY = "console:makers"
 START = date(2026, 9, 28)  # a Monday
 WEEKS = 8
 CHANNELS = {"general": "general", "help": "help", "showcase": "showcase",
-            "offtopic": "off-topic"}
+            "offtopic": "off-topic", "owners": "owners"}
 
 QUESTIONS = [
     "How do I get started with the first project?", "Which soldering iron do you recommend?",
@@ -91,12 +91,20 @@ def sample_community(seed: int = 2026) -> list[dict[str, Any]]:
     def add(kind: str, at: str, **fields: Any) -> None:
         records.append({"type": kind, "at": at, "community": COMMUNITY, **fields})
 
+    moderators = [p.id for p in people if p.kind == "moderator"]
     add("community_joined", _at(START, 6 * 60), name="Makers Hub",
         channels=[{"id": cid, "name": name} for cid, name in CHANNELS.items()],
-        moderators=[p.id for p in people if p.kind == "moderator"])
+        moderators=moderators)
+    # the owners set up where the bot reports to them, and a few regulars offer help
+    add("command", _at(START, 6 * 60 + 2), member=moderators[0], channel="owners",
+        text="/community owners #owners")
+    for person in [p for p in people if p.kind == "helper"][:3]:
+        add("command", _at(START, 6 * 60 + 3), member=person.id, channel="general",
+            text="/welcome buddy on")
+    before = START - timedelta(days=90)  # the founding members were there before the bot
     for person in people:
         if person.joins_week == 0:
-            add("member_joined", _at(START, 6 * 60 + 1), member=person.id, name=person.name)
+            add("member_joined", _at(before, 6 * 60 + 1), member=person.id, name=person.name)
     inviters = [p for p in people if p.kind in ("regular", "helper", "moderator")]
 
     for offset in range(WEEKS * 7):

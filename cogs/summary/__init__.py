@@ -1,0 +1,1 @@
+"""The weekly summary for owners: is the group becoming a community?"""

@@ -1,0 +1,193 @@
+"""The summary cog: posts the weekly summary to the owners, on the day and hour they chose.
+
+It posts to the owners' channel (never the public channel unless a moderator sets it),
+catches up once after a restart if the slot passed while the bot was down, and answers
+`summary now` with the week so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from bot.core.actions import Post
+from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.commands import (
+    ChannelRef,
+    Command,
+    CommandError,
+    Invocation,
+    Option,
+    OptionKind,
+    Reply,
+)
+from bot.core.events import CommunityJoined, Event
+from bot.core.text import ChannelLink
+from cogs.summary.chart import write_chart
+from cogs.summary.report import WeeklySummary, build_summary, to_text
+
+log = logging.getLogger(__name__)
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_DAY, DEFAULT_TIME = "mon", "09:00"
+#: A summary whose slot passed while the bot was down is still posted within this time.
+CATCH_UP = timedelta(hours=12)
+
+
+class SummaryCog(Cog):
+    name = "summary"
+
+    def __init__(self, ctx: CogContext) -> None:
+        super().__init__(ctx)
+        db = ctx.repository.path
+        # charts live beside the database, where owners look for the bot's files
+        self._charts = (Path(db).resolve().parent / "charts" if db != ":memory:"
+                        else Path(tempfile.mkdtemp(prefix="tribebot-charts-")))
+
+    async def start(self) -> None:
+        for community in self.ctx.communities.all():
+            await self._catch_up(community)
+            self.schedule(community)
+
+    def listeners(self) -> Mapping[type[Event], EventHandler]:
+        return {CommunityJoined: self.on_community}
+
+    async def on_community(self, event: CommunityJoined) -> None:
+        self.schedule(event.community)
+
+    # -- scheduling --------------------------------------------------------------------
+    def _slot(self, community: str) -> tuple[int, time]:
+        day = self.ctx.communities.get(community, "summary.day", DEFAULT_DAY)
+        hour, minute = map(int, self.ctx.communities.get(community, "summary.time",
+                                                         DEFAULT_TIME).split(":"))
+        return DAYS.index(day), time(hour, minute)
+
+    def next_slot(self, community: str, after: datetime) -> datetime:
+        weekday, at = self._slot(community)
+        zone = self.ctx.communities.timezone(community)
+        local = after.astimezone(zone)
+        day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
+        slot = datetime.combine(day, at, tzinfo=zone)
+        return slot if slot > after else datetime.combine(day + timedelta(days=7), at,
+                                                          tzinfo=zone)
+
+    def schedule(self, community: str) -> None:
+        key = f"summary:{community}"
+        if self.ctx.communities.get(community, "summary.off", False):
+            self.ctx.timers.cancel(key)
+            return
+        due = self.next_slot(community, self.ctx.clock.now())
+
+        async def post() -> None:
+            await self.post_weekly(community)
+            self.schedule(community)
+
+        self.ctx.timers.call_at(due, key, post)
+
+    async def _catch_up(self, community: str) -> None:
+        now = self.ctx.clock.now()
+        last_slot = self.next_slot(community, now - timedelta(days=7))
+        if last_slot > now or now - last_slot > CATCH_UP:
+            return
+        if self.ctx.communities.get(community, "summary.last_week") != self._week_label(
+                community, last_slot - timedelta(days=7)):
+            await self.post_weekly(community)
+
+    def _week_label(self, community: str, moment: datetime) -> str:
+        local = moment.astimezone(self.ctx.communities.timezone(community)).date()
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+
+    # -- building and posting ----------------------------------------------------------
+    async def summary(self, community: str, day: date, *, until: datetime | None = None
+                      ) -> WeeklySummary:
+        await self.ctx.repository.flush()
+        return await build_summary(
+            self.ctx.repository, community, self.ctx.communities.name(community),
+            self.ctx.communities.timezone(community), day=day, until=until)
+
+    def chart(self, summary: WeeklySummary) -> Path | None:
+        if not summary.history:
+            return None
+        name = f"{summary.community.replace(':', '-')}-{summary.week}.png"
+        return write_chart(summary.history, f"{summary.name} — {summary.week}",
+                           self._charts / name)
+
+    def destination(self, community: str) -> str | None:
+        return (self.ctx.communities.get(community, "summary.channel")
+                or self.ctx.communities.get(community, "owners_channel"))
+
+    async def post_weekly(self, community: str) -> WeeklySummary | None:
+        """Post last full week's summary to the owners (the slot's week is the new one)."""
+        now = self.ctx.clock.now()
+        local = now.astimezone(self.ctx.communities.timezone(community)).date()
+        summary = await self.summary(community, local - timedelta(days=7))
+        channel = self.destination(community)
+        if channel is None:
+            log.warning("no owners' channel in %s: weekly summary not posted", community)
+            return summary
+        tr = self.ctx.communities.catalog(community)
+        delivery = await self.ctx.outbox.send(Post(
+            community=community, channel=channel, text=to_text(summary, tr),
+            file=self.chart(summary), kind="weekly_summary"))
+        if delivery.ok:
+            self.ctx.communities.set(community, "summary.last_week", summary.week)
+        return summary
+
+    # -- commands ----------------------------------------------------------------------
+    def commands(self) -> Sequence[Command]:
+        return [
+            Command(("summary", "now"), "This week's summary so far, here", self.cmd_now,
+                    moderator=True),
+            Command(("summary", "channel"), "Where the weekly summary is posted",
+                    self.cmd_channel, (Option("channel", OptionKind.CHANNEL, "The channel"),),
+                    moderator=True),
+            Command(("summary", "time"), "When the weekly summary is posted (local time)",
+                    self.cmd_time,
+                    (Option("day", OptionKind.CHOICE, "Day of the week", choices=DAYS),
+                     Option("time", OptionKind.TEXT, "HH:MM, 24-hour")), moderator=True),
+            Command(("summary", "off"), "Stop the weekly summary", self.cmd_off,
+                    moderator=True),
+        ]
+
+    async def cmd_now(self, inv: Invocation) -> Reply:
+        local = inv.at.astimezone(self.ctx.communities.timezone(inv.community)).date()
+        summary = await self.summary(inv.community, local, until=inv.at)
+        tr = self.ctx.communities.catalog(inv.community)
+        return Reply(to_text(summary, tr), file=self.chart(summary))
+
+    async def cmd_channel(self, inv: Invocation) -> Reply:
+        channel: ChannelRef = inv.args["channel"]
+        self.ctx.communities.set(inv.community, "summary.channel", channel.id)
+        self.ctx.communities.set(inv.community, "summary.off", False)
+        self.schedule(inv.community)
+        return Reply(self.ctx.communities.catalog(inv.community).gettext(
+            "The weekly summary will be posted in {channel}.",
+            channel=ChannelLink(channel.id, channel.name)))
+
+    async def cmd_time(self, inv: Invocation) -> Reply:
+        tr = self.ctx.communities.catalog(inv.community)
+        text = str(inv.args["time"]).strip()
+        try:
+            parsed = datetime.strptime(text, "%H:%M").time()
+        except ValueError:
+            raise CommandError(tr.gettext(
+                "“{time}” is not a time like 09:00 (24-hour, HH:MM); nothing was changed.",
+                time=text)) from None
+        self.ctx.communities.set(inv.community, "summary.day", inv.args["day"])
+        self.ctx.communities.set(inv.community, "summary.time", parsed.strftime("%H:%M"))
+        self.ctx.communities.set(inv.community, "summary.off", False)
+        self.schedule(inv.community)
+        due = self.next_slot(inv.community, inv.at)
+        return Reply(tr.gettext("Next weekly summary: {when} ({zone}).",
+                                when=due.strftime("%a %Y-%m-%d %H:%M"),
+                                zone=str(self.ctx.communities.timezone(inv.community))))
+
+    async def cmd_off(self, inv: Invocation) -> Reply:
+        self.ctx.communities.set(inv.community, "summary.off", True)
+        self.schedule(inv.community)
+        return Reply(self.ctx.communities.catalog(inv.community).gettext(
+            "The weekly summary is off. /summary time or /summary channel turns it on."))

@@ -1,0 +1,270 @@
+"""Building the weekly summary from the store, and writing it as text, Markdown or JSON.
+
+The JSON form is a stable, documented schema (``SCHEMA``); tests and other tools read
+it. Every number comes from a storage query; nothing here estimates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.text import RichText, plain
+from bot.i18n import Catalog
+from storage import content as content_store
+from storage.repository import Repository
+from storage.summary import STAGE_NAMES, SummaryStore, Week
+
+SCHEMA = "tribebot.weekly-summary/1"
+HISTORY_WEEKS = 12
+TOP = 5
+WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class WeekError(ValueError):
+    """A week label that is not like 2026-W47."""
+
+
+def parse_week(label: str) -> tuple[int, int]:
+    match = WEEK_LABEL.match(label.strip())
+    if not match:
+        raise WeekError(f"{label!r} is not a week like 2026-W47 (ISO year, W, week number)")
+    year, number = int(match.group(1)), int(match.group(2))
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        raise WeekError(f"{year} has no week {number}") from None
+    return year, number
+
+
+def week_of(day: date, zone: ZoneInfo, *, until: datetime | None = None) -> tuple[str, Week]:
+    """The ISO week containing ``day`` in ``zone``; ``until`` cuts it short (week to date)."""
+    monday = day - timedelta(days=day.weekday())
+    sunday = monday + timedelta(days=6)
+    start = datetime.combine(monday, time(0), tzinfo=zone)
+    end = datetime.combine(sunday + timedelta(days=1), time(0), tzinfo=zone)
+    if until is not None and until < end:
+        end = until
+        sunday = min(sunday, until.astimezone(zone).date())
+    year, number, _ = monday.isocalendar()
+    return (f"{year}-W{number:02d}",
+            Week(monday.isoformat(), sunday.isoformat(), int(start.timestamp()),
+                 int(end.timestamp())))
+
+
+@dataclass
+class WeeklySummary:
+    community: str
+    name: str
+    week: str
+    first_day: str
+    last_day: str
+    timezone: str
+    week_to_date: bool
+    members: dict[str, int] = field(default_factory=dict)
+    active: dict[str, int] = field(default_factory=dict)
+    returning: dict[str, int] = field(default_factory=dict)
+    journey: dict[str, Any] = field(default_factory=dict)
+    top_contributors: list[dict[str, Any]] = field(default_factory=list)
+    rising: list[dict[str, Any]] = field(default_factory=list)
+    champions: list[dict[str, Any]] = field(default_factory=list)
+    drifting: list[dict[str, Any]] = field(default_factory=list)
+    first_messages: dict[str, Any] = field(default_factory=dict)
+    lurkers: int = 0
+    content: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, **asdict(self)}
+
+
+async def build_summary(
+    repository: Repository, community: str, name: str, zone: ZoneInfo, *,
+    day: date, until: datetime | None = None,
+) -> WeeklySummary:
+    """The summary of the ISO week containing ``day`` (to ``until`` when week to date)."""
+    store = SummaryStore(repository)
+    label, week = week_of(day, zone, until=until)
+    _, previous = week_of(day - timedelta(days=7), zone)
+    names = await store.names(community)
+
+    def person(member: str) -> dict[str, Any]:
+        return {"member": member, "name": names.get(member) or member.split(":", 1)[1]}
+
+    summary = WeeklySummary(community, name, label, week.first_day, week.last_day, str(zone),
+                            until is not None)
+    present = await store.present_members(community, week.end)
+    joined, left = await store.joins_and_leaves(community, week)
+    summary.members = {"total": len(present), "joined": joined, "left": left, "net": joined - left}
+
+    active = await store.active_members(community, week)
+    active_before = await store.active_members(community, previous)
+    newcomers_before = await store.joined_members(community, previous)
+    summary.active = {"count": len(active), "previous": len(active_before),
+                      "change": len(active) - len(active_before)}
+    summary.returning = {"count": len(active & active_before),
+                         "newcomers_last_week": len(newcomers_before),
+                         "newcomers_retained": len(newcomers_before & active)}
+
+    stages = {member: stage for member, stage in
+              (await store.stages_at(community, week.end)).items() if member in present}
+    counts = {stage: 0 for stage in STAGE_NAMES}
+    for stage in stages.values():
+        counts[stage] += 1
+    summary.journey = {
+        "stages": counts,
+        "true_fans": counts["regular"] + counts["champion"],
+        "moves": [{"from": old, "to": new, "count": n}
+                  for old, new, n in await store.moves(community, week)],
+    }
+
+    this_week = await store.per_member(community, week.first_day, week.last_day)
+    ranked = sorted(((p, m, member) for member, (p, m, _) in this_week.items() if p > 0),
+                    key=lambda row: (-row[0], -row[1], row[2]))
+    summary.top_contributors = [{**person(member), "points": p, "messages": m}
+                                for p, m, member in ranked[:TOP]]
+    four_weeks_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
+    four_weeks_last = (date.fromisoformat(week.first_day) - timedelta(days=1)).isoformat()
+    before = await store.per_member(community, four_weeks_first, four_weeks_last)
+    rising = []
+    for member, (points, _, _) in this_week.items():
+        average = before.get(member, (0, 0, 0))[0] / 4
+        if points > average:
+            rising.append((points - average, member, points, average))
+    rising.sort(key=lambda row: (-row[0], row[1]))
+    summary.rising = [{**person(member), "points": points, "average": round(average, 1)}
+                      for _, member, points, average in rising[:3]]
+    summary.champions = [person(m) for m, s in sorted(stages.items()) if s == "champion"]
+    summary.drifting = [{**person(member), "last_active": last}
+                        for member, last in await store.drifting(community)]
+
+    count, never, wait = await store.first_responses(community, week)
+    summary.first_messages = {"count": count, "answered": count - never,
+                              "never_answered": never,
+                              "median_minutes_to_first_response":
+                                  round(wait, 1) if wait is not None else None}
+    summary.lurkers = await store.lurkers(community, week)
+    summary.content = await _content(store, repository, community, week)
+    summary.history = await _history(store, community, zone, day)
+    return summary
+
+
+async def _content(store: SummaryStore, repository: Repository, community: str, week: Week
+                   ) -> dict[str, Any]:
+    if not await store.has_table("content_slots"):
+        return {"posts": [], "best_topic": None, "skipped_slots": 0}
+    start = datetime.fromtimestamp(week.start).astimezone()
+    end = datetime.fromtimestamp(week.end).astimezone()
+    items = await content_store.item_engagement(repository, community, start, end)
+    topics = await content_store.topic_engagement(repository, community, start, end)
+    skipped = await content_store.skipped_slots(repository, community, start, end)
+    best = max(topics, key=lambda t: (t.replies + t.reactions, t.key), default=None)
+    return {
+        "posts": [{"item": i.key, "topic": i.topic, "posts": i.posts, "replies": i.replies,
+                   "reactions": i.reactions} for i in items],
+        "best_topic": best.key if best is not None and best.replies + best.reactions else None,
+        "skipped_slots": len(skipped),
+    }
+
+
+async def _history(store: SummaryStore, community: str, zone: ZoneInfo, day: date
+                   ) -> list[dict[str, Any]]:
+    """Active, new, returning members and true fans for the last weeks (the chart)."""
+    rows = []
+    previous_active: set[str] | None = None
+    for back in range(HISTORY_WEEKS, -1, -1):
+        label, week = week_of(day - timedelta(weeks=back), zone)
+        active = await store.active_members(community, week)
+        if previous_active is None:
+            _, before = week_of(day - timedelta(weeks=back + 1), zone)
+            previous_active = await store.active_members(community, before)
+        joined, _ = await store.joins_and_leaves(community, week)
+        rows.append({"week": label, "active": len(active), "new": joined,
+                     "returning": len(active & previous_active),
+                     "true_fans": await store.true_fans_at(community, week.end)})
+        previous_active = active
+    while rows and not any(rows[0][k] for k in ("active", "new", "true_fans")):
+        rows.pop(0)  # weeks before the community had any history
+    return rows
+
+
+# -- writing it -------------------------------------------------------------------------
+
+def _signed(n: int) -> str:
+    return f"{n:+d}"
+
+
+def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
+    """The post: short, human sentences with exact numbers."""
+    title = (tr.gettext("Week {week} so far in {community}", week=s.week, community=s.name)
+             if s.week_to_date else
+             tr.gettext("Week {week} in {community}", week=s.week, community=s.name))
+    parts = [title, plain("\n\n")]
+    m, a, r, j = s.members, s.active, s.returning, s.journey
+    parts.append(tr.gettext(
+        "👥 Members: {total} ({joined} joined, {left} left, net {net}).",
+        total=m["total"], joined=m["joined"], left=m["left"], net=_signed(m["net"])))
+    parts.append(tr.gettext(
+        "\n💬 Active: {active} members contributed ({change} vs. last week).",
+        active=a["count"], change=_signed(a["change"])))
+    parts.append(tr.gettext(
+        "\n🔁 Returning: {returning} were also active last week; {retained} of last week's "
+        "{newcomers} newcomers contributed again.", returning=r["count"],
+        retained=r["newcomers_retained"], newcomers=r["newcomers_last_week"]))
+    stages = j["stages"]
+    label = {stage: tr.raw(stage) for stage in STAGE_NAMES} | {"new": tr.raw("new")}
+    parts.append(tr.gettext(
+        "\n🧭 Journey: {visitor} visitors, {audience} audience, {participant} participants, "
+        "{regular} regulars, {champion} champions — {fans} true fans.",
+        fans=j["true_fans"], **stages))
+    for move in j["moves"][:4]:
+        parts.append(tr.gettext("\n   {count} moved from {old} to {new}.", count=move["count"],
+                                old=label[move["from"]], new=label[move["to"]]))
+    if s.top_contributors:
+        names = ", ".join(f"{p['name']} ({p['points']})" for p in s.top_contributors)
+        parts.append(tr.gettext("\n🏆 Top contributors: {names}.", names=names))
+    if s.rising:
+        parts.append(tr.gettext("\n📈 Rising: {names}.",
+                                names=", ".join(p["name"] for p in s.rising)))
+    if s.champions:
+        parts.append(tr.gettext("\n⭐ Champions: {names}.",
+                                names=", ".join(p["name"] for p in s.champions[:10])))
+    if s.drifting:
+        names = ", ".join(f"{p['name']} ({p['last_active'] or '—'})" for p in s.drifting[:8])
+        parts.append(tr.gettext("\n🌫️ Drifting, worth a personal message: {names}.",
+                                names=names))
+    f = s.first_messages
+    if f["count"]:
+        wait = f["median_minutes_to_first_response"]
+        parts.append(tr.gettext(
+            "\n🙋 Newcomers' first messages: {count}; median first response {wait} min; "
+            "{never} never answered.", count=f["count"],
+            wait="—" if wait is None else f"{wait:g}", never=f["never_answered"]))
+    parts.append(tr.gettext("\n👀 Lurkers (only reacted): {n}.", n=s.lurkers))
+    c = s.content
+    if c["posts"] or c["skipped_slots"]:
+        posts = sum(p["posts"] for p in c["posts"])
+        parts.append(tr.gettext(
+            "\n📣 Content: {posts} posts, {replies} replies, {reactions} reactions; best topic: "
+            "{topic}; {skipped} slots skipped.", posts=posts,
+            replies=sum(p["replies"] for p in c["posts"]),
+            reactions=sum(p["reactions"] for p in c["posts"]),
+            topic=c["best_topic"] or "—", skipped=c["skipped_slots"]))
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + part
+    return text
+
+
+def to_markdown(s: WeeklySummary, tr: Catalog) -> str:
+    lines = [f"# {to_text(s, tr).plain().splitlines()[0]}", ""]
+    lines += [f"- {line.strip()}" for line in to_text(s, tr).plain().splitlines()[2:]
+              if line.strip()]
+    if s.history:
+        lines += ["", "| week | active | new | returning | true fans |", "|---|---|---|---|---|"]
+        lines += [f"| {h['week']} | {h['active']} | {h['new']} | {h['returning']} | "
+                  f"{h['true_fans']} |" for h in s.history]
+    return "\n".join(lines) + "\n"

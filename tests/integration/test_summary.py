@@ -1,0 +1,187 @@
+"""The weekly summary on a scripted history whose figures were worked out by hand.
+
+The community lives in Asia/Jerusalem (UTC+2 in November), so a message at 22:30 UTC
+on a Sunday belongs to the next local week: the boundaries are tested, not assumed.
+"""
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.core.actions import Post
+from bot.core.events import MemberLeft
+from bot.reporting import render_report
+from bot.runtime import Runtime
+from cogs.summary.report import SCHEMA, parse_week
+from tests.conftest import COMMUNITY, OWNERS, START, Community
+
+UTC = START.tzinfo
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """November 2026, UTC."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+async def scripted_history(tribe: Community) -> dict[str, str]:
+    await tribe.open()  # mod joins at START (Mon Nov 2, W45)
+    await tribe.command("mod", "/community timezone Asia/Jerusalem")
+    ids: dict[str, str] = {}
+    # W45 -- ann and fay join; ann asks, mod answers
+    tribe.now = at(2, 10)
+    await tribe.join("ann")
+    await tribe.join("fay")
+    tribe.now = at(2, 10, 5)
+    ids["ann1"] = await tribe.say("ann", "hi all, first time here")
+    tribe.now = at(2, 10, 10)
+    await tribe.say("mod", "welcome ann, glad you came", reply_to=ids["ann1"])
+    tribe.now = at(2, 10, 20)
+    await tribe.say("fay", "hello from fay")
+    # W46 -- ben and cat join; ben asks, mod answers; ann comes back
+    tribe.now = at(9, 10)
+    await tribe.join("ben")
+    await tribe.join("cat")
+    tribe.now = at(9, 10, 5)
+    ids["ben1"] = await tribe.say("ben", "what is this group about?")
+    tribe.now = at(9, 10, 15)
+    await tribe.say("mod", "makers helping makers", reply_to=ids["ben1"])
+    tribe.now = at(9, 11)
+    await tribe.say("ann", "back for week two")
+    # Sunday Nov 15, 22:30 UTC = Monday Nov 16, 00:30 in Jerusalem: week 47 locally
+    tribe.now = at(15, 22, 30)
+    await tribe.say("mod", "good night, new week")
+    # W47 -- dan, eve, gus join; dan is answered after 30 min, eve and cat never
+    tribe.now = at(16, 10)
+    await tribe.join("dan")
+    await tribe.join("eve")
+    await tribe.join("gus")
+    tribe.now = at(16, 10, 5)
+    ids["dan1"] = await tribe.say("dan", "hi, I build robots")
+    tribe.now = at(16, 10, 10)
+    await tribe.say("eve", "anyone into knitting?")
+    tribe.now = at(16, 10, 35)
+    await tribe.say("ann", "welcome dan, robots rock", reply_to=ids["dan1"])
+    tribe.now = at(16, 11)
+    await tribe.say("cat", "cat here, finally saying hi")
+    tribe.now = at(16, 12)
+    await tribe.say("mod", "lots of newcomers today")
+    tribe.now = at(16, 12, 5)
+    await tribe.react("ben", ids["dan1"])
+    tribe.now = at(18, 10)
+    await tribe.adapter.push(MemberLeft(community=COMMUNITY, at=tribe.now, member="console:fay"))
+    # Sunday Nov 22, 22:30 UTC = Monday Nov 23 locally: week 48, not counted in 47
+    tribe.now = at(22, 22, 30)
+    await tribe.say("ann", "already next week here")
+    return ids
+
+
+def names(rows: list[dict[str, object]]) -> list[str]:
+    return [str(row["name"]) for row in rows]
+
+
+async def test_weekly_figures_match_the_hand_count(tribe: Community, settings) -> None:
+    await scripted_history(tribe)
+    await tribe.adapter.runtime.repository.flush()
+    report = json.loads(await render_report(settings, COMMUNITY, "2026-W47", "json", None))
+    assert report["schema"] == SCHEMA
+    assert (report["week"], report["first_day"], report["last_day"]) == \
+        ("2026-W47", "2026-11-16", "2026-11-22")
+    assert report["members"] == {"total": 7, "joined": 3, "left": 1, "net": 2}
+    assert report["active"] == {"count": 5, "previous": 3, "change": 2}
+    assert report["returning"] == {"count": 2, "newcomers_last_week": 2,
+                                   "newcomers_retained": 1}
+    assert report["journey"]["stages"] == {"visitor": 1, "audience": 4, "participant": 0,
+                                           "regular": 2, "champion": 0}
+    assert report["journey"]["true_fans"] == 2
+    assert report["journey"]["moves"] == [
+        {"from": "new", "to": "audience", "count": 2},
+        {"from": "participant", "to": "regular", "count": 2},
+        {"from": "new", "to": "visitor", "count": 1},
+        {"from": "visitor", "to": "audience", "count": 1},
+    ]
+    assert [(p["name"], p["points"]) for p in report["top_contributors"]] == [
+        ("Mod", 40), ("Ann", 25), ("Dan", 22), ("Cat", 20), ("Eve", 20)]
+    assert [(p["name"], p["points"], p["average"]) for p in report["rising"]] == [
+        ("Mod", 40, 12.5), ("Dan", 22, 0.0), ("Cat", 20, 0.0)]
+    assert report["first_messages"] == {"count": 3, "answered": 1, "never_answered": 2,
+                                        "median_minutes_to_first_response": 30.0}
+    assert report["lurkers"] == 1
+    assert report["champions"] == [] and report["drifting"] == []
+    assert [h["week"] for h in report["history"]] == ["2026-W45", "2026-W46", "2026-W47"]
+    assert [(h["active"], h["new"], h["returning"], h["true_fans"])
+            for h in report["history"]] == [(3, 3, 0, 0), (3, 2, 2, 0), (5, 3, 2, 2)]
+
+
+async def test_text_and_markdown_say_the_same_numbers(tribe: Community, settings) -> None:
+    await scripted_history(tribe)
+    await tribe.adapter.runtime.repository.flush()
+    text = await render_report(settings, COMMUNITY, "2026-W47", "text", None)
+    assert text.startswith("Week 2026-W47 in Tribe")
+    assert "👥 Members: 7 (3 joined, 1 left, net +2)." in text
+    assert "💬 Active: 5 members contributed (+2 vs. last week)." in text
+    assert "2 moved from participant to regular." in text
+    assert "median first response 30 min; 2 never answered" in text
+    markdown = await render_report(settings, COMMUNITY, "2026-W47", "markdown", None)
+    assert markdown.startswith("# Week 2026-W47 in Tribe")
+    assert "| 2026-W47 | 5 | 3 | 2 | 2 |" in markdown
+
+
+async def test_weekly_post_goes_to_the_owners_with_a_chart(tribe: Community) -> None:
+    await scripted_history(tribe)
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    # the default slot is Monday 09:00 local: 07:00 UTC on Nov 23
+    await tribe.adapter.runtime.advance_to(at(23, 7, 1))
+    await tribe.adapter.runtime.bus.drain()
+    [post] = [s.action for s in tribe.adapter.pop_sent()
+              if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+    assert post.channel == OWNERS
+    assert post.text.plain().startswith("Week 2026-W47 in Tribe")
+    assert post.text.mentions() == ()  # names only: nobody is pinged by the report
+    assert post.file is not None
+    assert post.file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_summary_commands(tribe: Community) -> None:
+    await scripted_history(tribe)
+    reply = await tribe.command("mod", "/summary time fri 18:30")
+    assert reply == "Next weekly summary: Fri 2026-11-27 18:30 (Asia/Jerusalem)."
+    assert "not a time like 09:00" in await tribe.command("mod", "/summary time fri 25:00")
+    assert (await tribe.command("mod", "/summary now")).startswith(
+        "Week 2026-W48 so far in Tribe")
+    assert (await tribe.command("ann", "/summary now")).startswith("Sorry, only moderators")
+    await tribe.command("mod", "/summary off")
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    await tribe.adapter.runtime.advance_to(at(30, 12))
+    assert not [s for s in tribe.adapter.pop_sent()
+                if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+
+
+def test_report_cli_errors_are_sentences(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.db")
+    result = CliRunner().invoke(main, ["report", "--community", "console:nope", "--db", db])
+    assert result.exit_code == 2 and "no community 'console:nope'" in result.output
+    result = CliRunner().invoke(main, ["report", "--community", "console:nope", "--db", db,
+                                       "--week", "2026-47"])
+    assert result.exit_code == 2
+    with pytest.raises(ValueError, match="2026 has no week 54"):
+        parse_week("2026-W54")
+
+
+async def test_report_cli_writes_json_and_chart(tribe: Community, tmp_path: Path,
+                                                 runtime: Runtime) -> None:
+    await scripted_history(tribe)
+    await runtime.repository.flush()
+    chart = tmp_path / "chart.png"
+    result = await asyncio.to_thread(CliRunner().invoke, main, [  # the CLI runs its own loop
+        "report", "--community", COMMUNITY, "--db", runtime.repository.path,
+        "--week", "2026-W47", "--format", "json", "--chart", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["members"]["total"] == 7
+    assert chart.read_bytes()[:4] == b"\x89PNG"
