@@ -62,11 +62,20 @@ from bot.adapters.telegram.translate import (
     message_channel,
     message_event,
     reaction_events,
+    referral_link_name,
     service_member_events,
     with_replied_member,
 )
 from bot.config import TelegramSection
-from bot.core.actions import Action, DeleteMessage, Delivery, DirectMessage, Post, SetRole
+from bot.core.actions import (
+    Action,
+    CreateInvite,
+    DeleteMessage,
+    Delivery,
+    DirectMessage,
+    Post,
+    SetRole,
+)
 from bot.core.commands import (
     ChannelRef,
     CommandError,
@@ -365,6 +374,11 @@ class TelegramAdapter:
                 chat, message = parse_message(action.message)
                 await self.application.bot.delete_message(chat, message)
                 return Delivery(True)
+            if isinstance(action, CreateInvite):
+                link = await self.application.bot.create_chat_invite_link(
+                    parse_chat(action.community),
+                    name=referral_link_name(parse_member(action.member)))
+                return Delivery(True, message=link.invite_link)
         except TelegramError as exc:
             log.warning("Telegram refused %s: %s", type(action).__name__, exc)
             return Delivery(False, error=str(exc))

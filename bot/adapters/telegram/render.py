@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.core.commands import Command
 from bot.core.ids import native_part, platform_of
-from bot.core.text import ChannelLink, Mention, RichText
+from bot.core.text import ChannelLink, Mention, MessageLink, RichText
 
 #: Telegram's limits (characters after entity parsing; we count the HTML, which is longer,
 #: in UTF-16 units like Telegram does, so a chunk is always accepted).
@@ -36,12 +36,33 @@ def render_mention(mention: Mention) -> str:
     return html.escape("@", quote=False) + name
 
 
+def message_url(link: MessageLink) -> str | None:
+    """``https://t.me/c/<chat>/[<topic>/]<message>`` for supergroups (ids -100…);
+    basic groups have no message links."""
+    if platform_of(link.message) != "telegram":
+        return None
+    chat, _, message = native_part(link.message).partition(":")
+    if not chat.startswith("-100") or not message.isdigit():
+        return None
+    parts = native_part(link.channel).split(":")
+    topic = f"{parts[2]}/" if len(parts) == 3 and parts[1] == "topic" else ""
+    return f"https://t.me/c/{chat[4:]}/{topic}{message}"
+
+
+def render_message_link(link: MessageLink) -> str:
+    label = html.escape(link.label, quote=False)
+    url = message_url(link)
+    return f'<a href="{url}">{label}</a>' if url else label
+
+
 def _atoms(text: RichText, limit: int) -> list[str]:
     """Indivisible rendered pieces: mentions, words, spaces and newlines."""
     atoms: list[str] = []
     for segment in text.segments:
         if isinstance(segment, Mention):
             atoms.append(render_mention(segment))
+        elif isinstance(segment, MessageLink):
+            atoms.append(render_message_link(segment))
         elif isinstance(segment, ChannelLink):
             atoms.append(html.escape(f"#{segment.name}", quote=False))
         else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from telegram import (
     Chat,
+    ChatInviteLink,
     ChatMember,
     ChatMemberRestricted,
     ChatMemberUpdated,
@@ -48,6 +49,9 @@ from bot.core.text import visible_length
 
 PRESENT = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER})
 ADMINS = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR})
+#: Name of a personal invite link the bot created for a member (CreateInvite): joins by
+#: it credit that member, not the bot that technically created the link.
+REFERRAL_PREFIX = "tribebot:"
 #: Prefix of the argument token that stands for a text mention (a user without @username).
 MENTION_TOKEN = "@#"
 
@@ -157,13 +161,25 @@ def member_update_events(update_id: int, change: ChatMemberUpdated) -> list[Even
         if link is not None:
             events.append(InviteUsed(
                 community=community, at=change.date, platform_key=update_key(update_id, 1),
-                member=member_id(user.id),
-                inviter=member_id(link.creator.id) if link.creator else None,
+                member=member_id(user.id), inviter=link_inviter(link),
                 code=link.name or link.invite_link))
         return events
     if was and not now:
         return [MemberLeft(community=community, at=change.date, member=member_id(user.id))]
     return []
+
+
+def referral_link_name(member: int) -> str:
+    return f"{REFERRAL_PREFIX}{member}"
+
+
+def link_inviter(link: ChatInviteLink) -> str | None:
+    """Who brought a member by this link: the member a personal link was made for, else
+    the link's creator."""
+    name = link.name or ""
+    if name.startswith(REFERRAL_PREFIX) and name[len(REFERRAL_PREFIX):].isdigit():
+        return member_id(int(name[len(REFERRAL_PREFIX):]))
+    return member_id(link.creator.id) if link.creator else None
 
 
 @dataclass(frozen=True, slots=True)

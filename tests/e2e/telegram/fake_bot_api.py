@@ -136,6 +136,13 @@ class FakeBotApi:
             return _ok(administrator(user))
         return _ok({"status": "member", "user": user})
 
+    async def _createChatInviteLink(self, params: dict[str, Any]) -> web.Response:
+        link = {"invite_link": f"https://t.me/+fake{len(self.calls)}", "creator": BOT_USER,
+                "creates_join_request": False, "is_primary": False, "is_revoked": False}
+        if params.get("name"):
+            link["name"] = str(params["name"])
+        return _ok(link)
+
     def _message(self, chat: int, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         self._next_message += 1
         kind = "private" if chat > 0 else "supergroup"

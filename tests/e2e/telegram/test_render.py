@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.adapters.telegram.render import TEXT_LIMIT, command_menu, render_chunks, render_html
 from bot.core.commands import Command, Reply
-from bot.core.text import Mention, RichText, plain
+from bot.core.text import Mention, MessageLink, RichText, plain
 
 
 def test_user_text_is_escaped_and_mentions_link_to_the_user() -> None:
@@ -17,6 +17,15 @@ def test_user_text_is_escaped_and_mentions_link_to_the_user() -> None:
 
 def test_mention_of_another_platform_is_plain_text() -> None:
     assert render_html(RichText((Mention("console:bob", "Bob"),))) == "@Bob"
+
+
+def test_message_link_points_into_the_supergroup_and_topic() -> None:
+    in_topic = MessageLink("telegram:-1001234", "telegram:-1001234:topic:42",
+                           "telegram:-1001234:77", "open <it>")
+    in_basic_group = MessageLink("telegram:-55", "telegram:-55", "telegram:-55:3", "open")
+    assert render_html(RichText((in_topic,))) == (
+        '<a href="https://t.me/c/1234/42/77">open &lt;it&gt;</a>')
+    assert render_html(RichText((in_basic_group,))) == "open"
 
 
 def test_short_text_is_one_message() -> None:

@@ -14,12 +14,12 @@ import aiohttp
 from bot.adapters.telegram.adapter import DM_CLOSED, TelegramAdapter
 from bot.adapters.telegram.ids import member_id
 from bot.config import TelegramSection
-from bot.core.actions import DeleteMessage, DirectMessage, Post
+from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
 from bot.core.text import plain
 from bot.runtime import Runtime
 from tests.conftest import START
 from tests.e2e.telegram.conftest import COMMUNITY, Harness, until
-from tests.e2e.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.e2e.telegram.fake_bot_api import BOT_USER, TOKEN, FakeBotApi
 from tests.e2e.telegram.updates import (
     GROUP,
     bot_change,
@@ -97,6 +97,18 @@ async def test_member_joining_by_invite_link_is_recorded_with_the_inviter(bot: H
     assert joins[0][0] == 1, "chat_member and the service message are one join"
     names = await repo.member_names(COMMUNITY, [member_id(3)])
     assert names == {member_id(3): "Carol"}
+
+
+async def test_personal_invite_link_credits_the_member_it_was_made_for(bot: Harness) -> None:
+    delivery = await bot.adapter.deliver(CreateInvite(community=COMMUNITY, member=member_id(1)))
+    [call] = bot.fake.calls_to("createChatInviteLink")
+    assert delivery.ok and delivery.message and delivery.message.startswith("https://t.me/+")
+    link = invite_link(BOT_USER, delivery.message, name=call.params["name"])
+    await bot.send({"chat_member": member_change(BOB, "left", "member", at(1),
+                                                 invite_link=link)})
+    invites = await bot.runtime.repository.rows(
+        "SELECT member_id, inviter_id FROM invites WHERE community_id = ?", (COMMUNITY,))
+    assert [tuple(r) for r in invites] == [(member_id(2), member_id(1))]
 
 
 async def test_member_leaving_is_recorded(bot: Harness) -> None:
