@@ -17,8 +17,9 @@ from bot.config import TelegramSection
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
 from bot.core.text import plain
 from bot.runtime import Runtime
-from tests.conftest import START
-from tests.e2e.telegram.conftest import COMMUNITY, Harness, until
+from cogs.welcome.cog import WelcomeCog
+from tests.conftest import START, SeededEngagement
+from tests.e2e.telegram.conftest import COMMUNITY, Harness, telegram_settings, until
 from tests.e2e.telegram.fake_bot_api import BOT_USER, TOKEN, FakeBotApi
 from tests.e2e.telegram.updates import (
     GROUP,
@@ -358,3 +359,25 @@ async def test_webhook_rejects_a_wrong_secret(fake: FakeBotApi, runtime: Runtime
         assert runtime.bus.published == 1
     finally:
         await adapter.stop()
+
+
+# -- with the welcome cog ----------------------------------------------------------------
+async def test_member_joining_by_invite_link_is_welcomed_in_the_group(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    runtime = Runtime(telegram_settings(tmp_path, fake), cogs=[WelcomeCog, SeededEngagement])
+    await runtime.start()
+    adapter = TelegramAdapter(runtime, runtime.settings.telegram, poll_timeout=1)
+    await adapter.start()
+    bot = Harness(fake, runtime, adapter)
+    try:
+        await bot.send(bot_change("left", "administrator", at(0), MONA),
+                       {"chat_member": member_change(CAROL, "left", "member", at(1),
+                                                     invite_link=invite_link(ALICE))})
+        await until(lambda: any("tg://user?id=3" in t for t in bot.texts()),
+                    what="a welcome mentioning Carol")
+        [welcome] = [p for p in fake.sent() if "tg://user?id=3" in p["text"]]
+        assert welcome["chat_id"] == GROUP
+    finally:
+        await adapter.stop()
+        await runtime.stop()
