@@ -32,6 +32,7 @@ REMEMBERED_KEYS = 50_000
 
 
 def default_cogs() -> list[type[Cog]]:
+    from cogs.content.cog import ContentCog
     from cogs.engagement.cog import EngagementCog
     from cogs.journey.cog import JourneyCog
     from cogs.moderation.cog import ModerationCog
@@ -39,7 +40,8 @@ def default_cogs() -> list[type[Cog]]:
     from cogs.summary.cog import SummaryCog
     from cogs.welcome.cog import WelcomeCog
 
-    return [ModerationCog, EngagementCog, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog]
+    return [ModerationCog, EngagementCog, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog,
+            ContentCog]
 
 
 class Runtime:
