@@ -1,0 +1,317 @@
+"""The Discord adapter: a discord.py 2.x client in Tribebot's event loop.
+
+Setting the bot up (for the README):
+
+* In the Developer Portal (Applications -> your app -> Bot -> Privileged Gateway Intents)
+  switch on **Server Members Intent**: the bot needs joins, leaves and member names.
+  Switch on **Message Content Intent** only if ``[privacy] store_message_text`` or
+  ``[discord] prefix_commands`` is true; without it Discord sends messages without their
+  text, which is all the bot needs to award points (length still counts as 0 then, so
+  set ``min_length = 0`` if you keep the intent off). The bot asks for exactly these
+  intents; if one is requested but not switched on, Discord refuses the connection and
+  ``tribebot run`` says which intent is missing.
+* Invite the bot with the ``bot`` and ``applications.commands`` scopes and the
+  permissions View Channels, Send Messages, Embed Links, Attach Files, Read Message
+  History, Add Reactions, **Manage Roles** (level roles; keep the bot's role above the
+  reward roles) and **Manage Server** (to read invite use counts, which credit inviters).
+* Moderator commands need Manage Server, or the role named by ``moderator_role``.
+
+Lifecycle: ``login`` (REST, on ``api_base_url``), then the gateway address from that
+API's ``/gateway/bot`` answer, then ``connect()`` in a task; ``start()`` returns once
+the client is ready. Never ``client.run()``, which would take the event loop away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.adapters.discord import commands as slash
+from bot.adapters.discord import translate
+from bot.adapters.discord.gateway import (
+    Bridge,
+    build_client,
+    build_intents,
+    point_rest_at,
+    use_gateway,
+)
+from bot.adapters.discord.translate import (
+    DM_CLOSED_CODE,
+    allowed_mentions,
+    render,
+    role_problem,
+    snowflake,
+)
+from bot.config import DiscordSection
+from bot.core.actions import Action, DeleteMessage, Delivery, DirectMessage, Post, SetRole
+from bot.core.commands import ChannelRef, Command, Invocation, MemberRef, OptionKind, Reply
+from bot.core.text import RichText
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DM_CLOSED = "dm_closed"
+#: Discord wants an answer within 3 s; slower commands are deferred ("thinking…").
+ANSWER_WITHIN = 2.0
+#: Replies of these commands are shown as embeds (mentions in embeds never ping).
+EMBED_COMMANDS = frozenset({"rank", "top", "summary"})
+CONTENT_LIMIT = 2000
+EMBED_LIMIT = 4096
+READY_TIMEOUT = 120.0
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    def __init__(
+        self, runtime: Runtime, settings: DiscordSection, *, guild_ready_timeout: float = 2.0
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        point_rest_at(settings.api_base_url)
+        intents = build_intents(settings, store_text=runtime.settings.privacy.store_message_text)
+        self.client = build_client(settings, intents, guild_ready_timeout=guild_ready_timeout)
+        self.bridge = Bridge(runtime, self.client)
+        self.bridge.attach()
+        self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self.client)
+        #: Whether the last start synced the command definitions to Discord.
+        self.synced = False
+        self._task: asyncio.Task[None] | None = None
+        self._role_notices: set[tuple[str, str]] = set()
+        runtime.register_sender(self.platform, self)
+
+    @property
+    def handled_events(self) -> int:
+        return self.bridge.handled
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.settings.token is None:
+            raise ValueError("[discord] token is missing: set it in the config or in "
+                             "TRIBEBOT_DISCORD_TOKEN (Developer Portal -> Bot -> Token)")
+        point_rest_at(self.settings.api_base_url)
+        await self.client.login(self.settings.token.get_secret_value())
+        _, gateway, _ = await self.client.http.get_bot_gateway()
+        use_gateway(gateway)
+        for built in slash.build_commands(self.runtime.commands.all(), self._run_command,
+                                          moderator_role=self.settings.moderator_role):
+            self.tree.add_command(built)
+        await self._sync_commands()
+        self._task = asyncio.create_task(self.client.connect(reconnect=True),
+                                         name="discord-gateway")
+        ready = asyncio.create_task(self.bridge.ready.wait())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            if self._task in done:
+                self._task.result()  # raises why the connection failed
+            raise TimeoutError("Discord did not become ready within "
+                               f"{READY_TIMEOUT:.0f} seconds")
+
+    async def _sync_commands(self) -> None:
+        """Sync only when the definitions changed since the last sync (see commands.py)."""
+        application = self.client.application_id or 0
+        digest = slash.definitions_hash(self.tree)
+        path = slash.hash_file(self.runtime.settings.storage.url, application)
+        self.synced = slash.needs_sync(path, digest)
+        if self.synced:
+            await self.tree.sync()
+            slash.remember_sync(path, digest)
+            log.info("synced %d slash commands", len(self.tree.get_commands()))
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, discord.DiscordException):
+                await self._task
+
+    # -- commands ----------------------------------------------------------------------
+    async def _run_command(
+        self, command: Command, interaction: discord.Interaction, values: dict[str, Any]
+    ) -> None:
+        deferred = False
+        if any(o.kind is OptionKind.FILE for o in command.options):
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            deferred = True
+        with tempfile.TemporaryDirectory(prefix="tribebot-") as folder:
+            args = await self._arguments(command, values, Path(folder))
+            invocation = self._invocation(interaction, args)
+            running = asyncio.ensure_future(self.runtime.invoke(command, invocation))
+            if not deferred:
+                done, _ = await asyncio.wait({running}, timeout=ANSWER_WITHIN)
+                if not done:
+                    await interaction.response.defer(thinking=True)
+                    deferred = True
+            reply = await running
+            await self._answer(interaction, command, reply, deferred=deferred)
+
+    async def _arguments(
+        self, command: Command, values: dict[str, Any], folder: Path
+    ) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for option in command.options:
+            value = values.get(option.name)
+            if value is None:
+                continue
+            if option.kind is OptionKind.MEMBER:
+                args[option.name] = MemberRef(translate.member_id(value.id), value.display_name)
+            elif option.kind is OptionKind.CHANNEL:
+                args[option.name] = ChannelRef(translate.channel_id(value.id), value.name)
+            elif option.kind is OptionKind.FILE:
+                path = folder / Path(value.filename).name
+                await value.save(path)
+                args[option.name] = path
+            elif option.kind is OptionKind.CHOICE:
+                args[option.name] = str(value).lower()
+            else:
+                args[option.name] = value
+        return args
+
+    def _invocation(self, interaction: discord.Interaction, args: dict[str, Any]) -> Invocation:
+        user = interaction.user
+        roles = [r.name for r in user.roles] if isinstance(user, discord.Member) else []
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        return Invocation(
+            community=translate.community_id(interaction.guild_id),
+            channel=translate.channel_id(interaction.channel_id),
+            invoker=MemberRef(translate.member_id(user.id), user.display_name),
+            is_moderator=translate.is_moderator(interaction.permissions, roles,
+                                                self.settings.moderator_role),
+            at=self.runtime.clock.now(), args=args,
+        )
+
+    async def _answer(
+        self, interaction: discord.Interaction, command: Command, reply: Reply, *,
+        deferred: bool,
+    ) -> None:
+        kwargs: dict[str, Any] = {"ephemeral": reply.private,
+                                  "allowed_mentions": allowed_mentions(reply.text)}
+        text = render(reply.text)
+        if command.path[0] in EMBED_COMMANDS and not reply.private:
+            embed = discord.Embed(description=_fit(text, EMBED_LIMIT))
+            if reply.file is not None and reply.file.suffix.lower() in (".png", ".jpg"):
+                embed.set_image(url=f"attachment://{reply.file.name}")
+            kwargs["embed"] = embed
+        else:
+            kwargs["content"] = _fit(text, CONTENT_LIMIT)
+        if reply.file is not None:
+            kwargs["file"] = discord.File(reply.file)
+        if deferred:
+            await interaction.followup.send(**kwargs)
+        else:
+            await interaction.response.send_message(**kwargs)
+
+    # -- actions -----------------------------------------------------------------------
+    async def deliver(self, action: Action) -> Delivery:
+        """Send an action; platform failures come back as a Delivery, never raised."""
+        try:
+            if isinstance(action, Post):
+                return await self._post(action)
+            if isinstance(action, DirectMessage):
+                return await self._direct(action)
+            if isinstance(action, SetRole):
+                return await self._set_role(action)
+            if isinstance(action, DeleteMessage):
+                await self.client.http.delete_message(snowflake(action.channel),
+                                                      snowflake(action.message))
+                return Delivery(True)
+        except discord.HTTPException as exc:
+            log.warning("Discord refused %s: %s", type(action).__name__, exc)
+            return Delivery(False, error=f"http {exc.status}: {exc.text}")
+        return Delivery(False, error=f"discord cannot send {type(action).__name__}")
+
+    def _message_kwargs(self, text: RichText, file: Path | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"content": _fit(render(text), CONTENT_LIMIT),
+                                  "allowed_mentions": allowed_mentions(text)}
+        if file is not None:
+            kwargs["file"] = discord.File(file)
+        return kwargs
+
+    async def _post(self, action: Post) -> Delivery:
+        channel = self.client.get_partial_messageable(
+            snowflake(action.channel), guild_id=snowflake(action.community))
+        kwargs = self._message_kwargs(action.text, action.file)
+        if action.reply_to is not None:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=snowflake(action.reply_to), channel_id=channel.id,
+                fail_if_not_exists=False)
+        sent = await channel.send(**kwargs)
+        return Delivery(True, message=translate.message_id(sent.id))
+
+    async def _direct(self, action: DirectMessage) -> Delivery:
+        try:
+            channel = await self.client.create_dm(discord.Object(id=snowflake(action.member)))
+            sent = await channel.send(**self._message_kwargs(action.text, action.file))
+        except discord.Forbidden as exc:
+            if exc.code == DM_CLOSED_CODE:
+                log.info("%s does not accept direct messages", action.member)
+                return Delivery(False, error=DM_CLOSED)
+            raise
+        return Delivery(True, message=translate.message_id(sent.id))
+
+    async def _set_role(self, action: SetRole) -> Delivery:
+        guild = self.client.get_guild(snowflake(action.community))
+        if guild is None:
+            return Delivery(False, error="unknown_guild")
+        role = discord.utils.get(guild.roles, name=action.role)
+        me = guild.me
+        problem = role_problem(role, me.guild_permissions if me else discord.Permissions.none(),
+                               me.top_role if me else None)
+        if problem is None and role is not None:
+            try:
+                member, reason = snowflake(action.member), "Tribebot level reward"
+                if action.grant:
+                    await self.client.http.add_role(guild.id, member, role.id, reason=reason)
+                else:
+                    await self.client.http.remove_role(guild.id, member, role.id, reason=reason)
+                return Delivery(True)
+            except discord.Forbidden:
+                problem = "role_above_bot"
+        assert problem is not None
+        await self._tell_moderators_about_role(guild, action, problem)
+        return Delivery(False, error=problem)
+
+    async def _tell_moderators_about_role(
+        self, guild: discord.Guild, action: SetRole, problem: str
+    ) -> None:
+        """One notice per (guild, role), so a missing permission is not a silent failure."""
+        key = (action.community, action.role)
+        if key in self._role_notices:
+            return
+        self._role_notices.add(key)
+        tr = self.runtime.communities.catalog(action.community)
+        if problem == "role_missing":
+            text = tr.gettext("I could not give the level role “{role}”: there is no role with "
+                              "that name. Create it, or change the level rewards.",
+                              role=action.role)
+        elif problem == "no_manage_roles":
+            text = tr.gettext("I could not give the level role “{role}”: I need the Manage "
+                              "Roles permission.", role=action.role)
+        else:
+            text = tr.gettext("I could not give the level role “{role}”: it is above my own "
+                              "highest role. Move my role above it in Server Settings -> "
+                              "Roles.", role=action.role)
+        owners = self.runtime.communities.get(action.community, "owners_channel")
+        target = (snowflake(owners) if owners else
+                  guild.system_channel.id if guild.system_channel else None)
+        if target is None:
+            log.warning("no channel to tell the moderators of %s: %s", guild.id, text.plain())
+            return
+        channel = self.client.get_partial_messageable(target, guild_id=guild.id)
+        try:
+            await channel.send(**self._message_kwargs(text, None))
+        except discord.HTTPException as exc:
+            log.warning("could not tell the moderators of %s about role %s: %s",
+                        guild.id, action.role, exc)

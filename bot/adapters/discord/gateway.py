@@ -1,0 +1,240 @@
+"""discord.py client <-> Tribebot bus: builds the client and turns its events into ours.
+
+The client is a plain ``discord.Client`` (or ``AutoShardedClient`` with ``shards =
+"auto"``); the ``Bridge`` attaches its ``on_*`` coroutines to it, translates with
+``translate.py`` and publishes. Reconnects and resumes are the library's; events
+re-delivered after a resume carry the same key and the core drops them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.adapters.discord import translate
+from bot.adapters.discord.translate import InviteCount
+from bot.config import DiscordSection
+from bot.core.events import CommunityLeft, Event, InviteUsed
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: The client events the bridge listens to (raw ones work on uncached messages).
+EVENTS = (
+    "on_ready", "on_guild_join", "on_guild_remove", "on_member_join", "on_raw_member_remove",
+    "on_message", "on_raw_message_edit", "on_raw_message_delete",
+    "on_raw_bulk_message_delete", "on_raw_reaction_add", "on_raw_reaction_remove",
+    "on_invite_create", "on_invite_delete",
+)
+
+
+def build_intents(settings: DiscordSection, *, store_text: bool) -> discord.Intents:
+    """Only what the bot uses; message content (privileged) only when text is needed."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = True          # privileged: joins, leaves, member names
+    intents.guild_messages = True
+    intents.guild_reactions = True
+    intents.invites = True
+    intents.message_content = settings.prefix_commands or store_text
+    return intents
+
+
+def point_rest_at(api_base_url: str) -> None:
+    """Send discord.py's REST calls to ``api_base_url`` (a proxy or compatible server).
+
+    ``Route.BASE`` is the class attribute discord.py builds every URL from, so this is
+    process-wide, as is the library's own ``http._set_api_version``.
+    """
+    Route.BASE = api_base_url.rstrip("/")
+
+
+def use_gateway(url: str) -> None:
+    """Connect (and reconnect after an invalidated session) to the gateway the API named.
+
+    The sharded client asks ``/gateway/bot`` itself; the plain client starts from this
+    default, so the adapter sets it from the same answer.
+    """
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+
+def build_client(
+    settings: DiscordSection, intents: discord.Intents, *, guild_ready_timeout: float = 2.0
+) -> discord.Client:
+    options = {
+        "intents": intents,
+        # Chunking every guild's member list at start-up does not scale; members are
+        # learned from events instead.
+        "chunk_guilds_at_startup": False,
+        "guild_ready_timeout": guild_ready_timeout,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "max_messages": 5000,
+    }
+    if settings.shards == "auto":
+        return discord.AutoShardedClient(**options)
+    if isinstance(settings.shards, int):
+        return discord.AutoShardedClient(shard_count=settings.shards, **options)
+    return discord.Client(**options)
+
+
+class Bridge:
+    """Listens on the client and publishes platform-neutral events."""
+
+    def __init__(self, runtime: Runtime, client: discord.Client) -> None:
+        self.runtime = runtime
+        self.client = client
+        #: Gateway events fully handled; tests wait on it.
+        self.handled = 0
+        self.ready = asyncio.Event()
+        self._invites: dict[int, dict[str, InviteCount]] = {}
+        self._vanished: dict[int, dict[str, InviteCount]] = {}
+        self._invite_locks: dict[int, asyncio.Lock] = {}
+
+    def attach(self) -> None:
+        for name in EVENTS:
+            setattr(self.client, name, getattr(self, name))
+
+    def _publish(self, events: Iterable[Event | None]) -> None:
+        for event in events:
+            if event is not None:
+                self.runtime.publish(event)
+
+    def _done(self) -> None:
+        self.handled += 1
+
+    # -- guilds ------------------------------------------------------------------------
+    async def on_ready(self) -> None:
+        try:
+            for guild in self.client.guilds:
+                await self._joined(guild)
+        finally:
+            self.ready.set()
+            self._done()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        try:
+            await self._joined(guild)
+        finally:
+            self._done()
+
+    async def _joined(self, guild: discord.Guild) -> None:
+        self._publish([translate.community_joined(guild, self.runtime.clock.now())])
+        await self._refresh_invites(guild)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        self._invites.pop(guild.id, None)
+        self._publish([CommunityLeft(community=translate.community_id(guild.id),
+                                     at=self.runtime.clock.now())])
+        self._done()
+
+    # -- members and invites -----------------------------------------------------------
+    async def _fetch_invites(self, guild: discord.Guild) -> dict[str, InviteCount] | None:
+        """The guild's invites and their use counts; None without Manage Server."""
+        try:
+            invites = await guild.invites()
+        except discord.HTTPException as exc:
+            log.info("cannot read the invites of guild %s (%s); invites are not credited",
+                     guild.id, exc)
+            return None
+        return {i.code: InviteCount(i.uses or 0, i.inviter.id if i.inviter else None)
+                for i in invites}
+
+    async def _refresh_invites(self, guild: discord.Guild) -> None:
+        found = await self._fetch_invites(guild)
+        if found is not None:
+            self._invites[guild.id] = found
+
+    async def on_invite_create(self, invite: discord.Invite) -> None:
+        if invite.guild is not None and invite.guild.id in self._invites:
+            self._invites[invite.guild.id][invite.code] = InviteCount(
+                invite.uses or 0, invite.inviter.id if invite.inviter else None)
+        self._done()
+
+    async def on_invite_delete(self, invite: discord.Invite) -> None:
+        if invite.guild is not None:
+            known = self._invites.get(invite.guild.id, {}).pop(invite.code, None)
+            if known is not None:  # a single-use invite vanishes when it is used
+                self._vanished.setdefault(invite.guild.id, {})[invite.code] = known
+        self._done()
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        try:
+            now = self.runtime.clock.now()
+            joined = translate.member_joined(member, now)
+            self._publish([joined])
+            used = await self._invite_used(member.guild)
+            if used is not None and not member.bot:
+                code, inviter = used
+                self._publish([InviteUsed(
+                    community=joined.community, at=joined.at, member=joined.member,
+                    inviter=translate.member_id(inviter) if inviter else None, code=code)])
+        finally:
+            self._done()
+
+    async def _invite_used(self, guild: discord.Guild) -> tuple[str, int | None] | None:
+        """Diff the use counts; a lock per guild keeps two joins from sharing one diff."""
+        if guild.id not in self._invites:
+            return None
+        lock = self._invite_locks.setdefault(guild.id, asyncio.Lock())
+        async with lock:
+            after = await self._fetch_invites(guild)
+            if after is None:
+                return None
+            before = self._invites.get(guild.id, {})
+            used = translate.used_invite(before, after, self._vanished.pop(guild.id, None))
+            self._invites[guild.id] = after
+            return used
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        self._publish([translate.member_left(payload, self.runtime.clock.now())])
+        self._done()
+
+    # -- messages ----------------------------------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        self._publish([translate.message_posted(message)])
+        self._done()
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        self._publish([translate.message_edited(payload)])
+        self._done()
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        self._publish(translate.messages_deleted(payload.guild_id, [payload.message_id],
+                                                 self.runtime.clock.now()))
+        self._done()
+
+    async def on_raw_bulk_message_delete(
+        self, payload: discord.RawBulkMessageDeleteEvent
+    ) -> None:
+        self._publish(translate.messages_deleted(payload.guild_id, sorted(payload.message_ids),
+                                                 self.runtime.clock.now()))
+        self._done()
+
+    # -- reactions ---------------------------------------------------------------------
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        try:
+            if payload.guild_id is None:
+                return
+            author = translate.reaction_author(payload)
+            if author is None:
+                author = await self.runtime.message_author(
+                    translate.community_id(payload.guild_id),
+                    translate.message_id(payload.message_id))
+            user = self.client.get_user(payload.user_id)
+            self._publish([translate.reaction_event(
+                payload, self.runtime.clock.now(), author,
+                reactor_is_bot=user.bot if user is not None else False)])
+        finally:
+            self._done()

@@ -1,0 +1,230 @@
+"""A tiny Discord on 127.0.0.1: the REST API and one gateway websocket, enough for the
+real discord.py client to log in, identify, receive guilds and events, and answer.
+
+It speaks uncompressed JSON text frames (discord.py accepts them even when it asked for
+zlib-stream) and records every REST call so tests can check what the bot sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from tests.e2e.discord.payloads import APP_ID, BOT, GUILD, MONA, Json, snowflake
+
+TOKEN = "fake-discord-token"
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    """discord.py parses a body as JSON only for exactly ``application/json``."""
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        content_type="application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    path: str
+    body: Json = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+
+class FakeDiscord:
+    def __init__(self, guilds: list[Json]) -> None:
+        self.guilds = guilds
+        self.calls: list[Call] = []
+        self.invites: dict[int, list[Json]] = {}
+        self.attachments: dict[str, bytes] = {}
+        #: Users whose direct messages are closed: sending to them is refused (50007).
+        self.closed_dms: set[int] = set()
+        self.identify: Json | None = None
+        self.gateway_queries = 0
+        self._ws: web.WebSocketResponse | None = None
+        self._seq = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{name}", self._attachment)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._app = app
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    # -- gateway -----------------------------------------------------------------------
+    async def dispatch(self, event: str, data: Json) -> None:
+        assert self._ws is not None, "the bot is not connected"
+        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq),
+                                            "d": data}))
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
+        async for frame in ws:
+            payload = json.loads(frame.data)
+            if payload["op"] == 1:
+                await ws.send_str(json.dumps({"op": 11}))
+            elif payload["op"] == 2:
+                self.identify = payload["d"]
+                await self._ready()
+        return ws
+
+    async def _ready(self) -> None:
+        await self.dispatch("READY", {
+            "v": 10, "user": BOT, "session_id": "session-1",
+            "resume_gateway_url": self.url("/gateway"),
+            "guilds": [{"id": g["id"], "unavailable": True} for g in self.guilds],
+            "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [],
+        })
+        for data in self.guilds:
+            await self.dispatch("GUILD_CREATE", data)
+
+    # -- REST --------------------------------------------------------------------------
+    def sent(self, method: str, pattern: str) -> list[Call]:
+        """Recorded calls whose path fully matches ``pattern`` (a regular expression)."""
+        return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
+
+    async def wait_for(self, method: str, pattern: str, count: int = 1,
+                       within: float = 5.0) -> list[Call]:
+        deadline = asyncio.get_running_loop().time() + within
+        while len(found := self.sent(method, pattern)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no {method} {pattern} after {within} s; "
+                                     f"calls: {[(c.method, c.path) for c in self.calls]}")
+            await asyncio.sleep(0.01)
+        return found
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.attachments[request.match_info["name"]])
+
+    async def _read(self, request: web.Request) -> tuple[Json, tuple[str, ...]]:
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            files = tuple(v.filename for k, v in form.items()
+                          if k.startswith("files[") and isinstance(v, web.FileField))
+            return json.loads(str(form.get("payload_json") or "{}")), files
+        if request.can_read_body:
+            return await request.json(), ()
+        return {}, ()
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body, files = await self._read(request)
+        call = Call(request.method, path, body, files)
+        self.calls.append(call)
+        route = f"{request.method} {path}"
+        for pattern, handler in self._routes():
+            match = re.fullmatch(pattern, route)
+            if match:
+                return await handler(call, *match.groups())
+        return _json({"message": f"fake: no route {route}", "code": 0}, status=404)
+
+    def _routes(self) -> list[tuple[str, Any]]:
+        return [
+            (r"GET /gateway/bot", self._gateway_bot),
+            (r"GET /users/@me", self._me),
+            (r"GET /oauth2/applications/@me", self._application),
+            (r"PUT /applications/(\d+)/commands", self._bulk_commands),
+            (r"GET /guilds/(\d+)/invites", self._invites),
+            (r"POST /channels/(\d+)/messages", self._create_message),
+            (r"DELETE /channels/(\d+)/messages/(\d+)", self._no_content),
+            (r"POST /users/@me/channels", self._open_dm),
+            (r"(?:PUT|DELETE) /guilds/(\d+)/members/(\d+)/roles/(\d+)", self._no_content),
+            (r"POST /interactions/(\d+)/([^/]+)/callback", self._callback),
+            (r"POST /webhooks/(\d+)/([^/]+)", self._followup),
+        ]
+
+    async def _gateway_bot(self, call: Call) -> web.Response:
+        self.gateway_queries += 1
+        return _json({
+            "url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
+                                    "max_concurrency": 1}})
+
+    async def _me(self, call: Call) -> web.Response:
+        return _json(BOT)
+
+    async def _application(self, call: Call) -> web.Response:
+        return _json({
+            "id": str(APP_ID), "name": "Tribebot", "description": "", "icon": None,
+            "bot_public": True, "bot_require_code_grant": False, "owner": MONA,
+            "verify_key": "0" * 64, "flags": 0})
+
+    async def _bulk_commands(self, call: Call, app: str) -> web.Response:
+        body: list[Json] = call.body  # type: ignore[assignment]
+        return _json([
+            {**c, "id": str(7000 + n), "application_id": app, "version": "1",
+             "guild_id": None} for n, c in enumerate(body)])
+
+    async def _invites(self, call: Call, guild: str) -> web.Response:
+        return _json(self.invites.get(int(guild), []))
+
+    def _message(self, channel: str, body: Json) -> Json:
+        now = datetime.now(UTC)
+        return {"id": str(snowflake(now, next(self._ids))), "channel_id": channel,
+                "author": BOT, "content": body.get("content") or "",
+                "timestamp": now.isoformat(), "edited_timestamp": None, "tts": False,
+                "mention_everyone": False, "mentions": [], "mention_roles": [],
+                "attachments": [], "embeds": body.get("embeds") or [], "pinned": False,
+                "type": 0}
+
+    async def _create_message(self, call: Call, channel: str) -> web.Response:
+        recipient = int(channel) - DM_CHANNEL_BASE
+        if recipient in self.closed_dms:
+            return _json(
+                {"message": "Cannot send messages to this user", "code": 50007}, status=403)
+        return _json(self._message(channel, call.body))
+
+    async def _open_dm(self, call: Call) -> web.Response:
+        recipient = int(call.body["recipient_id"])
+        who = {"id": str(recipient), "username": f"user{recipient}", "discriminator": "0",
+               "avatar": None, "global_name": None}
+        return _json({"id": str(DM_CHANNEL_BASE + recipient), "type": 1,
+                                  "recipients": [who], "last_message_id": None})
+
+    async def _no_content(self, call: Call, *ids: str) -> web.Response:
+        return web.Response(status=204)
+
+    async def _callback(self, call: Call, interaction: str, token: str) -> web.Response:
+        flags = int((call.body.get("data") or {}).get("flags") or 0)
+        return _json({"interaction": {
+            "id": interaction, "type": 2, "response_message_ephemeral": bool(flags & 64),
+            "response_message_loading": call.body.get("type") == 5}})
+
+    async def _followup(self, call: Call, app: str, token: str) -> web.Response:
+        return _json(self._message(str(GUILD), call.body))
+
+
+#: Direct-message channel ids are this plus the recipient's user id.
+DM_CHANNEL_BASE = 10**12
