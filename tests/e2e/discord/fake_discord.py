@@ -44,6 +44,8 @@ class FakeDiscord:
         self.attachments: dict[str, bytes] = {}
         #: Users whose direct messages are closed: sending to them is refused (50007).
         self.closed_dms: set[int] = set()
+        #: Users for whom even opening a DM channel is refused (also 50007).
+        self.refused_dm_channels: set[int] = set()
         self.identify: Json | None = None
         self.gateway_queries = 0
         self._ws: web.WebSocketResponse | None = None
@@ -106,6 +108,7 @@ class FakeDiscord:
             "resume_gateway_url": self.url("/gateway"),
             "guilds": [{"id": g["id"], "unavailable": True} for g in self.guilds],
             "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [],
+            "shard": (self.identify or {}).get("shard") or [0, 1],
         })
         for data in self.guilds:
             await self.dispatch("GUILD_CREATE", data)
@@ -208,6 +211,9 @@ class FakeDiscord:
 
     async def _open_dm(self, call: Call) -> web.Response:
         recipient = int(call.body["recipient_id"])
+        if recipient in self.refused_dm_channels:
+            return _json({"message": "Cannot send messages to this user", "code": 50007},
+                         status=403)
         who = {"id": str(recipient), "username": f"user{recipient}", "discriminator": "0",
                "avatar": None, "global_name": None}
         return _json({"id": str(DM_CHANNEL_BASE + recipient), "type": 1,

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.adapters.discord.adapter import DM_CLOSED, DiscordAdapter
@@ -101,6 +102,24 @@ async def test_message_content_intent_follows_text_storage(
         await adapter.start()
         await adapter.stop()
     assert fake.identify is not None and fake.identify["intents"] & (1 << 15)
+
+
+async def test_auto_sharding_uses_the_sharded_client_on_the_api_gateway(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    from tests.e2e.discord.conftest import discord_settings
+
+    settings = discord_settings(tmp_path, fake, discord={"shards": "auto"})
+    async with Runtime(settings, cogs=[]) as runtime:
+        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
+        await adapter.start()
+        try:
+            assert isinstance(adapter.client, discord.AutoShardedClient)
+            assert fake.identify is not None and fake.identify["shard"] == [0, 1]
+            communities = {c.id for c in await runtime.repository.communities()}
+            assert COMMUNITY in communities
+        finally:
+            await adapter.stop()
 
 
 async def test_commands_sync_only_when_their_definitions_change(
@@ -375,8 +394,11 @@ async def test_missing_manage_roles_is_reported_in_the_owners_channel(bot: Harne
 
 
 # -- sending -----------------------------------------------------------------------------
-async def test_dm_to_a_member_with_closed_dms_fails_politely(bot: Harness) -> None:
-    bot.fake.closed_dms.add(3)
+@pytest.mark.parametrize("refused_at", ["message", "channel"])
+async def test_dm_to_a_member_with_closed_dms_fails_politely(
+    bot: Harness, refused_at: str
+) -> None:
+    (bot.fake.closed_dms if refused_at == "message" else bot.fake.refused_dm_channels).add(3)
     closed = await bot.runtime.outbox.send(DirectMessage(
         community=COMMUNITY, member=member_id(3), text=plain("Welcome!")))
     assert closed.ok is False and closed.error == DM_CLOSED
