@@ -87,6 +87,8 @@ class DiscordAdapter:
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self.client)
         #: Whether the last start synced the command definitions to Discord.
         self.synced = False
+        #: Seconds a command may run before the answer is deferred ("thinking…").
+        self.answer_within = ANSWER_WITHIN
         self._task: asyncio.Task[None] | None = None
         self._role_notices: set[tuple[str, str]] = set()
         runtime.register_sender(self.platform, self)
@@ -150,7 +152,7 @@ class DiscordAdapter:
             invocation = self._invocation(interaction, args)
             running = asyncio.ensure_future(self.runtime.invoke(command, invocation))
             if not deferred:
-                done, _ = await asyncio.wait({running}, timeout=ANSWER_WITHIN)
+                done, _ = await asyncio.wait({running}, timeout=self.answer_within)
                 if not done:
                     await interaction.response.defer(thinking=True)
                     deferred = True

@@ -3,6 +3,7 @@ runtime and engagement cog, a temporary SQLite database. No other network."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import pytest
 from bot.adapters.discord.adapter import DM_CLOSED, DiscordAdapter
 from bot.adapters.discord.translate import channel_id, community_id, member_id, message_id
 from bot.core.actions import DirectMessage, Post, SetRole
+from bot.core.cog import Cog
+from bot.core.commands import Command, Invocation, Reply
 from bot.core.text import Mention, RichText, plain
 from bot.runtime import Runtime
 from tests.conftest import START
@@ -214,6 +217,15 @@ async def test_messages_replies_and_reactions_earn_points(bot: Harness) -> None:
     assert await bot.points(ALICE) == 20
 
 
+async def test_events_redelivered_after_a_resume_count_once(bot: Harness) -> None:
+    said = message(msg_id(1), ALICE, "hello again everyone")
+    liked = reaction(msg_id(1), BOB, author=ALICE)
+    for _ in range(2):
+        await bot.send("MESSAGE_CREATE", said)
+        await bot.send("MESSAGE_REACTION_ADD", liked)
+    assert await bot.reasons(ALICE) == [("message", 20), ("reaction_received", 2)]
+
+
 async def test_reply_records_the_replied_to_author(bot: Harness) -> None:
     question = message(msg_id(1), ALICE, "anyone around?")
     await bot.send("MESSAGE_CREATE", question)
@@ -276,7 +288,8 @@ async def test_edits_and_deletes_are_recorded(bot: Harness) -> None:
 async def test_rank_answers_with_level_and_points(bot: Harness) -> None:
     await bot.send("MESSAGE_CREATE", message(msg_id(1), ALICE))
     answer = await bot.run(interaction(1, ALICE, "rank"))
-    text = answer_text(answer)
+    [embed] = answer.body["data"]["embeds"]
+    text = embed["description"]
     assert "<@1>" in text and "20 points" in text and "Rank #1" in text
     assert not is_ephemeral(answer)
 
@@ -349,6 +362,39 @@ async def test_points_import_downloads_the_attached_csv(bot: Harness) -> None:
     [followup] = await bot.fake.wait_for("POST", answer_path)
     assert "Imported points for 2 members" in followup.body["content"]
     assert await bot.points(ALICE) == 40 and await bot.points(BOB) == 15
+
+
+class SlowCog(Cog):
+    """A cog whose command takes longer than Discord's answer window."""
+
+    name = "slow"
+
+    def commands(self) -> list[Command]:
+        return [Command(("report",), "A slow report", self.report)]
+
+    async def report(self, inv: Invocation) -> Reply:
+        await asyncio.sleep(0.2)
+        return Reply(plain("Report ready."))
+
+
+async def test_slow_commands_are_deferred_then_answered(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    from tests.e2e.discord.conftest import discord_settings
+
+    settings = discord_settings(tmp_path, fake)
+    async with Runtime(settings, cogs=[SlowCog]) as runtime:
+        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
+        adapter.answer_within = 0.02
+        await adapter.start()
+        try:
+            harness = Harness(fake, runtime, adapter)
+            deferral = await harness.run(interaction(8, ALICE, "report"))
+            assert deferral.body["type"] == 5, "deferred: Discord shows 'thinking…'"
+            [followup] = await fake.wait_for("POST", rf"/webhooks/{APP_ID}/token-8")
+            assert followup.body["content"] == "Report ready."
+        finally:
+            await adapter.stop()
 
 
 # -- level roles -------------------------------------------------------------------------
