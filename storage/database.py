@@ -73,6 +73,9 @@ async def connect(url: str) -> aiosqlite.Connection:
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA busy_timeout=5000")
+    # sorts and GROUP BYs of the weekly reports in memory, and a 32 MB page cache
+    await conn.execute("PRAGMA temp_store=MEMORY")
+    await conn.execute("PRAGMA cache_size=-32000")
     return conn
 
 

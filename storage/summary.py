@@ -44,9 +44,14 @@ class SummaryStore:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
         return bool(rows)
 
-    async def names(self, community: str) -> dict[str, str]:
+    async def names(self, community: str, members: set[str]) -> dict[str, str]:
+        if not members:
+            return {}
+        wanted = sorted(members)
+        marks = ",".join("?" * len(wanted))
         rows = await self.repo.rows(
-            "SELECT member_id, name FROM members WHERE community_id = ?", (community,))
+            f"SELECT member_id, name FROM members WHERE community_id = ? "
+            f"AND member_id IN ({marks})", (community, *wanted))
         return {r[0]: r[1] for r in rows}
 
     async def present_members(self, community: str, end: int) -> set[str]:
@@ -84,6 +89,36 @@ class SummaryStore:
             (community, week.first_day, week.last_day))
         return {r[0] for r in rows}
 
+    async def activity_masks(self, community: str, weeks: list[Week]) -> dict[int, int]:
+        """How many members posted in each combination of ``weeks`` (bit k = week k).
+
+        One scan, aggregated inside SQLite: a year-old community of 100,000 members does
+        not ship hundreds of thousands of member ids to Python to count them.
+        """
+        cases = " ".join(f"WHEN day <= ?{i + 4} THEN {i}" for i in range(len(weeks)))
+        rows = await self.repo.rows(
+            f"""SELECT mask, count(*) FROM (
+                  SELECT member_id, sum(DISTINCT 1 << week) AS mask FROM (
+                    SELECT member_id, CASE {cases} END AS week FROM daily_activity
+                    WHERE community_id = ?1 AND day BETWEEN ?2 AND ?3 AND messages > 0)
+                  GROUP BY member_id)
+                GROUP BY mask""",
+            (community, weeks[0].first_day, weeks[-1].last_day,
+             *(w.last_day for w in weeks)))
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    async def active_among(self, community: str, week: Week, members: set[str]) -> int:
+        """How many of ``members`` (a small set) posted in the week."""
+        if not members:
+            return 0
+        wanted = sorted(members)
+        marks = ",".join("?" * len(wanted))
+        return await self._one(
+            f"""SELECT count(DISTINCT member_id) FROM daily_activity
+                WHERE community_id = ? AND day BETWEEN ? AND ? AND messages > 0
+                AND member_id IN ({marks})""",
+            (community, week.first_day, week.last_day, *wanted))
+
     async def lurkers(self, community: str, week: Week) -> int:
         """Members who reacted in the week but posted nothing."""
         return await self._one(
@@ -92,35 +127,59 @@ class SummaryStore:
                GROUP BY member_id HAVING sum(messages) = 0 AND sum(reactions_given) > 0)""",
             (community, week.first_day, week.last_day))
 
-    async def per_member(self, community: str, first_day: str, last_day: str
-                         ) -> dict[str, tuple[int, int, int]]:
-        """member -> (points, messages, replies) between two local days."""
+    async def top_contributors(self, community: str, week: Week, limit: int
+                               ) -> list[tuple[str, int, int]]:
+        """(member, points, messages) with the most points in the week."""
         rows = await self.repo.rows(
-            """SELECT member_id, sum(points), sum(messages), sum(replies) FROM daily_activity
-               WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id""",
-            (community, first_day, last_day))
-        return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+            """SELECT member_id, sum(points) AS p, sum(messages) AS m FROM daily_activity
+               WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
+               HAVING p > 0 ORDER BY p DESC, m DESC, member_id LIMIT ?""",
+            (community, week.first_day, week.last_day, limit))
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
 
-    async def stages_at(self, community: str, end: int) -> dict[str, str]:
-        """Each member's stage at ``end``: their latest move before it."""
+    async def rising(self, community: str, week: Week, before_first: str, limit: int
+                     ) -> list[tuple[str, int, float]]:
+        """(member, points this week, weekly average of the 4 weeks before), largest rise
+        first; computed in one scan so a large community does not ship every member."""
         rows = await self.repo.rows(
-            """SELECT member_id, new_stage FROM (
-                 SELECT member_id, new_stage, row_number() OVER (
-                   PARTITION BY member_id ORDER BY at DESC, rowid DESC) AS latest
-                 FROM stage_history WHERE community_id = ? AND at < ?)
-               WHERE latest = 1""", (community, end))
-        return {r[0]: r[1] for r in rows}
+            """SELECT member_id,
+                      sum(CASE WHEN day >= ?2 THEN points ELSE 0 END) AS now,
+                      sum(CASE WHEN day < ?2 THEN points ELSE 0 END) / 4.0 AS average
+               FROM daily_activity WHERE community_id = ?1 AND day BETWEEN ?3 AND ?4
+               GROUP BY member_id HAVING now > average
+               ORDER BY now - average DESC, member_id LIMIT ?5""",
+            (community, week.first_day, before_first, week.last_day, limit))
+        return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
-    async def true_fans_at(self, community: str, end: int) -> int:
-        stages = await self.stages_at(community, end)
-        return sum(1 for stage in stages.values() if stage in ("regular", "champion"))
+    async def stages_over_time(self, community: str, ends: list[int]
+                               ) -> tuple[dict[str, str], list[int]]:
+        """One pass over the journey moves: every member's stage at the last of ``ends``,
+        and the number of true fans (regulars + champions) at each of ``ends``."""
+        rows = await self.repo.rows(
+            """SELECT member_id, new_stage, at FROM stage_history
+               WHERE community_id = ? AND at < ? ORDER BY at, rowid""",
+            (community, max(ends)))
+        stages: dict[str, str] = {}
+        fans, counts = 0, []
+        marks = sorted(ends)
+        index = 0
+        for member, stage, at in rows:
+            while index < len(marks) and at >= marks[index]:
+                counts.append(fans)
+                index += 1
+            was = stages.get(member) in ("regular", "champion")
+            now = stage in ("regular", "champion")
+            fans += now - was
+            stages[member] = stage
+        counts.extend([fans] * (len(marks) - index))
+        return stages, counts
 
     async def moves(self, community: str, week: Week) -> list[tuple[str, str, int]]:
         """(from, to, how many members) for the week's stage moves, net per member."""
         rows = await self.repo.rows(
             """SELECT member_id, old_stage, new_stage FROM stage_history
-               WHERE community_id = ? AND at >= ? AND at < ? ORDER BY at, rowid""",
-            (community, week.start, week.end))
+               WHERE community_id = ? AND day BETWEEN ? AND ? ORDER BY at, rowid""",
+            (community, week.first_day, week.last_day))
         first_old: dict[str, str | None] = {}
         last_new: dict[str, str] = {}
         for member, old, new in rows:

@@ -19,7 +19,8 @@ from storage.repository import Repository
 from storage.summary import STAGE_NAMES, SummaryStore, Week
 
 SCHEMA = "tribebot.weekly-summary/1"
-HISTORY_WEEKS = 12
+#: Weeks in the chart, this one included (plus one before it for "returning").
+HISTORY_WEEKS = 8
 TOP = 5
 WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -89,28 +90,32 @@ async def build_summary(
     store = SummaryStore(repository)
     label, week = week_of(day, zone, until=until)
     _, previous = week_of(day - timedelta(days=7), zone)
-    names = await store.names(community)
-
-    def person(member: str) -> dict[str, Any]:
-        return {"member": member, "name": names.get(member) or member.split(":", 1)[1]}
-
     summary = WeeklySummary(community, name, label, week.first_day, week.last_day, str(zone),
                             until is not None)
+    weeks = [week_of(day - timedelta(weeks=back), zone) for back in range(HISTORY_WEEKS, 0, -1)]
+    weeks.append((label, week))
+    masks = await store.activity_masks(community, [w for _, w in weeks])
+
+    def active_in(*indexes: int) -> int:
+        bits = sum(1 << i for i in indexes)
+        return sum(count for mask, count in masks.items() if mask & bits == bits)
+
+    now, before = len(weeks) - 1, len(weeks) - 2
+
     present = await store.present_members(community, week.end)
     joined, left = await store.joins_and_leaves(community, week)
-    summary.members = {"total": len(present), "joined": joined, "left": left, "net": joined - left}
-
-    active = await store.active_members(community, week)
-    active_before = await store.active_members(community, previous)
+    summary.members = {"total": len(present), "joined": joined, "left": left,
+                       "net": joined - left}
     newcomers_before = await store.joined_members(community, previous)
-    summary.active = {"count": len(active), "previous": len(active_before),
-                      "change": len(active) - len(active_before)}
-    summary.returning = {"count": len(active & active_before),
+    summary.active = {"count": active_in(now), "previous": active_in(before),
+                      "change": active_in(now) - active_in(before)}
+    summary.returning = {"count": active_in(now, before),
                          "newcomers_last_week": len(newcomers_before),
-                         "newcomers_retained": len(newcomers_before & active)}
+                         "newcomers_retained": await store.active_among(community, week,
+                                                                        newcomers_before)}
 
-    stages = {member: stage for member, stage in
-              (await store.stages_at(community, week.end)).items() if member in present}
+    stage_of, fans = await store.stages_over_time(community, [w.end for _, w in weeks])
+    stages = {member: stage for member, stage in stage_of.items() if member in present}
     counts = {stage: 0 for stage in STAGE_NAMES}
     for stage in stages.values():
         counts[stage] += 1
@@ -121,25 +126,22 @@ async def build_summary(
                   for old, new, n in await store.moves(community, week)],
     }
 
-    this_week = await store.per_member(community, week.first_day, week.last_day)
-    ranked = sorted(((p, m, member) for member, (p, m, _) in this_week.items() if p > 0),
-                    key=lambda row: (-row[0], -row[1], row[2]))
-    summary.top_contributors = [{**person(member), "points": p, "messages": m}
-                                for p, m, member in ranked[:TOP]]
-    four_weeks_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
-    four_weeks_last = (date.fromisoformat(week.first_day) - timedelta(days=1)).isoformat()
-    before = await store.per_member(community, four_weeks_first, four_weeks_last)
-    rising = []
-    for member, (points, _, _) in this_week.items():
-        average = before.get(member, (0, 0, 0))[0] / 4
-        if points > average:
-            rising.append((points - average, member, points, average))
-    rising.sort(key=lambda row: (-row[0], row[1]))
-    summary.rising = [{**person(member), "points": points, "average": round(average, 1)}
-                      for _, member, points, average in rising[:3]]
-    summary.champions = [person(m) for m, s in sorted(stages.items()) if s == "champion"]
-    summary.drifting = [{**person(member), "last_active": last}
-                        for member, last in await store.drifting(community)]
+    top = await store.top_contributors(community, week, TOP)
+    before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
+    rising = await store.rising(community, week, before_first, 3)
+    champions = sorted(m for m, s in stages.items() if s == "champion")
+    drifting = await store.drifting(community)
+    names = await store.names(community, {m for m, _, _ in top} | {m for m, _, _ in rising}
+                              | set(champions) | {m for m, _ in drifting})
+
+    def person(member: str) -> dict[str, Any]:
+        return {"member": member, "name": names.get(member) or member.split(":", 1)[1]}
+
+    summary.top_contributors = [{**person(m), "points": p, "messages": n} for m, p, n in top]
+    summary.rising = [{**person(m), "points": p, "average": round(avg, 1)}
+                      for m, p, avg in rising]
+    summary.champions = [person(m) for m in champions]
+    summary.drifting = [{**person(m), "last_active": last} for m, last in drifting]
 
     count, never, wait = await store.first_responses(community, week)
     summary.first_messages = {"count": count, "answered": count - never,
@@ -148,7 +150,14 @@ async def build_summary(
                                   round(wait, 1) if wait is not None else None}
     summary.lurkers = await store.lurkers(community, week)
     summary.content = await _content(store, repository, community, week)
-    summary.history = await _history(store, community, zone, day)
+    summary.history = [
+        {"week": lbl, "active": active_in(i), "new": (await store.joins_and_leaves(community,
+                                                                                   w))[0],
+         "returning": active_in(i, i - 1), "true_fans": fans[i]}
+        for i, (lbl, w) in enumerate(weeks) if i > 0]
+    while summary.history and not any(summary.history[0][k]
+                                      for k in ("active", "new", "true_fans")):
+        summary.history.pop(0)  # weeks before the community had any history
     return summary
 
 
@@ -168,27 +177,6 @@ async def _content(store: SummaryStore, repository: Repository, community: str, 
         "best_topic": best.key if best is not None and best.replies + best.reactions else None,
         "skipped_slots": len(skipped),
     }
-
-
-async def _history(store: SummaryStore, community: str, zone: ZoneInfo, day: date
-                   ) -> list[dict[str, Any]]:
-    """Active, new, returning members and true fans for the last weeks (the chart)."""
-    rows = []
-    previous_active: set[str] | None = None
-    for back in range(HISTORY_WEEKS, -1, -1):
-        label, week = week_of(day - timedelta(weeks=back), zone)
-        active = await store.active_members(community, week)
-        if previous_active is None:
-            _, before = week_of(day - timedelta(weeks=back + 1), zone)
-            previous_active = await store.active_members(community, before)
-        joined, _ = await store.joins_and_leaves(community, week)
-        rows.append({"week": label, "active": len(active), "new": joined,
-                     "returning": len(active & previous_active),
-                     "true_fans": await store.true_fans_at(community, week.end)})
-        previous_active = active
-    while rows and not any(rows[0][k] for k in ("active", "new", "true_fans")):
-        rows.pop(0)  # weeks before the community had any history
-    return rows
 
 
 # -- writing it -------------------------------------------------------------------------
