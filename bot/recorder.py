@@ -53,7 +53,7 @@ class Recorder:
                     community, event.message, channel=event.channel, thread=event.thread,
                     author=event.author, author_is_bot=event.author_is_bot,
                     reply_to=event.reply_to, reply_to_author=event.reply_to_author,
-                    at=event.at, day=day, length=event.length, has_media=event.has_media,
+                    at=event.at, day=day, length=event.length or 0, has_media=event.has_media,
                     text=event.text if self._store_text else None,
                 )
             case ReactionAdded() | ReactionRemoved():

@@ -91,7 +91,9 @@ class MessagePosted(Event):
     thread: str | None = None
     reply_to: str | None = None
     reply_to_author: str | None = None
-    length: int = 0
+    #: Visible characters; None when the platform withheld the text (Discord without
+    #: the message content intent), so length rules cannot judge it.
+    length: int | None = 0
     has_media: bool = False
     #: Transient: used in memory (anti-spam), stored only if the owner enabled it.
     text: str | None = None

@@ -140,7 +140,7 @@ class MessageAward:
 
 
 def award_message(
-    policy: Policy, state: MemberState, *, at: datetime, day: str, length: int,
+    policy: Policy, state: MemberState, *, at: datetime, day: str, length: int | None,
     text: str | None, is_bot: bool, excluded: bool, replies_to_other: bool, rng: random.Random,
 ) -> MessageAward:
     """Decide the points for a message and update the member's state accordingly."""
@@ -148,7 +148,7 @@ def award_message(
         return MessageAward(0, 0, "bot")
     if excluded:
         return MessageAward(0, 0, "excluded channel")
-    if length < policy.min_length:
+    if length is not None and length < policy.min_length:
         return MessageAward(0, 0, "too short")
     if text is not None and remember_print(state, fingerprint(text), at,
                                            policy.duplicate_window_seconds):

@@ -116,3 +116,13 @@ def test_streaks_count_days_and_weeks_and_survive_until_tomorrow() -> None:
     assert streaks([*days, today], today) == (4, 3)
     assert streaks([today - timedelta(days=5)], today) == (0, 1)
     assert streaks([], today) == (0, 0)
+
+
+def test_unknown_length_is_not_judged_too_short() -> None:
+    # Discord without the message content intent: the text and its length are withheld
+    state = MemberState()
+    result = award_message(Policy(), state, at=AT, day="2026-11-02", length=None, text=None,
+                           is_bot=False, excluded=False, replies_to_other=False,
+                           rng=random.Random(1))
+    points, why = result.message_points, result.why_not
+    assert points > 0 and why == ""

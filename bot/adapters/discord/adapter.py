@@ -6,8 +6,9 @@ Setting the bot up (for the README):
   switch on **Server Members Intent**: the bot needs joins, leaves and member names.
   Switch on **Message Content Intent** only if ``[privacy] store_message_text`` or
   ``[discord] prefix_commands`` is true; without it Discord sends messages without their
-  text, which is all the bot needs to award points (length still counts as 0 then, so
-  set ``min_length = 0`` if you keep the intent off). The bot asks for exactly these
+  text, which is all the bot needs to award points (the length is then unknown, so the
+  minimum-length and duplicate checks are skipped; cooldown and caps still apply). The
+  bot asks for exactly these
   intents; if one is requested but not switched on, Discord refuses the connection and
   ``tribebot run`` says which intent is missing.
 * Invite the bot with the ``bot`` and ``applications.commands`` scopes and the

@@ -197,7 +197,8 @@ class Bridge:
 
     # -- messages ----------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
-        self._publish([translate.message_posted(message)])
+        visible = self.client.intents.message_content
+        self._publish([translate.message_posted(message, visible)])
         self._done()
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:

@@ -83,11 +83,13 @@ def member_left(payload: discord.RawMemberRemoveEvent, at: datetime) -> MemberLe
 
 
 # -- inbound: messages -------------------------------------------------------------------
-def message_posted(message: discord.Message) -> MessagePosted | None:
+def message_posted(message: discord.Message, content_visible: bool = True
+                   ) -> MessagePosted | None:
     """A guild message written by someone; None for DMs and system notices.
 
     Webhook messages count as bot messages: they have no member behind them. ``text`` is
-    only set when Discord sent the content (the message content intent is on).
+    only set when Discord sent the content (the message content intent is on); without
+    the intent an empty content means "not shown", so the length is unknown (None).
     """
     if message.guild is None or message.type not in PERSON_MESSAGE_TYPES:
         return None
@@ -110,8 +112,8 @@ def message_posted(message: discord.Message) -> MessagePosted | None:
         channel=channel_id(parent), author_name=message.author.display_name,
         author_is_bot=message.author.bot or message.webhook_id is not None,
         thread=thread, reply_to=reply_to, reply_to_author=reply_author,
-        length=visible_length(content), has_media=bool(message.attachments),
-        text=content or None,
+        length=visible_length(content) if content or content_visible else None,
+        has_media=bool(message.attachments), text=content or None,
     )
 
 
