@@ -101,6 +101,18 @@ def sample_community(seed: int = 2026) -> list[dict[str, Any]]:
     for person in [p for p in people if p.kind == "helper"][:3]:
         add("command", _at(START, 6 * 60 + 3), member=person.id, channel="general",
             text="/welcome buddy on")
+    # a content calendar: a weekly tip from a queue, and a one-off announcement by DM
+    for tip in ("Tip: label your wires before you solder them.",
+                "טיפ: צלמו את המעגל לפני שמפרקים אותו.",
+                "Tip: share a photo of your build — questions get answers faster."):
+        add("command", _at(START, 6 * 60 + 4), member=moderators[0], channel="general",
+            text=f'/content add tips "queue" {tip}')
+    add("command", _at(START, 6 * 60 + 5), member=moderators[0], channel="general",
+        text='/content queue tips "every 1 weeks tue 10:00"')
+    add("command", _at(START, 6 * 60 + 6), member=people[2].id, channel="general",
+        text="/subscribe meetups")
+    add("command", _at(START, 6 * 60 + 7), member=moderators[0], channel="general",
+        text='/content add meetups "once 2026-10-15 18:00" --dm Meetup tonight at 19:00!')
     before = START - timedelta(days=90)  # the founding members were there before the bot
     for person in people:
         if person.joins_week == 0:
