@@ -21,6 +21,7 @@ from bot.core.events import (
     MessagePosted,
     ReactionAdded,
     ReactionRemoved,
+    ReactionsCounted,
 )
 from bot.core.ids import platform_of
 from storage.repository import Repository
@@ -87,6 +88,8 @@ class Recorder:
                     repo.record_channel(community, channel.id, channel.name)
             case CommunityLeft():
                 repo.record_community_left(community, event.at)
+            case ReactionsCounted():
+                repo.record_reaction_counts(community, event.message, event.counts, event.at)
 
     def _ensure_member(self, event: Event, member: str, name: str, is_bot: bool) -> None:
         key = (event.community, member)

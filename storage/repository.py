@@ -72,6 +72,12 @@ DELETE_SETTING = _book.add("delete_setting", """
     DELETE FROM community_settings WHERE community_id = ? AND key = ?""")
 MARK_COMMUNITY_LEFT = _book.add("mark_community_left", """
     UPDATE communities SET left_at = ? WHERE id = ?""")
+UPSERT_REACTION_COUNTS = _book.add("upsert_reaction_counts", """
+    INSERT INTO reaction_counts (community_id, message_id, counts, total, at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET counts = excluded.counts, total = excluded.total,
+        at = excluded.at
+    WHERE excluded.at >= reaction_counts.at""")
 SET_SEASON = _book.add("set_season", "UPDATE communities SET season = ? WHERE id = ?")
 INSERT_SEEN = _book.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
 
@@ -253,6 +259,15 @@ class Repository:
         self._submit(UPSERT_REACTION, (
             community, message, reactor, emoji, author, int(reactor_is_bot), day, ts, ts,
             int(active),
+        ))
+
+    def record_reaction_counts(
+        self, community: str, message: str, counts: Sequence[tuple[str, int]], at: datetime
+    ) -> None:
+        """The latest anonymous totals of a message (the platform sends the whole set)."""
+        self._submit(UPSERT_REACTION_COUNTS, (
+            community, message, json.dumps(dict(counts), ensure_ascii=False),
+            sum(n for _, n in counts), epoch(at),
         ))
 
     def record_seen(self, key: str, at: datetime) -> None:

@@ -158,6 +158,20 @@ class ReactionRemoved(Event):
         ).key
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionsCounted(Event):
+    """Anonymous reaction totals per emoji (Telegram channels and anonymous admins).
+
+    There is no reactor, so they are recorded (content resonance) but earn nobody points.
+    """
+
+    message: str
+    counts: tuple[tuple[str, int], ...] = ()
+
+    def _identity(self) -> str:
+        return f"{self.message}:{int(self.at.timestamp())}"
+
+
 # -- derived events: published by cogs for other cogs, never by adapters ----------------
 
 STAGES = ("visitor", "audience", "participant", "regular", "champion")
@@ -222,4 +236,5 @@ class MemberForgotten(Event):
 PLATFORM_EVENTS: tuple[type[Event], ...] = (
     CommunityJoined, CommunityLeft, MemberJoined, MemberLeft, InviteUsed,
     MessagePosted, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved,
+    ReactionsCounted,
 )

@@ -61,6 +61,7 @@ from bot.adapters.telegram.translate import (
     member_update_events,
     message_channel,
     message_event,
+    reaction_count_event,
     reaction_events,
     referral_link_name,
     service_member_events,
@@ -240,12 +241,10 @@ class TelegramAdapter:
                     community, message_id(change.chat.id, change.message_id))
                 for event in reaction_events(uid, change, author):
                     self._publish(event)
-        elif update.message_reaction_count is not None:
-            # Anonymous reactions carry no reactor, so they earn nobody points and there
-            # is no neutral core event for a count; they are only logged.
-            counts = update.message_reaction_count
-            log.debug("anonymous reactions on %s:%s: %s", counts.chat.id, counts.message_id,
-                      [(r.type.type, r.total_count) for r in counts.reactions])
+        elif (update.message_reaction_count is not None
+              and is_group(update.message_reaction_count.chat)):
+            # anonymous reactions carry no reactor: recorded, but they earn nobody points
+            self._publish(reaction_count_event(uid, update.message_reaction_count))
 
     def _publish(self, event: Event) -> None:
         if isinstance(event, MemberJoined | MemberLeft):

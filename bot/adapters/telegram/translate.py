@@ -17,6 +17,7 @@ from telegram import (
     ChatMemberUpdated,
     Message,
     MessageEntity,
+    MessageReactionCountUpdated,
     MessageReactionUpdated,
     ReactionType,
     ReactionTypeCustomEmoji,
@@ -44,6 +45,7 @@ from bot.core.events import (
     MessagePosted,
     ReactionAdded,
     ReactionRemoved,
+    ReactionsCounted,
 )
 from bot.core.text import visible_length
 
@@ -250,6 +252,16 @@ def reaction_events(
         events.append(ReactionAdded(platform_key=update_key(update_id, len(events)),
                                     emoji=emoji, **common))
     return events
+
+
+def reaction_count_event(update_id: int, counts: MessageReactionCountUpdated
+                         ) -> ReactionsCounted:
+    """Anonymous totals per emoji: recorded for content resonance, worth no points."""
+    chat = counts.chat.id
+    return ReactionsCounted(
+        community=community_id(chat), at=counts.date, platform_key=update_key(update_id),
+        message=message_id(chat, counts.message_id),
+        counts=tuple((reaction_label(r.type), r.total_count) for r in counts.reactions))
 
 
 # -- commands --------------------------------------------------------------------------

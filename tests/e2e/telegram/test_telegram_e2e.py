@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.adapters.telegram.adapter import DM_CLOSED, TelegramAdapter
-from bot.adapters.telegram.ids import member_id
+from bot.adapters.telegram.ids import member_id, message_id
 from bot.config import TelegramSection
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
 from bot.core.text import plain
@@ -30,6 +30,7 @@ from tests.e2e.telegram.updates import (
     member_change,
     message,
     reaction,
+    ts,
     user,
 )
 
@@ -139,6 +140,18 @@ async def test_changing_a_reaction_removes_one_and_adds_the_other(bot: Harness) 
     assert ("reaction_removed", -2) in reasons
     assert reasons.count(("reaction_received", 2)) == 2
     assert await bot.points(2) == 22
+
+
+async def test_anonymous_reaction_counts_are_recorded_without_points(bot: Harness) -> None:
+    await bot.send(said(BOB, 11, 0), {"message_reaction_count": {
+        "chat": group(), "message_id": 11, "date": ts(at(2)),
+        "reactions": [{"type": {"type": "emoji", "emoji": "🔥"}, "total_count": 3},
+                      {"type": {"type": "emoji", "emoji": "👍"}, "total_count": 1}]}})
+    rows = await bot.runtime.repository.rows(
+        "SELECT message_id, counts, total FROM reaction_counts WHERE community_id = ?",
+        (COMMUNITY,))
+    assert [tuple(r) for r in rows] == [(message_id(GROUP, 11), '{"🔥": 3, "👍": 1}', 4)]
+    assert await bot.points(2) == 20  # counts earn nobody points
 
 
 async def test_reacting_to_your_own_message_earns_nothing(bot: Harness) -> None:
