@@ -35,7 +35,7 @@ def test_help_lists_every_command() -> None:
 def test_replay_of_the_documented_example(tmp_path: Path) -> None:
     code, output = run("replay", str(EXAMPLE), "--db", str(tmp_path / "x.db"))
     assert code == 0, output
-    assert "replayed 13 events and 1 commands" in output
+    assert "replayed 14 events and 1 commands" in output
     assert "level 0, " in output and "Rank #" in output  # the /rank reply was printed
     with sqlite3.connect(tmp_path / "x.db") as conn:
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 3

@@ -24,6 +24,7 @@ from bot.core.events import (
     MessagePosted,
     ReactionAdded,
     ReactionRemoved,
+    ReactionsCounted,
 )
 from bot.core.ids import PLATFORMS
 from bot.core.text import visible_length
@@ -127,6 +128,9 @@ _BUILDERS: dict[str, Callable[[_Fields, dict[str, Any]], Event]] = {
         **b, message=f.ident("message"), text=f.raw.get("text"),
         length=int(f.raw.get("length", visible_length(f.raw.get("text") or "")))),
     "message_deleted": lambda f, b: MessageDeleted(**b, message=f.ident("message")),
+    "reactions_counted": lambda f, b: ReactionsCounted(
+        **b, message=f.ident("message"),
+        counts=tuple((str(k), int(v)) for k, v in dict(f.raw.get("counts", {})).items())),
     "reaction_added": _reaction(ReactionAdded),
     "reaction_removed": _reaction(ReactionRemoved),
 }

@@ -37,6 +37,7 @@ from discord import app_commands
 from bot.adapters.discord import commands as slash
 from bot.adapters.discord import translate
 from bot.adapters.discord.gateway import (
+    PERSONAL_INVITES,
     Bridge,
     build_client,
     build_intents,
@@ -51,7 +52,15 @@ from bot.adapters.discord.translate import (
     snowflake,
 )
 from bot.config import DiscordSection
-from bot.core.actions import Action, DeleteMessage, Delivery, DirectMessage, Post, SetRole
+from bot.core.actions import (
+    Action,
+    CreateInvite,
+    DeleteMessage,
+    Delivery,
+    DirectMessage,
+    Post,
+    SetRole,
+)
 from bot.core.commands import ChannelRef, Command, Invocation, MemberRef, OptionKind, Reply
 from bot.core.text import RichText
 from bot.runtime import Runtime
@@ -230,6 +239,8 @@ class DiscordAdapter:
                 await self.client.http.delete_message(snowflake(action.channel),
                                                       snowflake(action.message))
                 return Delivery(True)
+            if isinstance(action, CreateInvite):
+                return await self._invite(action)
         except discord.HTTPException as exc:
             log.warning("Discord refused %s: %s", type(action).__name__, exc)
             return Delivery(False, error=f"http {exc.status}: {exc.text}")
@@ -252,6 +263,29 @@ class DiscordAdapter:
                 fail_if_not_exists=False)
         sent = await channel.send(**kwargs)
         return Delivery(True, message=translate.message_id(sent.id))
+
+    async def _invite(self, action: CreateInvite) -> Delivery:
+        """A never-expiring personal invite in the welcome (default) channel; its code is
+        remembered so whoever joins by it is credited to the member who asked."""
+        communities = self.runtime.communities
+        channel: int | None = None
+        chosen = (communities.get(action.community, "welcome.channel")
+                  or communities.get(action.community, "default_channel"))
+        if chosen:
+            channel = snowflake(chosen)
+        else:
+            guild = self.client.get_guild(snowflake(action.community))
+            fallback = guild and (guild.system_channel or next(iter(guild.text_channels), None))
+            channel = fallback.id if fallback else None
+        if channel is None:
+            return Delivery(False, error="no channel to make an invite for")
+        invite = await self.client.http.create_invite(
+            channel, reason=f"personal invite for {action.member}", max_age=0, unique=True)
+        code = str(invite["code"])
+        personal = dict(communities.get(action.community, PERSONAL_INVITES, {}))
+        personal[code] = action.member
+        communities.set(action.community, PERSONAL_INVITES, personal)
+        return Delivery(True, message=f"https://discord.gg/{code}")
 
     async def _direct(self, action: DirectMessage) -> Delivery:
         try:

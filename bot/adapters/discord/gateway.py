@@ -25,6 +25,9 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+#: Community setting: personal invite code -> the member it was made for.
+PERSONAL_INVITES = "discord.personal_invites"
+
 #: The client events the bridge listens to (raw ones work on uncached messages).
 EVENTS = (
     "on_ready", "on_guild_join", "on_guild_remove", "on_member_join", "on_raw_member_remove",
@@ -171,9 +174,13 @@ class Bridge:
             used = await self._invite_used(member.guild)
             if used is not None and not member.bot:
                 code, inviter = used
+                # a personal link the bot made for a member credits that member, not the bot
+                personal = self.runtime.communities.get(joined.community, PERSONAL_INVITES, {})
+                credited = personal.get(code) or (
+                    translate.member_id(inviter) if inviter else None)
                 self._publish([InviteUsed(
                     community=joined.community, at=joined.at, member=joined.member,
-                    inviter=translate.member_id(inviter) if inviter else None, code=code)])
+                    inviter=credited, code=code)])
         finally:
             self._done()
 

@@ -160,6 +160,7 @@ class FakeDiscord:
             (r"GET /oauth2/applications/@me", self._application),
             (r"PUT /applications/(\d+)/commands", self._bulk_commands),
             (r"GET /guilds/(\d+)/invites", self._invites),
+            (r"POST /channels/(\d+)/invites", self._create_invite),
             (r"POST /channels/(\d+)/messages", self._create_message),
             (r"DELETE /channels/(\d+)/messages/(\d+)", self._no_content),
             (r"POST /users/@me/channels", self._open_dm),
@@ -192,6 +193,16 @@ class FakeDiscord:
 
     async def _invites(self, call: Call, guild: str) -> web.Response:
         return _json(self.invites.get(int(guild), []))
+
+    async def _create_invite(self, call: Call, channel: str) -> web.Response:
+        """A new invite made by the bot, listed for its guild from now on."""
+        code = f"bot{next(self._ids)}"
+        made = {"code": code, "type": 0, "guild": {"id": str(GUILD), "name": "Tribe"},
+                "channel": {"id": channel, "name": "general", "type": 0}, "inviter": BOT,
+                "uses": 0, "max_uses": 0, "max_age": 0, "temporary": False,
+                "created_at": datetime.now(UTC).isoformat()}
+        self.invites.setdefault(GUILD, []).append(made)
+        return _json(made)
 
     def _message(self, channel: str, body: Json) -> Json:
         now = datetime.now(UTC)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.adapters.discord.adapter import DM_CLOSED, DiscordAdapter
 from bot.adapters.discord.translate import channel_id, community_id, member_id, message_id
-from bot.core.actions import DirectMessage, Post, SetRole
+from bot.core.actions import CreateInvite, DirectMessage, Post, SetRole
 from bot.core.cog import Cog
 from bot.core.commands import Command, Invocation, Reply
 from bot.core.text import Mention, RichText, plain
@@ -201,6 +201,21 @@ async def test_single_use_invite_that_vanished_still_credits_its_inviter(
     await bot.send("GUILD_MEMBER_ADD", member_add(user(4, "Dana")))
     found = await rows(bot, "SELECT member_id, inviter_id, code FROM invites")
     assert [tuple(r) for r in found] == [(member_id(4), member_id(2), "once")]
+
+
+async def test_personal_invite_credits_the_member_it_was_made_for(
+    guilds_with_invites: FakeDiscord, bot: Harness
+) -> None:
+    delivery = await bot.adapter.deliver(CreateInvite(community=COMMUNITY,
+                                                      member=member_id(2)))
+    assert delivery.ok and delivery.message is not None
+    code = delivery.message.rsplit("/", 1)[1]
+    made = next(i for i in bot.fake.invites[GUILD] if i["code"] == code)
+    assert made["inviter"]["id"] == str(APP_ID)  # Discord says the bot made it...
+    made["uses"] = 1
+    await bot.send("GUILD_MEMBER_ADD", member_add(user(4, "Dana")))
+    found = await rows(bot, "SELECT member_id, inviter_id, code FROM invites")
+    assert [tuple(r) for r in found] == [(member_id(4), member_id(2), code)]  # ...Bob gets it
 
 
 # -- messages, replies, reactions --------------------------------------------------------
