@@ -52,7 +52,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     code = 0
     try:
         for adapter in adapters:
-            await adapter.start()
+            try:
+                await adapter.start()
+            except Exception as exc:
+                # a wrong token or an unreachable server is the usual cause: say so in one
+                # line; the traceback is for the debug log
+                log.error("%s could not start (%s: %s). Check the token, the network and "
+                          "[%s] api_base_url.", adapter.platform, type(exc).__name__, exc,
+                          adapter.platform)
+                log.debug("start failure of %s", adapter.platform, exc_info=True)
+                code = 1
+                return code
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
         await stop.wait()

@@ -158,3 +158,21 @@ def test_sigint_mid_replay_loses_nothing(tmp_path: Path) -> None:
     assert 0 < replayed < 40_000
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == replayed
+
+
+def test_run_with_an_unreachable_platform_says_so_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "x.db"}"\n'
+                      '[telegram]\nenabled = true\ntoken = "123:abc"\n'
+                      'api_base_url = "http://127.0.0.1:9/bot"\n', encoding="utf-8")
+    code, output = run("run", "--config", str(config))
+    assert code == 1
+    assert "telegram could not start" in output and "api_base_url" in output
+    assert "Traceback" not in output and "123:abc" not in output
+
+
+def test_run_without_any_platform_is_bad_input(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[bot]\nlanguage = \"he\"\n", encoding="utf-8")
+    code, output = run("run", "--config", str(config))
+    assert code == 2 and "no platform is enabled" in output
