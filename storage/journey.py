@@ -53,6 +53,7 @@ FORGET = [BOOK.add(f"forget_{i}", sql) for i, sql in enumerate([
     "DELETE FROM reactions WHERE community_id = ?1 AND reactor_id = ?2",
     "UPDATE reactions SET author_id = ?3 WHERE community_id = ?1 AND author_id = ?2",
     "DELETE FROM daily_activity WHERE community_id = ?1 AND member_id = ?2",
+    "DELETE FROM member_weeks WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM member_events WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM invites WHERE community_id = ?1 AND member_id = ?2",
     "UPDATE invites SET inviter_id = ?3 WHERE community_id = ?1 AND inviter_id = ?2",

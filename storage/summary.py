@@ -81,31 +81,13 @@ class SummaryStore:
             (community, week.first_day, week.last_day))
         return {r[0] for r in rows}
 
-    async def active_members(self, community: str, week: Week) -> set[str]:
-        """Members who contributed (posted) at least once in the week."""
+    async def weekly_active(self, community: str, week: Week) -> tuple[int, int]:
+        """(members who posted in the week, of whom also the week before): two index counts
+        on the weekly table the triggers keep, whatever the community's size."""
         rows = await self.repo.rows(
-            """SELECT DISTINCT member_id FROM daily_activity WHERE community_id = ?
-               AND day BETWEEN ? AND ? AND messages > 0""",
-            (community, week.first_day, week.last_day))
-        return {r[0] for r in rows}
-
-    async def activity_masks(self, community: str, weeks: list[Week]) -> dict[int, int]:
-        """How many members posted in each combination of ``weeks`` (bit k = week k).
-
-        One scan, aggregated inside SQLite: a year-old community of 100,000 members does
-        not ship hundreds of thousands of member ids to Python to count them.
-        """
-        cases = " ".join(f"WHEN day <= ?{i + 4} THEN {i}" for i in range(len(weeks)))
-        rows = await self.repo.rows(
-            f"""SELECT mask, count(*) FROM (
-                  SELECT member_id, sum(DISTINCT 1 << week) AS mask FROM (
-                    SELECT member_id, CASE {cases} END AS week FROM daily_activity
-                    WHERE community_id = ?1 AND day BETWEEN ?2 AND ?3 AND messages > 0)
-                  GROUP BY member_id)
-                GROUP BY mask""",
-            (community, weeks[0].first_day, weeks[-1].last_day,
-             *(w.last_day for w in weeks)))
-        return {int(r[0]): int(r[1]) for r in rows}
+            """SELECT count(*), COALESCE(sum(also_last_week), 0) FROM member_weeks
+               WHERE community_id = ? AND week = ?""", (community, week.first_day))
+        return int(rows[0][0]), int(rows[0][1])
 
     async def active_among(self, community: str, week: Week, members: set[str]) -> int:
         """How many of ``members`` (a small set) posted in the week."""

@@ -94,12 +94,7 @@ async def build_summary(
                             until is not None)
     weeks = [week_of(day - timedelta(weeks=back), zone) for back in range(HISTORY_WEEKS, 0, -1)]
     weeks.append((label, week))
-    masks = await store.activity_masks(community, [w for _, w in weeks])
-
-    def active_in(*indexes: int) -> int:
-        bits = sum(1 << i for i in indexes)
-        return sum(count for mask, count in masks.items() if mask & bits == bits)
-
+    weekly = [await store.weekly_active(community, w) for _, w in weeks]
     now, before = len(weeks) - 1, len(weeks) - 2
 
     present = await store.present_members(community, week.end)
@@ -107,9 +102,9 @@ async def build_summary(
     summary.members = {"total": len(present), "joined": joined, "left": left,
                        "net": joined - left}
     newcomers_before = await store.joined_members(community, previous)
-    summary.active = {"count": active_in(now), "previous": active_in(before),
-                      "change": active_in(now) - active_in(before)}
-    summary.returning = {"count": active_in(now, before),
+    summary.active = {"count": weekly[now][0], "previous": weekly[before][0],
+                      "change": weekly[now][0] - weekly[before][0]}
+    summary.returning = {"count": weekly[now][1],
                          "newcomers_last_week": len(newcomers_before),
                          "newcomers_retained": await store.active_among(community, week,
                                                                         newcomers_before)}
@@ -151,9 +146,9 @@ async def build_summary(
     summary.lurkers = await store.lurkers(community, week)
     summary.content = await _content(store, repository, community, week)
     summary.history = [
-        {"week": lbl, "active": active_in(i), "new": (await store.joins_and_leaves(community,
-                                                                                   w))[0],
-         "returning": active_in(i, i - 1), "true_fans": fans[i]}
+        {"week": lbl, "active": weekly[i][0],
+         "new": (await store.joins_and_leaves(community, w))[0],
+         "returning": weekly[i][1], "true_fans": fans[i]}
         for i, (lbl, w) in enumerate(weeks) if i > 0]
     while summary.history and not any(summary.history[0][k]
                                       for k in ("active", "new", "true_fans")):

@@ -144,3 +144,22 @@ async def test_writer_batches_many_rows_into_few_commits(tmp_path: Path) -> None
         assert writer is not None
         # 3,000 events write ~6,000 rows (message + seen key): a handful of transactions
         assert 6 <= writer.batches <= 20
+
+
+async def test_weekly_returning_flags_hold_in_any_order_of_arrival(tmp_path: Path) -> None:
+    repo = await open_repository(url(tmp_path))
+    repo.record_community(COMMUNITY, "console", "Tribe", AT)
+    # week of Nov 9 arrives after the week of Nov 16 (a late replay), then Nov 16 again
+    for n, (member, day) in enumerate([("console:a", "2026-11-17"), ("console:a", "2026-11-10"),
+                                       ("console:b", "2026-11-16"), ("console:a", "2026-11-18"),
+                                       ("console:b", "2026-11-02")]):
+        repo.record_message(COMMUNITY, f"console:m{n}", channel=GENERAL, thread=None,
+                            author=member, author_is_bot=False, reply_to=None,
+                            reply_to_author=None, at=AT, day=day, length=10,
+                            has_media=False, text=None)
+    await repo.close()
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        rows = conn.execute("SELECT week, member_id, also_last_week FROM member_weeks "
+                            "ORDER BY week, member_id").fetchall()
+    assert rows == [("2026-11-02", "console:b", 0), ("2026-11-09", "console:a", 0),
+                    ("2026-11-16", "console:a", 1), ("2026-11-16", "console:b", 0)]

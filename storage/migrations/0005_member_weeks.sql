@@ -1,0 +1,46 @@
+-- Tribebot schema version 5: who posted in which local ISO week, and whether they had also
+-- posted the week before ("returning"). Maintained once per member-day (not per message)
+-- by triggers on the daily rollup, in either order of arrival, so the weekly summary
+-- counts active and returning members with index range counts instead of scanning days.
+
+CREATE TABLE member_weeks (
+    community_id TEXT NOT NULL,
+    week         TEXT NOT NULL,          -- the Monday of the local ISO week
+    member_id    TEXT NOT NULL,
+    also_last_week INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (community_id, week, member_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER member_weeks_on_insert AFTER INSERT ON daily_activity
+WHEN NEW.messages > 0
+BEGIN
+    INSERT OR IGNORE INTO member_weeks (community_id, week, member_id, also_last_week)
+    VALUES (NEW.community_id, date(NEW.day, '-6 days', 'weekday 1'), NEW.member_id,
+            EXISTS (SELECT 1 FROM member_weeks p WHERE p.community_id = NEW.community_id
+                    AND p.week = date(NEW.day, '-13 days', 'weekday 1')
+                    AND p.member_id = NEW.member_id));
+    UPDATE member_weeks SET also_last_week = 1
+    WHERE community_id = NEW.community_id AND week = date(NEW.day, '+1 days', 'weekday 1')
+      AND member_id = NEW.member_id;
+END;
+
+CREATE TRIGGER member_weeks_on_first_message AFTER UPDATE OF messages ON daily_activity
+WHEN OLD.messages = 0 AND NEW.messages > 0
+BEGIN
+    INSERT OR IGNORE INTO member_weeks (community_id, week, member_id, also_last_week)
+    VALUES (NEW.community_id, date(NEW.day, '-6 days', 'weekday 1'), NEW.member_id,
+            EXISTS (SELECT 1 FROM member_weeks p WHERE p.community_id = NEW.community_id
+                    AND p.week = date(NEW.day, '-13 days', 'weekday 1')
+                    AND p.member_id = NEW.member_id));
+    UPDATE member_weeks SET also_last_week = 1
+    WHERE community_id = NEW.community_id AND week = date(NEW.day, '+1 days', 'weekday 1')
+      AND member_id = NEW.member_id;
+END;
+
+-- existing databases: fill the table from the rollup already there
+INSERT OR IGNORE INTO member_weeks (community_id, week, member_id)
+    SELECT DISTINCT community_id, date(day, '-6 days', 'weekday 1'), member_id
+    FROM daily_activity WHERE messages > 0;
+UPDATE member_weeks SET also_last_week = 1 WHERE EXISTS (
+    SELECT 1 FROM member_weeks p WHERE p.community_id = member_weeks.community_id
+    AND p.member_id = member_weeks.member_id AND p.week = date(member_weeks.week, '-7 days'));
