@@ -23,6 +23,7 @@ from bot.core.events import (
     ReactionRemoved,
 )
 from bot.runtime import Runtime
+from cogs.content.cog import ContentCog
 from cogs.engagement.cog import EngagementCog
 from cogs.journey.cog import JourneyCog
 from cogs.moderation.cog import ModerationCog
@@ -56,7 +57,8 @@ FIXED_POINTS = {"message_points_min": 20, "message_points_max": 20}
 
 
 #: The default cogs, with engagement on a fixed random seed.
-ALL_COGS = [ModerationCog, SeededEngagement, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog]
+ALL_COGS = [ModerationCog, SeededEngagement, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog,
+            ContentCog]
 
 
 @pytest.fixture

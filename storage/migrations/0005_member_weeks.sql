@@ -14,11 +14,16 @@ CREATE TABLE member_weeks (
 CREATE TRIGGER member_weeks_on_insert AFTER INSERT ON daily_activity
 WHEN NEW.messages > 0
 BEGIN
-    INSERT OR IGNORE INTO member_weeks (community_id, week, member_id, also_last_week)
-    VALUES (NEW.community_id, date(NEW.day, '-6 days', 'weekday 1'), NEW.member_id,
-            EXISTS (SELECT 1 FROM member_weeks p WHERE p.community_id = NEW.community_id
-                    AND p.week = date(NEW.day, '-13 days', 'weekday 1')
-                    AND p.member_id = NEW.member_id));
+    -- NOT EXISTS, not OR IGNORE: inside a trigger fired by an upsert's UPDATE, SQLite
+    -- applies the outer statement's conflict policy (ABORT) instead of OR IGNORE
+    INSERT INTO member_weeks (community_id, week, member_id, also_last_week)
+    SELECT NEW.community_id, date(NEW.day, '-6 days', 'weekday 1'), NEW.member_id,
+           EXISTS (SELECT 1 FROM member_weeks p WHERE p.community_id = NEW.community_id
+                   AND p.week = date(NEW.day, '-13 days', 'weekday 1')
+                   AND p.member_id = NEW.member_id)
+    WHERE NOT EXISTS (SELECT 1 FROM member_weeks w WHERE w.community_id = NEW.community_id
+                      AND w.week = date(NEW.day, '-6 days', 'weekday 1')
+                      AND w.member_id = NEW.member_id);
     UPDATE member_weeks SET also_last_week = 1
     WHERE community_id = NEW.community_id AND week = date(NEW.day, '+1 days', 'weekday 1')
       AND member_id = NEW.member_id;
@@ -27,11 +32,16 @@ END;
 CREATE TRIGGER member_weeks_on_first_message AFTER UPDATE OF messages ON daily_activity
 WHEN OLD.messages = 0 AND NEW.messages > 0
 BEGIN
-    INSERT OR IGNORE INTO member_weeks (community_id, week, member_id, also_last_week)
-    VALUES (NEW.community_id, date(NEW.day, '-6 days', 'weekday 1'), NEW.member_id,
-            EXISTS (SELECT 1 FROM member_weeks p WHERE p.community_id = NEW.community_id
-                    AND p.week = date(NEW.day, '-13 days', 'weekday 1')
-                    AND p.member_id = NEW.member_id));
+    -- NOT EXISTS, not OR IGNORE: inside a trigger fired by an upsert's UPDATE, SQLite
+    -- applies the outer statement's conflict policy (ABORT) instead of OR IGNORE
+    INSERT INTO member_weeks (community_id, week, member_id, also_last_week)
+    SELECT NEW.community_id, date(NEW.day, '-6 days', 'weekday 1'), NEW.member_id,
+           EXISTS (SELECT 1 FROM member_weeks p WHERE p.community_id = NEW.community_id
+                   AND p.week = date(NEW.day, '-13 days', 'weekday 1')
+                   AND p.member_id = NEW.member_id)
+    WHERE NOT EXISTS (SELECT 1 FROM member_weeks w WHERE w.community_id = NEW.community_id
+                      AND w.week = date(NEW.day, '-6 days', 'weekday 1')
+                      AND w.member_id = NEW.member_id);
     UPDATE member_weeks SET also_last_week = 1
     WHERE community_id = NEW.community_id AND week = date(NEW.day, '+1 days', 'weekday 1')
       AND member_id = NEW.member_id;

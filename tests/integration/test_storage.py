@@ -163,3 +163,24 @@ async def test_weekly_returning_flags_hold_in_any_order_of_arrival(tmp_path: Pat
                             "ORDER BY week, member_id").fetchall()
     assert rows == [("2026-11-02", "console:b", 0), ("2026-11-09", "console:a", 0),
                     ("2026-11-16", "console:a", 1), ("2026-11-16", "console:b", 0)]
+
+
+async def test_weekly_table_survives_reactions_before_messages(tmp_path: Path) -> None:
+    """A day that starts with a reaction and then gets a message, twice in one week."""
+    repo = await open_repository(url(tmp_path))
+    repo.record_community(COMMUNITY, "console", "Tribe", AT)
+    for n, day in enumerate(["2026-11-16", "2026-11-17"]):
+        repo.record_reaction(COMMUNITY, f"console:x{n}", "console:a", "👍",
+                             author="console:b", reactor_is_bot=False, at=AT, day=day,
+                             active=True)
+        await repo.flush()  # the reaction's rollup row exists before the message
+        repo.record_message(COMMUNITY, f"console:m{n}", channel=GENERAL, thread=None,
+                            author="console:a", author_is_bot=False, reply_to=None,
+                            reply_to_author=None, at=AT, day=day, length=10,
+                            has_media=False, text=None)
+        await repo.flush()
+    await repo.close()
+    assert repo.writer is None or repo.writer.failed_rows == 0
+    db = tmp_path / "store.db"
+    assert count(db, "SELECT count(*) FROM messages") == 2
+    assert count(db, "SELECT count(*) FROM member_weeks WHERE member_id = 'console:a'") == 1
