@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.communities import Communities
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: How many handled event keys are reloaded at start to catch re-deliveries.
 REMEMBERED_KEYS = 50_000
+#: How many handled event keys the store keeps (pruned at every start).
+KEPT_KEYS = 4 * REMEMBERED_KEYS
 
 
 def default_cogs() -> list[type[Cog]]:
@@ -84,6 +86,7 @@ class Runtime:
         self._communities = Communities(self.settings, self._repository)
         await self._communities.load()
         self.bus.remember(await self._repository.recent_event_keys(REMEMBERED_KEYS))
+        self._repository.prune_seen(keep=KEPT_KEYS)
         recorder = Recorder(
             self._repository, self._communities,
             store_text=self.settings.privacy.store_message_text,
@@ -104,7 +107,18 @@ class Runtime:
             for command in cog.commands():
                 self.commands.register(command)
         self.bus.start()
+        self._schedule_pruning()
         self.timers.start()
+
+    def _schedule_pruning(self) -> None:
+        """Prune the handled-event keys once a day, so a bot that never restarts does not
+        grow that table forever."""
+
+        async def prune() -> None:
+            self.repository.prune_seen(keep=KEPT_KEYS)
+            self._schedule_pruning()
+
+        self.timers.call_at(self.clock.now() + timedelta(days=1), "prune-seen-events", prune)
 
     def _record(self, event: Event) -> None:
         if self._recorder is None:

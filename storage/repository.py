@@ -78,6 +78,8 @@ UPSERT_REACTION_COUNTS = _book.add("upsert_reaction_counts", """
     ON CONFLICT DO UPDATE SET counts = excluded.counts, total = excluded.total,
         at = excluded.at
     WHERE excluded.at >= reaction_counts.at""")
+PRUNE_SEEN = _book.add("prune_seen", """
+    DELETE FROM seen_events WHERE rowid <= (SELECT max(rowid) FROM seen_events) - ?""")
 SET_SEASON = _book.add("set_season", "UPDATE communities SET season = ? WHERE id = ?")
 INSERT_SEEN = _book.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
 
@@ -269,6 +271,11 @@ class Repository:
             community, message, json.dumps(dict(counts), ensure_ascii=False),
             sum(n for _, n in counts), epoch(at),
         ))
+
+    def prune_seen(self, keep: int) -> None:
+        """Forget all but the newest ``keep`` handled-event keys (they only guard against
+        re-deliveries, which come within minutes; without pruning the table grows forever)."""
+        self._submit(PRUNE_SEEN, (keep,))
 
     def record_seen(self, key: str, at: datetime) -> None:
         self._submit(INSERT_SEEN, (key, epoch(at)))

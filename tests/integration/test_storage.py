@@ -184,3 +184,20 @@ async def test_weekly_table_survives_reactions_before_messages(tmp_path: Path) -
     db = tmp_path / "store.db"
     assert count(db, "SELECT count(*) FROM messages") == 2
     assert count(db, "SELECT count(*) FROM member_weeks WHERE member_id = 'console:a'") == 1
+
+
+async def test_handled_event_keys_are_pruned_at_start(tmp_path: Path, monkeypatch) -> None:
+    import bot.runtime
+
+    monkeypatch.setattr(bot.runtime, "KEPT_KEYS", 10)
+    settings = make_settings(tmp_path)
+    async with Runtime(settings, cogs=[]) as runtime:
+        for i in range(25):
+            runtime.publish(MessagePosted(community=COMMUNITY, at=START,
+                                          message=f"console:m{i}", author="console:a",
+                                          channel=GENERAL, length=5))
+    async with Runtime(settings, cogs=[]):
+        pass  # a restart prunes
+    db = tmp_path / "test.db"
+    assert count(db, "SELECT count(*) FROM seen_events") == 10
+    assert count(db, "SELECT count(*) FROM messages") == 25  # only the keys go
