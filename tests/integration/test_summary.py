@@ -185,3 +185,27 @@ async def test_report_cli_writes_json_and_chart(tribe: Community, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["members"]["total"] == 7
     assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+async def test_content_that_resonated_is_in_the_summary(tribe: Community, settings) -> None:
+    await tribe.open("ann", "ben")
+    tribe.now = at(16, 8)  # Monday of week 47
+    reply = await tribe.command("mod", '/content add tips "once 2026-11-17 10:00" Label your '
+                                       "wires before soldering.")
+    assert reply.startswith("Scheduled item 1 (tips)")
+    tribe.now = at(17, 12)
+    await tribe.say("mod", "noon")  # the clock passes the slot: the tip is posted
+    [tip] = [s for s in tribe.adapter.pop_sent()
+             if isinstance(s.action, Post) and s.action.kind == "content"]
+    assert tip.message is not None
+    tribe.now = at(17, 12, 5)
+    await tribe.say("ann", "great tip, thanks!", reply_to=tip.message)
+    await tribe.react("ben", tip.message, "🔥")
+    await tribe.adapter.runtime.repository.flush()
+    report = json.loads(await render_report(settings, COMMUNITY, "2026-W47", "json", None))
+    assert report["content"] == {
+        "posts": [{"item": 1, "topic": "tips", "posts": 1, "replies": 1, "reactions": 1}],
+        "best_topic": "tips", "skipped_slots": 0}
+    text = await render_report(settings, COMMUNITY, "2026-W47", "text", None)
+    assert "📣 Content: 1 posts, 1 replies, 1 reactions; best topic: tips; 0 slots skipped." \
+        in text

@@ -53,6 +53,8 @@ class Sent:
     action: Action
     text: str
     at: datetime
+    #: the message id a post got, as a platform would return it
+    message: str | None = None
 
 
 @dataclass(slots=True)
@@ -92,8 +94,9 @@ class ConsoleAdapter:
             where = "#" + self._channels.get((action.community, action.channel),
                                              action.channel.split(":", 1)[1])
             self._show(now, where, text, action.file)
-            self.sent.append(Sent(action, text, now))
-            return Delivery(True, message=f"console:bot-{self._counter}")
+            message = f"console:bot-{self._counter}"
+            self.sent.append(Sent(action, text, now, message))
+            return Delivery(True, message=message)
         if isinstance(action, DirectMessage):
             text = action.text.plain()
             self._show(now, "DM @" + self.name_of(action.community, action.member), text,
