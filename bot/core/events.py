@@ -121,7 +121,7 @@ class MessageDeleted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReactionAdded(Event):
+class _Reaction(Event):
     message: str
     reactor: str
     emoji: str
@@ -133,29 +133,21 @@ class ReactionAdded(Event):
     def _identity(self) -> str:
         return f"{self.message}:{self.reactor}:{self.emoji}"
 
-    def undoes(self) -> str | None:
-        return ReactionRemoved(
-            community=self.community, at=self.at, message=self.message,
-            reactor=self.reactor, emoji=self.emoji,
-        ).key
+    def _opposite(self, kind: type[_Reaction]) -> str:
+        return kind(community=self.community, at=self.at, message=self.message,
+                    reactor=self.reactor, emoji=self.emoji).key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReactionRemoved(Event):
-    message: str
-    reactor: str
-    emoji: str
-    message_author: str | None = None
-    reactor_is_bot: bool = False
-
-    def _identity(self) -> str:
-        return f"{self.message}:{self.reactor}:{self.emoji}"
-
+class ReactionAdded(_Reaction):
     def undoes(self) -> str | None:
-        return ReactionAdded(
-            community=self.community, at=self.at, message=self.message,
-            reactor=self.reactor, emoji=self.emoji,
-        ).key
+        return self._opposite(ReactionRemoved)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionRemoved(_Reaction):
+    def undoes(self) -> str | None:
+        return self._opposite(ReactionAdded)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
