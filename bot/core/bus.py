@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
+from bot.core.bounded import BoundedDict
 from bot.core.events import Event
 
 log = logging.getLogger(__name__)
@@ -26,22 +27,16 @@ class RecentKeys:
     """A bounded memory of event keys already handled (oldest forgotten first)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
+        self._keys: BoundedDict[str, None] = BoundedDict(capacity)
 
     def __contains__(self, key: str) -> bool:
         return key in self._keys
 
     def add(self, key: str) -> None:
-        self._keys[key] = None
-        if len(self._keys) > self._capacity:
-            self._keys.popitem(last=False)
+        self._keys.put(key, None)
 
     def discard(self, key: str) -> None:
         self._keys.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
 
 class _Subscriber:

@@ -14,7 +14,6 @@ import json
 import logging
 import random
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from pydantic import ValidationError
 
 from bot.config import EngagementSection, describe_errors
 from bot.core.actions import Post, SetRole
+from bot.core.bounded import BoundedDict
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import (
     Command,
@@ -73,15 +73,6 @@ class _MessageFacts:
     parent_author: str | None  # set when the message replies to another member
 
 
-class _Recent(OrderedDict[str, _MessageFacts]):
-    """Facts about recent messages, bounded (reactions mostly hit recent messages)."""
-
-    def remember(self, message: str, facts: _MessageFacts) -> None:
-        self[message] = facts
-        if len(self) > RECENT_MESSAGES:
-            self.popitem(last=False)
-
-
 class EngagementCog(Cog):
     name = "engagement"
 
@@ -90,12 +81,15 @@ class EngagementCog(Cog):
         self._rng = rng or random.Random()
         self._states: dict[tuple[str, str], MemberState] = {}
         self._policies: dict[str, Policy] = {}
-        self._recent = _Recent()
+        # bounded: a bot runs for months, and reactions mostly hit recent messages
+        self._recent: BoundedDict[str, _MessageFacts] = BoundedDict(RECENT_MESSAGES)
         self._bots: set[str] = set()
-        self._reaction_awards: OrderedDict[tuple[str, str, str], int] = OrderedDict()
-        self._message_reaction_points: dict[str, int] = {}
-        self._given_today: dict[tuple[str, str, str], int] = {}
-        self._helpful: set[str] = set()
+        self._reaction_awards: BoundedDict[tuple[str, str, str], int] = BoundedDict(
+            RECENT_MESSAGES)
+        self._message_reaction_points: BoundedDict[str, int] = BoundedDict(RECENT_MESSAGES)
+        self._given_today: BoundedDict[tuple[str, str, str], int] = BoundedDict(
+            RECENT_MESSAGES)
+        self._helpful: BoundedDict[str, None] = BoundedDict(RECENT_MESSAGES)
         self._last_channel: dict[tuple[str, str], str] = {}
         self._names: dict[tuple[str, str], str] = {}
 
@@ -162,7 +156,7 @@ class EngagementCog(Cog):
             self._names[(community, author)] = event.author_name
         parent = (event.reply_to_author if event.reply_to_author not in (None, author)
                   else None)
-        self._recent.remember(event.message, _MessageFacts(author, event.channel, parent))
+        self._recent.put(event.message, _MessageFacts(author, event.channel, parent))
         if event.author_is_bot:
             self._bots.add(author)
         policy = self.policy(community)
@@ -202,16 +196,14 @@ class EngagementCog(Cog):
         key = (event.message, event.reactor, event.emoji)
         if key not in self._reaction_awards:
             points = self._reaction_points(policy, state, event, author, day)
-            self._reaction_awards[key] = points
-            if len(self._reaction_awards) > RECENT_MESSAGES:
-                self._reaction_awards.popitem(last=False)
+            self._reaction_awards.put(key, points)
             if points:
                 state.earn(points)
                 self._ledger(community, author, points, "reaction_received",
                              _reaction_ref(event), event.at, day)
         if (facts is not None and facts.parent_author is not None
                 and event.message not in self._helpful and policy.helpful_answer_bonus):
-            self._helpful.add(event.message)
+            self._helpful.put(event.message, None)
             bonus = min(policy.helpful_answer_bonus, state.room_today(day, policy.daily_cap))
             if bonus:
                 state.earn(bonus)
@@ -264,8 +256,8 @@ class EngagementCog(Cog):
         )
         if points <= 0:
             return 0
-        self._given_today[given_key] = given + points
-        self._message_reaction_points[event.message] = on_message + points
+        self._given_today.put(given_key, given + points)
+        self._message_reaction_points.put(event.message, on_message + points)
         return points
 
     async def on_reaction_removed(self, event: ReactionRemoved) -> None:

@@ -8,13 +8,13 @@ username it sees per chat; that is how ``/points give @bob 5`` finds Bob.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from telegram import Message, User
 
 from bot.adapters.telegram.ids import channel_id, member_id
 from bot.adapters.telegram.translate import member_name
+from bot.core.bounded import BoundedDict
 from bot.core.commands import ChannelRef, MemberRef
 
 MAX_ENTRIES = 200_000
@@ -26,7 +26,7 @@ class Expiring:
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._items: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._items: BoundedDict[Hashable, tuple[float, object]] = BoundedDict(MAX_ENTRIES)
 
     def get(self, key: Hashable) -> object | None:
         item = self._items.get(key)
@@ -36,16 +36,13 @@ class Expiring:
         return item[1]
 
     def set(self, key: Hashable, value: object) -> None:
-        self._items[key] = (self._clock() + self._ttl, value)
-        self._items.move_to_end(key)
-        if len(self._items) > MAX_ENTRIES:
-            self._items.popitem(last=False)
+        self._items.put(key, (self._clock() + self._ttl, value))
 
 
 class Directory:
     def __init__(self) -> None:
-        self._usernames: OrderedDict[tuple[int, str], MemberRef] = OrderedDict()
-        self._names: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self._usernames: BoundedDict[tuple[int, str], MemberRef] = BoundedDict(MAX_ENTRIES)
+        self._names: BoundedDict[tuple[int, int], str] = BoundedDict(MAX_ENTRIES)
         self._topics: dict[tuple[int, str], int] = {}
 
     def learn_user(self, chat_id: int, user: User | None) -> None:
@@ -53,12 +50,8 @@ class Directory:
             return
         ref = MemberRef(member_id(user.id), member_name(user))
         if user.username:
-            self._usernames[(chat_id, user.username.lower())] = ref
-            self._usernames.move_to_end((chat_id, user.username.lower()))
-        self._names[(chat_id, user.id)] = ref.name
-        for store in (self._usernames, self._names):
-            if len(store) > MAX_ENTRIES:
-                store.popitem(last=False)
+            self._usernames.put((chat_id, user.username.lower()), ref)
+        self._names.put((chat_id, user.id), ref.name)
 
     def learn_message(self, message: Message) -> None:
         chat = message.chat.id

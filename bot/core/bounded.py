@@ -1,0 +1,27 @@
+"""A dict that forgets its oldest entries past a capacity.
+
+Everything the bot remembers per message or per event in memory (keys already handled,
+recent message facts, reaction awards, usernames seen) must stay bounded on a bot that
+runs for months; this is the one place that rule lives.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedDict(OrderedDict[K, V]):
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def put(self, key: K, value: V) -> None:
+        """Set ``key`` as the newest entry, forgetting the oldest past the capacity."""
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
