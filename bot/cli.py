@@ -25,7 +25,6 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 BAD_INPUT = 2
-FAILURE = 1
 
 
 def _setup_logging(level: str) -> None:

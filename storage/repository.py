@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -479,8 +478,3 @@ async def open_repository(url: str, *, max_batch: int = 1000, max_delay_ms: floa
     repo = Repository(url, max_batch=max_batch, max_delay_ms=max_delay_ms)
     await repo.open()
     return repo
-
-
-def database_file(url: str) -> Path | None:
-    path = sqlite_path(url)
-    return None if path == ":memory:" else Path(path).resolve()

@@ -25,12 +25,6 @@ class Week:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    member: str
-    name: str
-
-
 class SummaryStore:
     def __init__(self, repository: Repository) -> None:
         self.repo = repository

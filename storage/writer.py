@@ -79,10 +79,6 @@ class BatchedWriter:
         if len(self._pending) >= self._max_batch:
             self._full.set()
 
-    @property
-    def backlog(self) -> int:
-        return len(self._pending)
-
     async def flush(self) -> None:
         """Return once every row submitted before the call is committed."""
         target = self._submitted

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -148,5 +148,3 @@ class Community:
 def tribe(console: ConsoleAdapter) -> Community:
     return Community(console)
 
-
-Factory = Callable[..., Any]

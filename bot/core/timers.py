@@ -45,9 +45,6 @@ class Timers:
     def cancel(self, key: str) -> None:
         self._callbacks.pop(key, None)
 
-    def pending(self) -> int:
-        return len(self._callbacks)
-
     def next_due(self) -> datetime | None:
         while self._heap:
             when, number, key = self._heap[0]

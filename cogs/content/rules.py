@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -286,7 +286,6 @@ class ContentFlags:
     stage: str | None = None
     file: str | None = None
     body: str = ""
-    unknown: tuple[str, ...] = field(default=())
 
 
 def parse_flags(text: str) -> ContentFlags:

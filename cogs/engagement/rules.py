@@ -32,9 +32,6 @@ class LevelProgress:
     into_level: int
     needed: int
 
-    @property
-    def remaining(self) -> int:
-        return self.needed - self.into_level
 
 
 MAX_LEVEL = 1000
