@@ -86,13 +86,8 @@ def build(db: Path, members: int, messages: int, seed: int = 7) -> None:
     conn.execute("""INSERT INTO daily_activity (community_id, day, member_id, messages, points)
                     SELECT community_id, day, author_id, count(*), 20 * count(*)
                     FROM messages GROUP BY community_id, day, author_id""")
-    conn.execute("""INSERT INTO member_weeks (community_id, week, member_id)
-                    SELECT DISTINCT community_id, date(day, '-6 days', 'weekday 1'), member_id
-                    FROM daily_activity""")
-    conn.execute("""UPDATE member_weeks SET also_last_week = 1 WHERE EXISTS (
-                    SELECT 1 FROM member_weeks p WHERE p.community_id = member_weeks.community_id
-                    AND p.member_id = member_weeks.member_id
-                    AND p.week = date(member_weeks.week, '-7 days'))""")
+    conn.execute("""INSERT INTO member_day_contributions   -- the weekly table's own logic
+                    SELECT community_id, day, member_id FROM daily_activity""")
     conn.execute("COMMIT")
     # journey moves, as the journey cog would have recorded them
     conn.execute("BEGIN")

@@ -201,3 +201,20 @@ async def test_handled_event_keys_are_pruned_at_start(tmp_path: Path, monkeypatc
     db = tmp_path / "test.db"
     assert count(db, "SELECT count(*) FROM seen_events") == 10
     assert count(db, "SELECT count(*) FROM messages") == 25  # only the keys go
+
+
+def test_upgrading_to_the_weekly_table_back_fills_it() -> None:
+    from storage.database import migrations
+
+    conn = sqlite3.connect(":memory:")
+    known = migrations()
+    for migration in known[:4]:  # a database from before schema 5, with some activity
+        conn.executescript(migration.sql)
+    conn.execute("INSERT INTO communities (id, platform, joined_at) VALUES ('c', 'console', 0)")
+    for day, member in [("2026-11-10", "a"), ("2026-11-17", "a"), ("2026-11-18", "b")]:
+        conn.execute("INSERT INTO daily_activity (community_id, day, member_id, messages) "
+                     "VALUES ('c', ?, ?, 1)", (day, member))
+    conn.executescript(known[4].sql)
+    rows = conn.execute("SELECT week, member_id, also_last_week FROM member_weeks "
+                        "ORDER BY week, member_id").fetchall()
+    assert rows == [("2026-11-09", "a", 0), ("2026-11-16", "a", 1), ("2026-11-16", "b", 0)]
