@@ -104,11 +104,10 @@ class Communities:
             return window.day
         local = at.astimezone(self.timezone(community))
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        start = midnight.timestamp()
-        end = (midnight + timedelta(days=1)).replace(tzinfo=None)
-        end_ts = end.replace(tzinfo=local.tzinfo).timestamp()
+        # aware + timedelta is wall-clock arithmetic: the next local midnight, DST or not
+        end = (midnight + timedelta(days=1)).timestamp()
         day = local.date().isoformat()
-        self._windows[community] = _DayWindow(start, end_ts, day)
+        self._windows[community] = _DayWindow(midnight.timestamp(), end, day)
         return day
 
     # -- seasons -----------------------------------------------------------------------

@@ -22,14 +22,8 @@ from bot.core.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.runtime import Runtime
-from cogs.content.cog import ContentCog
+from bot.runtime import Runtime, default_cogs
 from cogs.engagement.cog import EngagementCog
-from cogs.journey.cog import JourneyCog
-from cogs.moderation.cog import ModerationCog
-from cogs.privacy.cog import PrivacyCog
-from cogs.summary.cog import SummaryCog
-from cogs.welcome.cog import WelcomeCog
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 COMMUNITY = "console:tribe"
@@ -57,8 +51,7 @@ FIXED_POINTS = {"message_points_min": 20, "message_points_max": 20}
 
 
 #: The default cogs, with engagement on a fixed random seed.
-ALL_COGS = [ModerationCog, SeededEngagement, JourneyCog, WelcomeCog, PrivacyCog, SummaryCog,
-            ContentCog]
+ALL_COGS = [SeededEngagement if cog is EngagementCog else cog for cog in default_cogs()]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.events import (
@@ -33,7 +33,7 @@ from cogs.journey.stages import (
     is_drifting,
     is_lurker,
     stage_now,
-    week_number,
+    week_of_day,
 )
 from storage.journey import JourneyStore
 
@@ -78,7 +78,7 @@ class JourneyCog(Cog):
                 self._journey(community, member)
         for member, history in (await store.activity(community)).items():
             journey = self._journey(community, member)
-            journey.weeks = {week_number(date.fromisoformat(w)) for w in history.weeks}
+            journey.weeks = {week_of_day(w) for w in history.weeks}
             journey.reacted = history.reacted
         for member, row in (await store.stages(community)).items():
             journey = self._journey(community, member)
@@ -87,7 +87,7 @@ class JourneyCog(Cog):
         referrals: dict[str, int] = {}
         for (member, reason), day in (await store.ledger_signals(community)).items():
             journey = self._journey(community, member)
-            week = week_number(date.fromisoformat(day))
+            week = week_of_day(day)
             if reason == "helpful_answer":
                 journey.signals = replace(journey.signals, helped_week=week)
             elif reason == "welcomed_newcomer":
@@ -123,7 +123,7 @@ class JourneyCog(Cog):
         return journey.stage if journey else None
 
     def _week(self, community: str, at: datetime) -> int:
-        return week_number(date.fromisoformat(self.ctx.communities.local_day(community, at)))
+        return week_of_day(self.ctx.communities.local_day(community, at))
 
     # -- events ------------------------------------------------------------------------
     async def on_join(self, event: MemberJoined) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from bot.config import JourneySection as JourneyPolicy
 from bot.core.events import STAGES
@@ -23,6 +24,12 @@ def week_number(day: date) -> int:
     """Consecutive number of the ISO week containing ``day`` (Mondays are 1 mod 7)."""
     monday = day - timedelta(days=day.weekday())
     return (monday.toordinal() - 1) // 7
+
+
+@lru_cache(maxsize=4096)
+def week_of_day(day: str) -> int:
+    """``week_number`` of a local day string; cached because it runs for every message."""
+    return week_number(date.fromisoformat(day))
 
 
 def week_start(number: int) -> date:

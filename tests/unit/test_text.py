@@ -66,3 +66,17 @@ def test_hebrew_catalog_translates() -> None:
     assert FSI + "points give" + PDI in text.plain()
     assert catalog("en").gettext("Sorry, only moderators can use /{command}.",
                                  command="x").plain() == "Sorry, only moderators can use /x."
+
+
+def test_local_day_follows_the_zone_across_daylight_saving() -> None:
+    from datetime import UTC, datetime
+
+    from bot.communities import Communities
+    from bot.config import Settings
+
+    communities = Communities(Settings(), repository=None)  # type: ignore[arg-type]
+    communities._overrides["c"] = {"timezone": "America/New_York"}  # no store needed here
+    # clocks fell back at 02:00 on 2026-11-01: that local day lasts 25 hours
+    assert communities.local_day("c", datetime(2026, 11, 1, 4, 30, tzinfo=UTC)) == "2026-11-01"
+    assert communities.local_day("c", datetime(2026, 11, 2, 4, 30, tzinfo=UTC)) == "2026-11-01"
+    assert communities.local_day("c", datetime(2026, 11, 2, 5, 30, tzinfo=UTC)) == "2026-11-02"
