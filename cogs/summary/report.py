@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -160,8 +160,7 @@ async def _content(store: SummaryStore, repository: Repository, community: str, 
                    ) -> dict[str, Any]:
     if not await store.has_table("content_slots"):
         return {"posts": [], "best_topic": None, "skipped_slots": 0}
-    start = datetime.fromtimestamp(week.start).astimezone()
-    end = datetime.fromtimestamp(week.end).astimezone()
+    start, end = datetime.fromtimestamp(week.start, UTC), datetime.fromtimestamp(week.end, UTC)
     items = await content_store.item_engagement(repository, community, start, end)
     topics = await content_store.topic_engagement(repository, community, start, end)
     skipped = await content_store.skipped_slots(repository, community, start, end)

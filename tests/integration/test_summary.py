@@ -18,7 +18,7 @@ from bot.core.events import MemberLeft
 from bot.reporting import render_report
 from bot.runtime import Runtime
 from cogs.summary.report import SCHEMA, parse_week
-from tests.conftest import COMMUNITY, OWNERS, START, Community
+from tests.conftest import COMMUNITY, GENERAL, OWNERS, START, Community
 
 UTC = START.tzinfo
 
@@ -161,6 +161,12 @@ async def test_summary_commands(tribe: Community) -> None:
     await tribe.adapter.runtime.advance_to(at(30, 12))
     assert not [s for s in tribe.adapter.pop_sent()
                 if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+    # choosing a channel turns it back on, there (Friday 18:30 local = 16:30 UTC)
+    await tribe.command("mod", "/summary channel #general")
+    await tribe.adapter.runtime.advance_to(datetime(2026, 12, 4, 16, 31, tzinfo=UTC))
+    [post] = [s.action for s in tribe.adapter.pop_sent()
+              if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+    assert post.channel == GENERAL and post.text.plain().startswith("Week 2026-W48 in Tribe")
 
 
 def test_report_cli_errors_are_sentences(tmp_path: Path) -> None:

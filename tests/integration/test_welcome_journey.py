@@ -113,6 +113,17 @@ async def test_welcome_off_dm_only_and_delete_after(tribe: Community) -> None:
     assert any(isinstance(a, DeleteMessage) for a in sent)
 
 
+async def test_welcome_channel_moves_the_welcome(tribe: Community) -> None:
+    await tribe.open()
+    reply = await tribe.command("mod", "/welcome channel #owners")
+    assert reply == "Welcomes will be posted in #owners."
+    tribe.adapter.pop_sent()
+    tribe.tick(minutes=5)
+    await tribe.join("ann")
+    [post] = posts(tribe, "welcome")
+    assert post.channel == OWNERS
+
+
 async def test_welcome_commands_are_for_moderators(tribe: Community) -> None:
     await tribe.open("ann")
     assert (await tribe.command("ann", "/welcome set hi")).startswith("Sorry, only moderators")
