@@ -62,6 +62,11 @@ FORGET = [BOOK.add(f"forget_{i}", sql) for i, sql in enumerate([
     "DELETE FROM member_stages WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM stage_history WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM members WHERE community_id = ?1 AND member_id = ?2",
+    "DELETE FROM content_subscriptions WHERE community_id = ?1 AND member_id = ?2",
+    "DELETE FROM content_dm_preferences WHERE community_id = ?1 AND member_id = ?2",
+    # handled-event keys name members too ("MemberJoined:<community>:<member>:<time>")
+    """DELETE FROM seen_events WHERE instr(key, ':' || ?2 || ':') > 0
+       OR key LIKE '%:' || ?2""",
 ])]
 
 
@@ -211,6 +216,10 @@ class JourneyStore:
                                "AND member_id = ?",
             "first_message": "SELECT * FROM first_messages WHERE community_id = ? "
                              "AND member_id = ?",
+            "topic_subscriptions": "SELECT * FROM content_subscriptions "
+                                   "WHERE community_id = ? AND member_id = ?",
+            "direct_message_choice": "SELECT * FROM content_dm_preferences "
+                                     "WHERE community_id = ? AND member_id = ?",
         }
         out: dict[str, Any] = {"community": community, "member": member}
         for name, sql in queries.items():

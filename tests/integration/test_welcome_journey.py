@@ -271,6 +271,7 @@ async def test_invite_command_gives_a_personal_link(tribe: Community) -> None:
 
 async def test_forget_me_keeps_others_totals(tribe: Community) -> None:
     await tribe.open("ann", "ben")
+    await tribe.command("ann", "/subscribe meetups")
     post = await tribe.say("ben", "ben's great post")
     await tribe.react("ann", post)
     tribe.tick(minutes=2)
@@ -287,7 +288,10 @@ async def test_forget_me_keeps_others_totals(tribe: Community) -> None:
     await runtime.repository.flush()
     with sqlite3.connect(runtime.repository.path) as conn:
         dump = "\n".join(str(row) for table in ("members", "messages", "reactions", "ledger",
-                                                "daily_activity", "point_totals")
+                                                "daily_activity", "point_totals", "member_weeks",
+                                                "member_events", "member_stages",
+                                                "stage_history", "content_subscriptions",
+                                                "seen_events")
                          for row in conn.execute(f"SELECT * FROM {table}"))
     assert "console:ann" not in dump
 
