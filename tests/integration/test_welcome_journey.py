@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.core.actions import DeleteMessage, DirectMessage, Post
 from bot.core.events import InviteUsed, MemberLeft
 from bot.core.text import FSI, PDI, MessageLink
+from storage.journey import JourneyStore, StageRow
 from tests.conftest import COMMUNITY, OWNERS, Community
 
 
@@ -16,13 +17,23 @@ def posts(tribe: Community, kind: str, about: str | None = None) -> list[Post]:
             and (about is None or f"console:{about}" in s.action.text.mentions())]
 
 
-async def stage(tribe: Community, member: str) -> str:
-    from storage.journey import JourneyStore
-
+async def journey(tribe: Community, member: str) -> StageRow:
     row = await JourneyStore(tribe.adapter.runtime.repository).stage_of(
         COMMUNITY, f"console:{member}")
-    assert row is not None
-    return row.stage
+    assert row is not None, f"{member} has no stage"
+    return row
+
+
+async def stage(tribe: Community, member: str) -> str:
+    return (await journey(tribe, member)).stage
+
+
+async def make_regular(tribe: Community, member: str) -> None:
+    """Three weeks in a row of posting: a regular (3 of the last 4 weeks)."""
+    for _ in range(3):
+        await tribe.say(member, f"weekly note {tribe.now.isoformat()}")
+        tribe.tick(weeks=1)
+    assert await stage(tribe, member) == "regular"
 
 
 # -- welcome ------------------------------------------------------------------------------
@@ -197,32 +208,22 @@ async def test_stages_move_up_with_weekly_contribution(tribe: Community) -> None
 
 async def test_demotion_and_drifting_follow_whole_weeks(tribe: Community) -> None:
     await tribe.open("ann")
-    for _ in range(3):
-        await tribe.say("ann", f"weekly note {tribe.now.isoformat()}")
-        tribe.tick(weeks=1)
-    assert await stage(tribe, "ann") == "regular"
+    await make_regular(tribe, "ann")
     tribe.tick(days=1)
     await tribe.say("mod", "a day of quiet for ann")
     assert await stage(tribe, "ann") == "regular"  # one quiet day moves nobody down
     tribe.tick(weeks=3)
     await tribe.say("mod", "three weeks later")  # the weekly sweeps have run
     assert await stage(tribe, "ann") == "participant"
-    from storage.journey import JourneyStore
-
-    row = await JourneyStore(tribe.adapter.runtime.repository).stage_of(COMMUNITY,
-                                                                         "console:ann")
-    assert row is not None and row.drifting
+    assert (await journey(tribe, "ann")).drifting
 
 
 async def test_lurkers_are_counted_apart(tribe: Community) -> None:
     await tribe.open("ann", "lurk")
     message = await tribe.say("ann", "a post to react to")
     await tribe.react("lurk", message)
-    from storage.journey import JourneyStore
-
-    row = await JourneyStore(tribe.adapter.runtime.repository).stage_of(COMMUNITY,
-                                                                         "console:lurk")
-    assert row is not None and row.stage == "visitor" and row.lurker
+    row = await journey(tribe, "lurk")
+    assert row.stage == "visitor" and row.lurker
 
 
 async def test_referral_credit_only_after_participation(tribe: Community) -> None:
@@ -241,10 +242,7 @@ async def test_referral_credit_only_after_participation(tribe: Community) -> Non
 
 async def test_buddy_is_named_and_greeting_earns_welcome_points(tribe: Community) -> None:
     await tribe.open("ann")
-    for _ in range(3):
-        await tribe.say("ann", f"weekly note {tribe.now.isoformat()}")
-        tribe.tick(weeks=1)
-    assert await stage(tribe, "ann") == "regular"
+    await make_regular(tribe, "ann")
     await tribe.command("ann", "/welcome buddy on")
     await tribe.say("ann", "still around this week")
     tribe.tick(hours=1)
