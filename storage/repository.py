@@ -30,13 +30,16 @@ UPSERT_COMMUNITY = _book.add("upsert_community", """
 UPSERT_CHANNEL = _book.add("upsert_channel", """
     INSERT INTO channels (community_id, channel_id, name) VALUES (?, ?, ?)
     ON CONFLICT DO UPDATE SET name = excluded.name""")
+# A new member is present; presence changes only through SET_MEMBER_PRESENCE, which runs
+# after every upsert of the batch, so joins and leaves keep their order.
 UPSERT_MEMBER = _book.add("upsert_member", """
     INSERT INTO members (community_id, member_id, name, is_bot, first_seen_at, present)
-    VALUES (?, ?, ?, ?, ?, ?)
+    VALUES (?, ?, ?, ?, ?, 1)
     ON CONFLICT DO UPDATE SET
         name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
-        is_bot = excluded.is_bot,
-        present = CASE WHEN ? >= 0 THEN excluded.present ELSE present END""")
+        is_bot = excluded.is_bot""")
+SET_MEMBER_PRESENCE = _book.add("set_member_presence", """
+    UPDATE members SET present = ? WHERE community_id = ? AND member_id = ?""")
 INSERT_MEMBER_EVENT = _book.add("insert_member_event", """
     INSERT OR IGNORE INTO member_events (community_id, member_id, kind, at, day)
     VALUES (?, ?, ?, ?, ?)""")
@@ -124,8 +127,11 @@ class Standing:
 class Repository:
     """SQLite implementation. A PostgreSQL one would offer the same methods."""
 
-    def __init__(self, url: str, *, max_batch: int = 1000, max_delay_ms: float = 50) -> None:
+    def __init__(
+        self, url: str, *, max_batch: int = 1000, max_delay_ms: float = 50, bulk: bool = True
+    ) -> None:
         self.url = url
+        self._bulk = bulk
         self.path = sqlite_path(url)
         self._max_batch = max_batch
         self._max_delay_ms = max_delay_ms
@@ -150,9 +156,10 @@ class Repository:
             self._read = await connect(self.url)
             await self._read.execute("PRAGMA query_only=ON")
         self.writer = BatchedWriter(
-            self._write, max_batch=self._max_batch, max_delay_ms=self._max_delay_ms
+            self._write, max_batch=self._max_batch, max_delay_ms=self._max_delay_ms,
+            bulk=self._bulk,
         )
-        self.writer.start()
+        await self.writer.start()
         return applied
 
     async def close(self) -> None:
@@ -219,10 +226,9 @@ class Repository:
         *, present: bool | None = None,
     ) -> None:
         """Create or refresh a member; ``present`` None leaves presence as it is."""
-        flag = -1 if present is None else int(present)
-        self._submit(UPSERT_MEMBER, (
-            community, member, name, int(is_bot), epoch(at), 1 if present is None else flag, flag,
-        ))
+        self._submit(UPSERT_MEMBER, (community, member, name, int(is_bot), epoch(at)))
+        if present is not None:
+            self._submit(SET_MEMBER_PRESENCE, (int(present), community, member))
 
     def record_member_event(
         self, community: str, member: str, kind: str, at: datetime, day: str
