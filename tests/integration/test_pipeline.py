@@ -2,12 +2,13 @@
 
 import asyncio
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from bot.core.cog import Cog
 from bot.core.events import Event, MessagePosted
-from bot.runtime import Runtime
+from bot.runtime import SWITCH_INTERVAL, Runtime
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
 
@@ -81,3 +82,10 @@ async def test_events_reach_subscribers_in_order(tmp_path) -> None:
             runtime.publish(message(i))
         await runtime.bus.drain()
     assert Counting.seen == [f"console:m{i}" for i in range(200)]
+
+
+async def test_runtime_shortens_the_thread_switch_interval_only_while_it_runs(tmp_path) -> None:
+    before = sys.getswitchinterval()
+    async with Runtime(make_settings(tmp_path), cogs=[]):
+        assert sys.getswitchinterval() == min(before, SWITCH_INTERVAL) < 0.005
+    assert sys.getswitchinterval() == before
