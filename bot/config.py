@@ -59,7 +59,7 @@ class BotSection(_Section):
 
 class StorageSection(_Section):
     url: str = "sqlite:///tribebot.db"
-    batch_size: int = Field(500, ge=1, le=100_000)
+    batch_size: int = Field(20_000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=60_000)
 
     @field_validator("url")
