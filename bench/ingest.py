@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 import aiosqlite  # noqa: E402
 
-from bot.config import Settings  # noqa: E402
+from bot.config import Settings, StorageSection  # noqa: E402
 from bot.core.actions import Action, Delivery  # noqa: E402
 from bot.core.events import Event, MessagePosted, ReactionAdded  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from storage.database import migrations  # noqa: E402
+from storage.database import PRAGMAS, migrations  # noqa: E402
 from storage.writer import Statement  # noqa: E402
 
 COMMUNITY = "console:bench"
@@ -108,9 +108,10 @@ async def run_pipeline(events: Sequence[Event], db: Path, batch: int
 
 
 def fresh_schema(db: Path) -> sqlite3.Connection:
+    """The store's schema, on a connection with the store's own pragmas."""
     conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    for pragma in PRAGMAS:
+        conn.execute(f"PRAGMA {pragma}")
     for migration in migrations():
         conn.executescript(migration.sql)
     return conn
@@ -136,7 +137,8 @@ async def run_naive(rows: list[tuple[Statement, Any]], per_event: float, db: Pat
     """The same rows, each awaited through aiosqlite, one commit per event's worth of rows."""
     fresh_schema(db).close()
     conn = await aiosqlite.connect(db)
-    await conn.execute("PRAGMA synchronous=NORMAL")
+    for pragma in PRAGMAS:
+        await conn.execute(f"PRAGMA {pragma}")
     started = time.perf_counter()
     due = per_event
     for index, (statement, params) in enumerate(rows, start=1):
@@ -154,7 +156,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--members", type=int, default=2_000)
-    parser.add_argument("--batch", type=int, default=1000, help="writer batch size (rows)")
+    parser.add_argument("--batch", type=int, default=StorageSection().batch_size,
+                        help="writer batch size in rows (default: the config default)")
     parser.add_argument("--naive-events", type=int, default=20_000,
                         help="the naive writer is slow: measure it on this many events")
     args = parser.parse_args()
