@@ -53,6 +53,7 @@ from cogs.engagement.rules import (
     Policy,
     award_message,
     level_for,
+    level_of,
     reward_for,
     streaks,
 )
@@ -296,8 +297,8 @@ class EngagementCog(Cog):
         if after <= before:
             return
         policy = self.policy(community)
-        old = level_for(before, policy.level_curve).level
-        new = level_for(after, policy.level_curve).level
+        old = level_of(before, policy.level_curve)
+        new = level_of(after, policy.level_curve)
         if new > old:
             await self._level_up(community, member, policy, old, new, channel)
 

@@ -49,14 +49,17 @@ def _thresholds(curve: tuple[int, int, int]) -> list[int]:
     return totals
 
 
-def level_for(points: int, curve: tuple[int, int, int]) -> LevelProgress:
-    """The level reached with ``points`` and the progress towards the next one.
+def level_of(points: int, curve: tuple[int, int, int]) -> int:
+    """The level reached with ``points``: a bisection on a cached table, because it runs
+    twice per rewarded message (before and after, to spot a level-up)."""
+    return bisect_right(_thresholds(curve), max(points, 0)) - 1
 
-    It runs twice per rewarded message, so it is a bisection on a cached table.
-    """
+
+def level_for(points: int, curve: tuple[int, int, int]) -> LevelProgress:
+    """The level reached with ``points`` and the progress towards the next one."""
     totals = _thresholds(curve)
     points = max(points, 0)
-    level = bisect_right(totals, points) - 1
+    level = level_of(points, curve)
     if level + 1 >= len(totals):
         return LevelProgress(level, points - totals[level], 0)
     return LevelProgress(level, points - totals[level], totals[level + 1] - totals[level])

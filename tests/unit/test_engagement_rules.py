@@ -9,6 +9,7 @@ from cogs.engagement.rules import (
     award_message,
     fingerprint,
     level_for,
+    level_of,
     reward_for,
     streaks,
     xp_to_next,
@@ -39,6 +40,7 @@ def test_level_boundaries_on_the_curve() -> None:
     assert level_for(255, CURVE).level == 2
     progress = level_for(300, CURVE)
     assert (progress.level, progress.into_level, progress.needed) == (2, 45, 220)
+    assert [level_of(p, CURVE) for p in (-5, 0, 99, 100, 254, 255, 300)] == [0, 0, 0, 1, 1, 2, 2]
 
 
 def test_message_points_are_random_within_the_range() -> None:
