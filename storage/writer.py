@@ -3,7 +3,7 @@
 Committing once per event caps a bot at a few thousand events per second; committing a
 batch of N events (or whatever arrived within T ms) in one transaction is what lets a
 busy community be recorded without falling behind. Within a batch, rows are grouped by
-statement and sent with ``executemany``; statements run in the order they were declared,
+statement and each group is sent in one call; statements run in the order they were declared,
 which is why every statement is written to be correct in that order (inserts before the
 updates that depend on them, state changes as one upsert so their order is kept).
 
@@ -31,6 +31,8 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any]
+#: Runs only where the JSON functions the bulk forms use exist.
+JSON_PROBE = "SELECT json_extract(value, '$[0]') FROM json_each('[[1]]')"
 
 
 _INSERT_VALUES = re.compile(
@@ -56,6 +58,8 @@ def bulk_form(sql: str) -> str | None:
         if item == "?":
             columns.append(f"json_extract(j.value, '$[{index}]')")
             index += 1
+        elif "?" in item or "(" in item:
+            return None  # an expression around a parameter: keep it row by row
         else:
             columns.append(item)
     return (f"{match['head']} SELECT {', '.join(columns)} FROM json_each(?) AS j"
@@ -111,12 +115,12 @@ class BatchedWriter:
     async def start(self) -> None:
         # SQLite's JSON functions are built in since 3.38 and in nearly every older build;
         # without them every group simply runs row by row.
-        try:
-            if self._json_ok:
-                await self._conn.execute("SELECT json_extract('[1]', '$[0]')")
-        except aiosqlite.Error:
-            self._json_ok = False
-            log.warning("this SQLite has no JSON functions; writing row by row (slower)")
+        if self._json_ok:
+            try:
+                await self._conn.execute(JSON_PROBE)
+            except aiosqlite.Error:
+                self._json_ok = False
+                log.warning("this SQLite has no JSON functions; writing row by row (slower)")
         self._task = asyncio.create_task(self._run(), name="storage-writer")
 
     def submit(self, statement: Statement, params: Params) -> None:

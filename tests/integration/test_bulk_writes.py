@@ -2,10 +2,14 @@
 row-by-row ``executemany`` stores, conflicts and their order included."""
 
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage.database import connect
+import aiosqlite
+import pytest
+
+from storage.database import connect, migrate
 from storage.repository import BOOK, UPSERT_SETTING, Repository
 from storage.writer import BatchedWriter, StatementBook, bulk_form
 from tests.conftest import COMMUNITY, GENERAL
@@ -80,11 +84,26 @@ async def test_bulk_and_row_by_row_writes_store_the_same(tmp_path: Path) -> None
     assert [r[-1] for r in stored["reactions"] if r[2] == "console:b"] == [0]
 
 
-async def test_values_without_a_json_form_are_written_row_by_row(tmp_path: Path) -> None:
+@pytest.fixture
+async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """A bare store connection, closed even when the test fails.
+
+    aiosqlite's worker thread is not a daemon: a connection left open would keep pytest
+    from exiting after a failure instead of reporting it.
+    """
+    connection = await connect(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def test_values_without_a_json_form_are_written_row_by_row(
+    conn: aiosqlite.Connection,
+) -> None:
     book = StatementBook()
     insert = book.add("blob", "INSERT INTO blobs (data) VALUES (?)")
     assert insert.bulk_sql is not None
-    conn = await connect(f"sqlite:///{tmp_path / 'blobs.db'}")
     await conn.execute("CREATE TABLE blobs (data BLOB)")
     writer = BatchedWriter(conn, max_batch=100, max_delay_ms=60_000)
     await writer.start()
@@ -94,7 +113,6 @@ async def test_values_without_a_json_form_are_written_row_by_row(tmp_path: Path)
     async with conn.execute("SELECT data FROM blobs ORDER BY rowid") as cur:
         assert [r[0] for r in await cur.fetchall()] == [b"\x00\x01", b"\xff"]
     assert writer.failed_rows == 0
-    await conn.close()
 
 
 async def test_a_bad_row_in_a_bulk_group_costs_only_that_row(tmp_path: Path) -> None:
@@ -120,11 +138,35 @@ def test_bulk_form_rewrites_inserts_and_leaves_other_statements_alone() -> None:
         "ON CONFLICT (a) DO UPDATE SET c = excluded.c")
     assert bulk_form("UPDATE t SET a = ? WHERE b = ?") is None
     assert bulk_form("DELETE FROM t WHERE a = ?") is None
-    # a parameter outside VALUES cannot be fed from the JSON rows
+    # a parameter outside VALUES, or inside an expression, stays row by row
     assert bulk_form("INSERT INTO t (a) VALUES (?) ON CONFLICT DO UPDATE SET a = ?") is None
+    assert bulk_form("INSERT INTO t (a, b) VALUES (?, coalesce(?, 1))") is None
 
 
 def test_the_hot_statements_have_a_bulk_form() -> None:
     hot = {"insert_message", "insert_ledger", "insert_seen", "upsert_reaction",
            "upsert_member", "upsert_stage", "insert_stage_history"}
     assert hot <= {s.name for s in BOOK._statements if s.bulk_sql}
+
+
+async def test_without_json_functions_the_writer_goes_row_by_row(
+    conn: aiosqlite.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    await migrate(conn)
+
+    def no_json(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+        denied = action == sqlite3.SQLITE_FUNCTION and (arg2 or "").startswith("json")
+        return sqlite3.SQLITE_DENY if denied else sqlite3.SQLITE_OK
+
+    await conn.set_authorizer(no_json)  # an SQLite built without its JSON functions
+    writer = BatchedWriter(conn, max_batch=100, max_delay_ms=60_000)
+    await writer.start()
+    insert_seen = next(s for s in BOOK._statements if s.name == "insert_seen")
+    for i in range(3):
+        writer.submit(insert_seen, (f"console:event{i}", i))
+    await writer.close()
+    async with conn.execute("SELECT count(*) FROM seen_events") as cur:
+        assert (await cur.fetchone()) == (3,)
+    assert writer.batches == 1 and writer.failed_rows == 0
+    # it knew from the start: no batch failed on the way
+    assert "no JSON functions" in caplog.text and "failed" not in caplog.text
