@@ -17,7 +17,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
-from storage import DatabaseError
+from storage import DatabaseError, WriterStopped
 
 T = TypeVar("T")
 
@@ -25,6 +25,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 BAD_INPUT = 2
+FAILURE = 1
 
 
 def _setup_logging(level: str) -> None:
@@ -65,6 +66,9 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
     except DatabaseError as exc:
         err.print(str(exc), style="red", markup=False, soft_wrap=True)
         sys.exit(BAD_INPUT)
+    except WriterStopped as exc:  # a full disk, a database another program keeps locked
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        sys.exit(FAILURE)
 
 
 config_option = click.option(

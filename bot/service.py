@@ -12,6 +12,7 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from storage import WriterStopped
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +40,24 @@ def build_adapters(runtime: Runtime, settings: Settings) -> list[PlatformAdapter
     return adapters
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
-    """Run until SIGINT/SIGTERM (or ``stop`` is set); returns the process exit code."""
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, runtime: Runtime | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set); returns the process exit code.
+
+    The bot also stops, with exit code 1, if the store stops taking writes for good:
+    running on without recording anything would only look like it works.
+    """
     from bot.cli import install_stop_signals
 
     stop = stop or asyncio.Event()
     install_stop_signals(stop.set)
-    runtime = Runtime(settings)
+    runtime = runtime or Runtime(settings)
     await runtime.start()
-    adapters = build_adapters(runtime, settings)
     started: list[PlatformAdapter] = []
     code = 0
     try:
-        for adapter in adapters:
+        for adapter in build_adapters(runtime, settings):
             try:
                 await adapter.start()
             except Exception as exc:
@@ -62,10 +68,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
                           adapter.platform)
                 log.debug("start failure of %s", adapter.platform, exc_info=True)
                 code = 1
-                return code
+                break
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
-        await stop.wait()
+        else:
+            if await _stop_or_store_failure(stop, runtime):
+                code = 1
     except Exception:
         log.exception("an adapter failed; stopping")
         code = 1
@@ -75,6 +83,23 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 await adapter.stop()
             except Exception:
                 log.exception("%s adapter did not stop cleanly", adapter.platform)
-        await runtime.stop()
-        log.info("stopped; every queued write was committed")
+        try:
+            await runtime.stop()
+        except WriterStopped as exc:
+            log.error("%s", exc)
+            code = 1
+        else:
+            log.info("stopped; every queued write was committed")
     return code
+
+
+async def _stop_or_store_failure(stop: asyncio.Event, runtime: Runtime) -> bool:
+    """Wait for a stop request or a store failure; True if the store failed."""
+    requested = asyncio.create_task(stop.wait())
+    failed = asyncio.create_task(runtime.repository.until_writes_fail())
+    done, pending = await asyncio.wait({requested, failed},
+                                       return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return failed in done

@@ -2,5 +2,7 @@
 
 from storage.database import DatabaseError, NewerSchemaError
 from storage.repository import Repository, open_repository
+from storage.writer import WriterStopped
 
-__all__ = ["DatabaseError", "NewerSchemaError", "Repository", "open_repository"]
+__all__ = ["DatabaseError", "NewerSchemaError", "Repository", "WriterStopped",
+           "open_repository"]

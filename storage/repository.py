@@ -163,13 +163,23 @@ class Repository:
         return applied
 
     async def close(self) -> None:
-        if self.writer is not None:
-            await self.writer.close()
-        if self._read is not None and self._read is not self._write:
-            await self._read.close()
-        if self._write is not None:
-            await self._write.close()
-        self._write = self._read = None
+        """Commit what is queued and close; ``WriterStopped`` if rows could not be saved."""
+        try:
+            if self.writer is not None:
+                await self.writer.close()
+        finally:
+            if self._read is not None and self._read is not self._write:
+                await self._read.close()
+            if self._write is not None:
+                await self._write.close()
+            self._write = self._read = None
+
+    async def until_writes_fail(self) -> BaseException:
+        """Wait until the writer stops on an error it cannot get past; return that error."""
+        assert self.writer is not None, "repository is not open"
+        await self.writer.failed.wait()
+        assert self.writer.failure is not None
+        return self.writer.failure
 
     async def __aenter__(self) -> Repository:
         await self.open()

@@ -7,6 +7,12 @@ statement and each group is sent in one call; statements run in the order they w
 which is why every statement is written to be correct in that order (inserts before the
 updates that depend on them, state changes as one upsert so their order is kept).
 
+Two kinds of failure are told apart. A *bad row* (a constraint it breaks, a value SQLite
+refuses) costs only that row: the batch is retried row by row and the row is logged and
+dropped. An *unavailable store* (locked by another program, disk full or failing, file
+turned read-only) is no fault of any row: the batch is kept and retried with growing
+pauses until the store takes it, so a busy database or a full disk loses nothing.
+
 An ``INSERT … VALUES (?, …)`` statement also gets a *bulk form* that reads the whole
 group from one JSON array (``INSERT … SELECT … FROM json_each(?)``): one call into SQLite
 per group instead of one per row. That matters beyond the saved bindings: SQLite runs in
@@ -21,6 +27,7 @@ import contextlib
 import json
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +40,22 @@ log = logging.getLogger(__name__)
 Params = Sequence[Any]
 #: Runs only where the JSON functions the bulk forms use exist.
 JSON_PROBE = "SELECT json_extract(value, '$[0]') FROM json_each('[[1]]')"
+
+#: SQLite result codes that blame the store, not the row: wait and retry, drop nothing.
+_UNAVAILABLE = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN,
+})
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store cannot take writes right now (as opposed to a bad row)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _UNAVAILABLE
+
+
+class WriterStopped(RuntimeError):
+    """The writer cannot go on; the message says why and how many rows were not saved."""
 
 
 _INSERT_VALUES = re.compile(
@@ -92,13 +115,19 @@ class StatementBook:
 class BatchedWriter:
     def __init__(
         self, conn: aiosqlite.Connection, *, max_batch: int = 1000, max_delay_ms: float = 50,
-        bulk: bool = True,
+        bulk: bool = True, retry_first_s: float = 0.5, retry_max_s: float = 30.0,
     ) -> None:
         """``bulk=False`` runs every group row by row: the reference that the bulk forms
-        are tested against, and the fallback when SQLite has no JSON functions."""
+        are tested against, and the fallback when SQLite has no JSON functions.
+
+        While the store is unavailable a batch is retried after ``retry_first_s``, the
+        pause doubling up to ``retry_max_s``.
+        """
         self._conn = conn
         self._max_batch = max_batch
         self._max_delay = max_delay_ms / 1000
+        self._retry_first = retry_first_s
+        self._retry_max = retry_max_s
         self._pending: list[tuple[Statement, Params]] = []
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
@@ -111,6 +140,12 @@ class BatchedWriter:
         self._json_ok = bulk
         self.batches = 0
         self.failed_rows = 0
+        #: batches that met an unavailable store and were kept for another try
+        self.retries = 0
+        #: set, with ``failure``, when the writer stopped on an error it cannot get past
+        self.failed = asyncio.Event()
+        self.failure: BaseException | None = None
+        self._last_error: BaseException | None = None
 
     async def start(self) -> None:
         # SQLite's JSON functions are built in since 3.38 and in nearly every older build;
@@ -134,45 +169,98 @@ class BatchedWriter:
         if len(self._pending) >= self._max_batch:
             self._full.set()
 
+    @property
+    def unsaved(self) -> int:
+        """Rows submitted and not committed yet."""
+        return self._submitted - self._committed
+
     async def flush(self) -> None:
-        """Return once every row submitted before the call is committed."""
+        """Return once every row submitted before the call is committed.
+
+        Raises ``WriterStopped`` if the writer stopped instead of committing them.
+        """
         target = self._submitted
         while self._committed < target:
+            if self.failure is not None:
+                raise WriterStopped(
+                    f"the store stopped taking writes ({_describe(self.failure)}); "
+                    f"{self.unsaved} rows were not saved")
             if self._task is None or self._task.done():
-                raise RuntimeError("the writer is not running")
+                raise WriterStopped("the writer is not running")
             self._urgent = True
             self._full.set()
             self._wake.set()
             self._committed_event.clear()
             await self._committed_event.wait()
 
-    async def close(self) -> None:
-        """Commit everything still queued, then stop."""
+    async def close(self, *, give_up_after_s: float = 15.0) -> None:
+        """Commit everything still queued, then stop.
+
+        A store that stays unavailable gets ``give_up_after_s`` to come back (a service
+        manager kills a process that takes too long to stop); then ``WriterStopped``
+        says how many rows were lost.
+        """
         if self._task is None:
             return
-        await self.flush()
-        self._closing = True
-        self._wake.set()
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        try:
+            await asyncio.wait_for(self.flush(), give_up_after_s)
+        except TimeoutError:
+            raise WriterStopped(
+                f"the store did not take writes for {give_up_after_s:g} s while stopping "
+                f"({_describe(self._last_error)}); {self.unsaved} rows were not saved. "
+                "Check the free disk space and that no other program holds the database "
+                "open (a database browser with unsaved changes does)") from None
+        finally:
+            self._closing = True
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def _run(self) -> None:
-        while True:
-            if not self._pending:
-                self._wake.clear()
-                await self._wake.wait()
-            if len(self._pending) < self._max_batch and not self._urgent:
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self._max_delay)
-            self._urgent = False
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            if batch:
-                await self._commit(batch)
-                self._committed += len(batch)
+        try:
+            while True:
+                if not self._pending:
+                    self._wake.clear()
+                    await self._wake.wait()
+                if len(self._pending) < self._max_batch and not self._urgent:
+                    self._full.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._full.wait(), self._max_delay)
+                self._urgent = False
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                if batch:
+                    await self._commit_when_possible(batch)
+                    self._committed += len(batch)
+                self._committed_event.set()
+        except Exception as exc:
+            # Not a bad row and not a busy store: a lost connection or a bug. Stop
+            # loudly (flush raises, ``failed`` tells the runtime) instead of hanging.
+            self.failure = exc
+            log.critical("the store writer stopped; %d rows are not saved", self.unsaved,
+                         exc_info=exc)
+            self.failed.set()
             self._committed_event.set()
+
+    async def _commit_when_possible(self, batch: list[tuple[Statement, Params]]) -> None:
+        """Commit ``batch``, waiting out an unavailable store as long as it takes."""
+        pause = self._retry_first
+        while True:
+            try:
+                await self._commit(batch)
+            except Exception as exc:
+                if not store_unavailable(exc):
+                    raise
+                self._last_error = exc
+                self.retries += 1
+                log.warning("cannot write to the store (%s); %d rows are waiting, trying "
+                            "again in %g s", _describe(exc), self.unsaved, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self._retry_max)
+                continue
+            if pause > self._retry_first:
+                log.warning("the store takes writes again; %d waiting rows saved", len(batch))
+            return
 
     async def _commit(self, batch: list[tuple[Statement, Params]]) -> None:
         groups: dict[Statement, list[Params]] = {}
@@ -189,9 +277,12 @@ class BatchedWriter:
                 else:
                     await self._conn.executemany(stmt.sql, rows)
             await self._conn.execute("COMMIT")
-        except Exception:
-            log.exception("batch of %d rows failed; retrying row by row", len(batch))
-            await self._conn.execute("ROLLBACK")
+        except Exception as exc:
+            await self._rollback()
+            if store_unavailable(exc):
+                raise
+            log.warning("a batch of %d rows failed (%s); retrying row by row",
+                        len(batch), _describe(exc))
             await self._commit_one_by_one(ordered)
         self.batches += 1
         log.debug("committed %d rows in %.1f ms", len(batch), (time.perf_counter() - started) * 1e3)
@@ -205,12 +296,28 @@ class BatchedWriter:
                     await self._conn.execute("SAVEPOINT row")
                     await self._conn.execute(stmt.sql, params)
                     await self._conn.execute("RELEASE row")
-                except Exception:
+                except Exception as exc:
+                    if store_unavailable(exc):
+                        await self._rollback()
+                        raise  # the store's fault, not the row's: keep the whole batch
                     await self._conn.execute("ROLLBACK TO row")
                     await self._conn.execute("RELEASE row")
                     self.failed_rows += 1
-                    log.exception("dropped a row for %s: %r", stmt.name, params)
-        await self._conn.execute("COMMIT")
+                    log.error("dropped a row for %s (%s): %r", stmt.name, _describe(exc),
+                              params)
+        try:
+            await self._conn.execute("COMMIT")
+        except Exception:
+            await self._rollback()
+            raise
+
+    async def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            await self._conn.execute("ROLLBACK")
+
+
+def _describe(exc: BaseException | None) -> str:
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "no error recorded"
 
 
 def _as_json(rows: list[Params]) -> str | None:

@@ -1,0 +1,142 @@
+"""When the store cannot take writes: a locked or full database must cost time, not rows;
+a store that is gone must stop the bot loudly, never leave it hanging or running blind."""
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.cli import _run
+from bot.core.events import MessagePosted
+from bot.runtime import Runtime
+from bot.service import serve
+from storage import WriterStopped
+from storage.database import connect, migrate
+from storage.repository import BOOK
+from storage.writer import BatchedWriter, StatementBook, store_unavailable
+from tests.conftest import COMMUNITY, GENERAL, START, make_settings
+
+INSERT_SEEN = next(s for s in BOOK._statements if s.name == "insert_seen")
+
+
+@pytest.fixture
+async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """The writer's connection, quick to report a lock (the bot waits 5 s per attempt)."""
+    connection = await connect(f"sqlite:///{tmp_path / 'store.db'}")
+    await migrate(connection)
+    await connection.execute("PRAGMA busy_timeout = 20")
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def other_program(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """Another program with the same database open (a database browser, say)."""
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    try:
+        yield other
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+
+
+def quick_writer(conn: aiosqlite.Connection) -> BatchedWriter:
+    return BatchedWriter(conn, max_batch=100, max_delay_ms=5, retry_first_s=0.01,
+                         retry_max_s=0.04)
+
+
+async def stored_keys(conn: aiosqlite.Connection) -> list[str]:
+    async with conn.execute("SELECT key FROM seen_events ORDER BY key") as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def until(condition: Callable[[], object], seconds: float = 5.0) -> None:
+    """Poll: the states waited for here (a retry counted, a runtime started) have no event."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+async def test_a_locked_store_delays_writes_and_loses_no_row(
+    conn: aiosqlite.Connection, other_program: sqlite3.Connection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await conn.execute("CREATE TABLE notes (body TEXT NOT NULL)")
+    insert_note = StatementBook().add("insert_note", "INSERT INTO notes (body) VALUES (?)")
+    other_program.execute("BEGIN IMMEDIATE")  # holds the write lock
+    writer = quick_writer(conn)
+    await writer.start()
+    for i in range(5):
+        writer.submit(INSERT_SEEN, (f"console:e{i}", i))
+    writer.submit(insert_note, (None,))  # a bad row: the only one that may be dropped
+    await until(lambda: writer.retries >= 3)
+    assert await stored_keys(conn) == [] and writer.failed_rows == 0
+    other_program.execute("COMMIT")  # the other program lets go
+    await writer.flush()
+    assert await stored_keys(conn) == [f"console:e{i}" for i in range(5)]
+    assert writer.failed_rows == 1
+    assert "database is locked" in caplog.text and "takes writes again" in caplog.text
+    await writer.close()
+
+
+async def test_a_stop_while_the_store_stays_locked_says_what_was_lost(
+    conn: aiosqlite.Connection, other_program: sqlite3.Connection,
+) -> None:
+    other_program.execute("BEGIN IMMEDIATE")
+    writer = quick_writer(conn)
+    await writer.start()
+    for i in range(4):
+        writer.submit(INSERT_SEEN, (f"console:e{i}", i))
+    with pytest.raises(WriterStopped, match=r"4 rows were not saved.*no other program"):
+        await writer.close(give_up_after_s=0.2)
+    other_program.execute("COMMIT")
+    assert await stored_keys(conn) == []  # said so, rather than claiming a clean stop
+
+
+async def test_a_lost_connection_stops_the_writer_instead_of_hanging(tmp_path: Path) -> None:
+    conn = await connect(f"sqlite:///{tmp_path / 'store.db'}")
+    await migrate(conn)
+    writer = quick_writer(conn)
+    await writer.start()
+    await conn.close()  # gone under the writer
+    writer.submit(INSERT_SEEN, ("console:e1", 1))
+    await asyncio.wait_for(writer.failed.wait(), 5)
+    assert not store_unavailable(writer.failure)  # nothing to wait for: stop
+    with pytest.raises(WriterStopped, match="1 rows were not saved"):
+        await asyncio.wait_for(writer.flush(), 5)
+    with pytest.raises(WriterStopped):
+        await asyncio.wait_for(writer.close(), 5)
+
+
+async def test_the_bot_exits_with_1_when_its_store_is_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(tmp_path)
+    runtime = Runtime(settings)
+    stop = asyncio.Event()  # never set: the store failure alone must end the bot
+    bot = asyncio.create_task(serve(settings, stop, runtime))
+    await until(lambda: runtime._repository is not None and runtime.repository.writer)
+    await runtime.repository._write.close()  # type: ignore[union-attr]
+    runtime.publish(MessagePosted(community=COMMUNITY, at=START, message="console:m1",
+                                  author="console:a", channel=GENERAL, length=5))
+    assert await asyncio.wait_for(bot, 10) == 1
+    assert "rows were not saved" in caplog.text
+    assert "every queued write was committed" not in caplog.text
+
+
+def test_the_command_line_reports_lost_rows_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def stopping() -> None:
+        raise WriterStopped("the store did not take writes; 3 rows were not saved")
+
+    with pytest.raises(SystemExit) as exited:
+        _run(stopping)
+    assert exited.value.code == 1
+    assert "3 rows were not saved" in capsys.readouterr().err
