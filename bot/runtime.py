@@ -8,7 +8,6 @@ commits everything still queued, so a clean stop loses nothing.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from bot.core.clock import Clock, SimulatedClock, SystemClock
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import Command, CommandRegistry, Invocation, Reply
 from bot.core.events import Event
+from bot.core.interpreter import InterpreterTuning
 from bot.core.outbox import Outbox, Sender
 from bot.core.text import RichText
 from bot.core.timers import Timers
@@ -32,12 +32,6 @@ log = logging.getLogger(__name__)
 REMEMBERED_KEYS = 50_000
 #: How many handled event keys the store keeps (pruned at every start).
 KEPT_KEYS = 4 * REMEMBERED_KEYS
-#: Thread switch interval while the bot runs (Python's default is 5 ms). SQLite works in
-#: the store's threads, and each call into it ends by taking the GIL back from the event
-#: loop; when the loop is busy with cogs that wait lasts a whole interval (the "convoy
-#: effect"), so under load the writer spent most of its time waiting instead of writing.
-#: Half a millisecond still lets the loop run uninterrupted for thousands of bytecodes.
-SWITCH_INTERVAL = 0.0005
 
 
 def default_cogs() -> list[type[Cog]]:
@@ -70,7 +64,7 @@ class Runtime:
         self._repository: Repository | None = None
         self._communities: Communities | None = None
         self.migrations_applied: list[str] = []
-        self._previous_switch_interval: float | None = None
+        self._interpreter = InterpreterTuning()
 
     @property
     def repository(self) -> Repository:
@@ -87,11 +81,10 @@ class Runtime:
 
     async def start(self) -> None:
         storage = self.settings.storage
-        self._previous_switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._previous_switch_interval, SWITCH_INTERVAL))
         self._repository = await open_repository(
             storage.url, max_batch=storage.batch_size, max_delay_ms=storage.batch_interval_ms
         )
+        self._interpreter.apply()  # after the one step that fails on a bad store
         self.migrations_applied = self._repository.migrations_applied
         self._communities = Communities(self.settings, self._repository)
         await self._communities.load()
@@ -170,9 +163,7 @@ class Runtime:
             if self._repository is not None:
                 await self._repository.close()
         finally:
-            if self._previous_switch_interval is not None:
-                sys.setswitchinterval(self._previous_switch_interval)
-                self._previous_switch_interval = None
+            self._interpreter.restore()
 
     async def __aenter__(self) -> Runtime:
         await self.start()

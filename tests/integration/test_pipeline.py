@@ -1,14 +1,18 @@
 """The bus: a failing or slow cog never stops the others."""
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import pytest
+
 from bot.core.cog import Cog
 from bot.core.events import Event, MessagePosted
-from bot.runtime import SWITCH_INTERVAL, Runtime
+from bot.core.interpreter import GC_YOUNG_THRESHOLD, SWITCH_INTERVAL
+from bot.runtime import Runtime
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
 
@@ -84,8 +88,22 @@ async def test_events_reach_subscribers_in_order(tmp_path) -> None:
     assert Counting.seen == [f"console:m{i}" for i in range(200)]
 
 
-async def test_runtime_shortens_the_thread_switch_interval_only_while_it_runs(tmp_path) -> None:
-    before = sys.getswitchinterval()
+async def test_runtime_tunes_the_interpreter_only_while_it_runs(tmp_path) -> None:
+    before = sys.getswitchinterval(), gc.get_threshold()
     async with Runtime(make_settings(tmp_path), cogs=[]):
-        assert sys.getswitchinterval() == min(before, SWITCH_INTERVAL) < 0.005
-    assert sys.getswitchinterval() == before
+        # Python stores the interval in whole microseconds
+        assert sys.getswitchinterval() == pytest.approx(min(before[0], SWITCH_INTERVAL))
+        assert sys.getswitchinterval() < 0.005
+        assert gc.get_threshold() == (max(before[1][0], GC_YOUNG_THRESHOLD), *before[1][1:])
+        assert gc.get_threshold()[0] > 700
+    assert (sys.getswitchinterval(), gc.get_threshold()) == before
+
+
+async def test_a_host_that_turned_gc_off_keeps_it_off(tmp_path) -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        async with Runtime(make_settings(tmp_path), cogs=[]):
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
