@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import sqlite3
 import sys
@@ -163,6 +164,8 @@ def main() -> None:
     args = parser.parse_args()
 
     events = synthetic_events(args.events, args.members)
+    gc.collect()
+    gc.freeze()  # the pre-built events are the harness's, not the bot's: keep them out of GC
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         pipeline_s, rows = asyncio.run(run_pipeline(events, tmp / "pipeline.db", args.batch))
