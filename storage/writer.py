@@ -248,6 +248,12 @@ class BatchedWriter:
         while True:
             try:
                 await self._commit(batch)
+            except asyncio.CancelledError:
+                # a stop gave up on this batch: end the transaction it may have left open
+                # (cancelling does not stop a statement already in aiosqlite's thread)
+                with contextlib.suppress(Exception):
+                    await self._conn.execute("ROLLBACK")
+                raise
             except Exception as exc:
                 if not store_unavailable(exc):
                     raise
