@@ -31,6 +31,21 @@ ANSWER_FIRST_MESSAGE = BOOK.add("answer_first_message", """
 ALERT_FIRST_MESSAGE = BOOK.add("alert_first_message", """
     UPDATE first_messages SET alerted_at = ?
     WHERE community_id = ? AND member_id = ? AND alerted_at IS NULL""")
+# A burst's newcomers are inserted, then deleted once posted. The delete names the due
+# time it was written with, so a newer burst's row for the same member (a replace, later in
+# the same batch or not) is never taken for the older one.
+UPSERT_PENDING_WELCOME = BOOK.add("upsert_pending_welcome", """
+    INSERT INTO welcome_pending (community_id, member_id, name, joined_at, due)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET name = excluded.name, joined_at = excluded.joined_at,
+        due = excluded.due""")
+DELETE_PENDING_WELCOME = BOOK.add("delete_pending_welcome", """
+    DELETE FROM welcome_pending WHERE community_id = ? AND member_id = ? AND due = ?""")
+INSERT_WELCOME_DELETION = BOOK.add("insert_welcome_deletion", """
+    INSERT OR REPLACE INTO welcome_deletions (community_id, message_id, channel_id, due)
+    VALUES (?, ?, ?, ?)""")
+DELETE_WELCOME_DELETION = BOOK.add("delete_welcome_deletion", """
+    DELETE FROM welcome_deletions WHERE community_id = ? AND message_id = ?""")
 
 # -- forgetting a member: one statement per table, in this order ------------------------
 # ?1 community, ?2 member, ?3 the anonymous id that replaces the member where others'
@@ -64,6 +79,7 @@ FORGET = [BOOK.add(f"forget_{i}", sql) for i, sql in enumerate([
     "DELETE FROM members WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM content_subscriptions WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM content_dm_preferences WHERE community_id = ?1 AND member_id = ?2",
+    "DELETE FROM welcome_pending WHERE community_id = ?1 AND member_id = ?2",
     # handled-event keys name members too ("MemberJoined:<community>:<member>:<time>")
     """DELETE FROM seen_events WHERE instr(key, ':' || ?2 || ':') > 0
        OR key LIKE '%:' || ?2""",
@@ -96,6 +112,20 @@ class FirstMessage:
     alerted: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PendingWelcome:
+    member: str
+    name: str
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeDeletion:
+    message: str
+    channel: str
+    due: datetime
+
+
 class JourneyStore:
     def __init__(self, repository: Repository) -> None:
         self.repo = repository
@@ -120,6 +150,21 @@ class JourneyStore:
 
     def record_first_alert(self, community: str, member: str, at: datetime) -> None:
         self.repo.submit(ALERT_FIRST_MESSAGE, (epoch(at), community, member))
+
+    def add_pending_welcome(self, community: str, member: str, name: str, joined: datetime,
+                            due: datetime) -> None:
+        self.repo.submit(UPSERT_PENDING_WELCOME,
+                         (community, member, name, epoch(joined), epoch(due)))
+
+    def done_pending_welcome(self, community: str, member: str, due: datetime) -> None:
+        self.repo.submit(DELETE_PENDING_WELCOME, (community, member, epoch(due)))
+
+    def add_welcome_deletion(self, community: str, message: str, channel: str,
+                             due: datetime) -> None:
+        self.repo.submit(INSERT_WELCOME_DELETION, (community, message, channel, epoch(due)))
+
+    def done_welcome_deletion(self, community: str, message: str) -> None:
+        self.repo.submit(DELETE_WELCOME_DELETION, (community, message))
 
     def forget(self, community: str, member: str, anonymous: str) -> None:
         for statement in FORGET:
@@ -189,6 +234,18 @@ class JourneyStore:
                AND kind = 'joined' AND at >= ? GROUP BY member_id""", (community, epoch(since)))
         return {r[0]: from_epoch(r[1]) for r in rows}
 
+    async def pending_welcomes(self, community: str) -> list[PendingWelcome]:
+        rows = await self.repo.rows(
+            """SELECT member_id, name, due FROM welcome_pending WHERE community_id = ?
+               ORDER BY joined_at, member_id""", (community,))
+        return [PendingWelcome(r[0], r[1], from_epoch(r[2])) for r in rows]
+
+    async def welcome_deletions(self, community: str) -> list[WelcomeDeletion]:
+        rows = await self.repo.rows(
+            "SELECT message_id, channel_id, due FROM welcome_deletions WHERE community_id = ?",
+            (community,))
+        return [WelcomeDeletion(r[0], r[1], from_epoch(r[2])) for r in rows]
+
     async def first_messages(self, community: str) -> dict[str, FirstMessage]:
         rows = await self.repo.rows(
             """SELECT member_id, message_id, channel_id, at, answered_at, alerted_at
@@ -220,6 +277,8 @@ class JourneyStore:
                                    "WHERE community_id = ? AND member_id = ?",
             "direct_message_choice": "SELECT * FROM content_dm_preferences "
                                      "WHERE community_id = ? AND member_id = ?",
+            "welcome_waiting": "SELECT * FROM welcome_pending WHERE community_id = ? "
+                               "AND member_id = ?",
         }
         out: dict[str, Any] = {"community": community, "member": member}
         for name, sql in queries.items():

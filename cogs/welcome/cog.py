@@ -52,7 +52,9 @@ class _Community:
     channels: list[str] = field(default_factory=list)
     member_count: int = 0
     last_welcome: datetime | None = None
-    pending: list[tuple[str, str]] = field(default_factory=list)
+    #: newcomers gathered for the next burst post, in the order they came: member ->
+    #: (name, when the post is due); also stored, so that a restart still welcomes them
+    pending: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     ever_joined: set[str] = field(default_factory=set)
     joined_at: dict[str, datetime] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
@@ -117,6 +119,14 @@ class WelcomeCog(Cog):
             state.joined_at = await self.store.recent_joins(community, now - timedelta(days=days))
             state.stages = {m: row.stage for m, row in (await self.store.stages(community)).items()}
             state.channels = [c for c, _ in await self.ctx.repository.channels(community)]
+            waiting = await self.store.pending_welcomes(community)
+            if waiting:
+                state.pending = {w.member: (w.name, w.due) for w in waiting}
+                state.names.update((w.member, w.name) for w in waiting)
+                self._schedule_burst(community, max(w.due for w in waiting))
+            for deletion in await self.store.welcome_deletions(community):
+                self._schedule_delete(community, deletion.channel, deletion.message,
+                                      deletion.due)
             for member, first in (await self.store.first_messages(community)).items():
                 state.first[member] = first.message
                 if first.answered_at is None and not first.alerted:
@@ -148,6 +158,7 @@ class WelcomeCog(Cog):
         state = self._c(event.community)
         for table in (state.joined_at, state.names, state.stages, state.last_active, state.first):
             table.pop(event.member, None)
+        state.pending.pop(event.member, None)
         state.ever_joined.discard(event.member)
 
     async def on_stage(self, event: StageChanged) -> None:
@@ -176,24 +187,30 @@ class WelcomeCog(Cog):
             return
         seconds = int(self.setting(community, "burst_seconds"))
         if in_burst(state.last_welcome, event.at, seconds):
-            state.pending.append((event.member, state.names[event.member]))
             assert state.last_welcome is not None
             due = state.last_welcome + timedelta(seconds=seconds)
-
-            async def flush() -> None:
-                await self._flush(community)
-
-            self.ctx.timers.call_at(due, f"welcome-burst:{community}", flush)
+            name = state.names[event.member]
+            state.pending[event.member] = (name, due)
+            self.store.add_pending_welcome(community, event.member, name, event.at, due)
+            self._schedule_burst(community, due)
         else:
             await self._post(community, [(event.member, state.names[event.member])])
         if self.setting(community, "dm") in ("also", "only"):
             await self._dm(community, event.member, state.names[event.member])
 
+    def _schedule_burst(self, community: str, due: datetime) -> None:
+        async def flush() -> None:
+            await self._flush(community)
+
+        self.ctx.timers.call_at(due, f"welcome-burst:{community}", flush)
+
     async def _flush(self, community: str) -> None:
         state = self._c(community)
-        batch, state.pending = state.pending, []
+        batch, state.pending = state.pending, {}
         if batch:
-            await self._post(community, batch)
+            await self._post(community, [(member, name) for member, (name, _) in batch.items()])
+        for member, (_, due) in batch.items():
+            self.store.done_pending_welcome(community, member, due)
 
     async def on_message(self, event: MessagePosted) -> None:
         if event.author_is_bot or event.author in self._bots:
@@ -307,14 +324,20 @@ class WelcomeCog(Cog):
         state.posts[delivery.message] = [m for m, _ in newcomers]
         minutes = int(self.setting(community, "delete_after_minutes"))
         if minutes:
-            message = delivery.message
+            due = now + timedelta(minutes=minutes)
+            self.store.add_welcome_deletion(community, delivery.message, channel, due)
+            self._schedule_delete(community, channel, delivery.message, due)
 
-            async def delete() -> None:
-                await self.ctx.outbox.send(DeleteMessage(community=community, channel=channel,
-                                                         message=message))
+    def _schedule_delete(self, community: str, channel: str, message: str,
+                         due: datetime) -> None:
+        async def delete() -> None:
+            await self.ctx.outbox.send(DeleteMessage(community=community, channel=channel,
+                                                     message=message))
+            # done even if the platform refused: the post may be gone already, and a
+            # refusal (missing permission) would only repeat at every start
+            self.store.done_welcome_deletion(community, message)
 
-            self.ctx.timers.call_at(now + timedelta(minutes=minutes),
-                                    f"welcome-delete:{message}", delete)
+        self.ctx.timers.call_at(due, f"welcome-delete:{message}", delete)
 
     async def _dm(self, community: str, member: str, name: str) -> None:
         text = self.render(community, [(member, name)], self.ctx.clock.now())

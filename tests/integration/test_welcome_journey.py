@@ -2,13 +2,19 @@
 
 import json
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.adapters.console.adapter import ConsoleAdapter
 from bot.core.actions import DeleteMessage, DirectMessage, Post
+from bot.core.clock import SimulatedClock
 from bot.core.events import InviteUsed, MemberLeft
 from bot.core.text import FSI, PDI, MessageLink
+from bot.runtime import Runtime
 from storage.journey import JourneyStore, StageRow
-from tests.conftest import COMMUNITY, OWNERS, Community
+from tests.conftest import ALL_COGS, COMMUNITY, OWNERS, START, Community, make_settings
 
 
 def posts(tribe: Community, kind: str, about: str | None = None) -> list[Post]:
@@ -122,6 +128,57 @@ async def test_welcome_off_dm_only_and_delete_after(tribe: Community) -> None:
     sent = [s.action for s in tribe.adapter.pop_sent()]
     assert any(isinstance(a, Post) and a.kind == "welcome" for a in sent)
     assert any(isinstance(a, DeleteMessage) for a in sent)
+
+
+@asynccontextmanager
+async def bot_session(tmp_path: Path, at: datetime) -> AsyncIterator[Community]:
+    """One run of the bot on the store in ``tmp_path``, its clock at ``at``: the previous
+    run's timers that are due by then fire first."""
+    async with Runtime(make_settings(tmp_path), clock=SimulatedClock(at),
+                       cogs=ALL_COGS) as runtime:
+        tribe = Community(ConsoleAdapter(runtime, echo=False, moderators=["mod"]))
+        tribe.now = at
+        await runtime.advance_to(at)
+        yield tribe
+
+
+async def test_a_restart_still_welcomes_the_burst_it_was_gathering(tmp_path: Path) -> None:
+    async with bot_session(tmp_path, START) as tribe:
+        await tribe.open()
+        tribe.adapter.pop_sent()
+        tribe.tick(minutes=10)
+        await tribe.join("first")  # posted at once; the next minute gathers a burst
+        tribe.tick(seconds=5)
+        await tribe.join("second")
+        tribe.tick(seconds=5)
+        await tribe.join("third")
+        assert [p.text.mentions() for p in posts(tribe, "welcome")] == [("console:first",)]
+        stopped = tribe.now  # stops before the burst is due
+    async with bot_session(tmp_path, stopped + timedelta(minutes=5)) as tribe:
+        [burst] = posts(tribe, "welcome")
+        assert burst.text.mentions() == ("console:second", "console:third")
+    async with bot_session(tmp_path, stopped + timedelta(minutes=10)) as tribe:
+        assert posts(tribe, "welcome") == []  # welcomed once, not at every start
+
+
+async def test_a_restart_still_deletes_welcome_posts_when_due(tmp_path: Path) -> None:
+    async with bot_session(tmp_path, START) as tribe:
+        await tribe.open()
+        tribe.adapter.pop_sent()
+        tribe.adapter.runtime.communities.set(COMMUNITY, "welcome.delete_after_minutes", 30)
+        tribe.tick(minutes=10)
+        await tribe.join("ann")
+        [welcome] = [s for s in tribe.adapter.pop_sent()
+                     if isinstance(s.action, Post) and s.action.kind == "welcome"]
+        joined = tribe.now
+    async with bot_session(tmp_path, joined + timedelta(minutes=20)) as tribe:
+        assert not any(isinstance(s.action, DeleteMessage) for s in tribe.adapter.pop_sent())
+    async with bot_session(tmp_path, joined + timedelta(minutes=31)) as tribe:
+        deletes = [s.action for s in tribe.adapter.pop_sent()
+                   if isinstance(s.action, DeleteMessage)]
+        assert [d.message for d in deletes] == [welcome.message]
+    async with bot_session(tmp_path, joined + timedelta(minutes=40)) as tribe:
+        assert not any(isinstance(s.action, DeleteMessage) for s in tribe.adapter.pop_sent())
 
 
 async def test_welcome_channel_moves_the_welcome(tribe: Community) -> None:
@@ -285,13 +342,33 @@ async def test_forget_me_keeps_others_totals(tribe: Community) -> None:
     assert await runtime.repository.recompute_totals() == 0
     await runtime.repository.flush()
     with sqlite3.connect(runtime.repository.path) as conn:
-        dump = "\n".join(str(row) for table in ("members", "messages", "reactions", "ledger",
-                                                "daily_activity", "point_totals", "member_weeks",
-                                                "member_events", "member_stages",
-                                                "stage_history", "content_subscriptions",
-                                                "seen_events")
-                         for row in conn.execute(f"SELECT * FROM {table}"))
-    assert "console:ann" not in dump
+        assert "console:ann" not in dump_every_table(conn)
+
+
+def dump_every_table(conn: sqlite3.Connection) -> str:
+    """Every row of every table, so that a table added later is checked too."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert "welcome_pending" in tables
+    return "\n".join(str(row) for table in tables
+                     for row in conn.execute(f'SELECT * FROM "{table}"'))
+
+
+async def test_forget_me_also_drops_a_welcome_still_waiting(tribe: Community) -> None:
+    await tribe.open()
+    tribe.tick(minutes=10)
+    await tribe.join("first")
+    tribe.tick(seconds=5)
+    await tribe.join("ann")  # gathered for the next burst post
+    tribe.adapter.pop_sent()
+    assert await tribe.command("ann", "/forget me confirm") == \
+        "Done: your data in this community is erased."
+    tribe.tick(minutes=5)
+    await tribe.say("mod", "later")  # the burst is due: nobody is left in it
+    assert posts(tribe, "welcome") == []
+    runtime = tribe.adapter.runtime
+    await runtime.repository.flush()
+    with sqlite3.connect(runtime.repository.path) as conn:
+        assert "console:ann" not in dump_every_table(conn)
 
 
 async def test_my_data_arrives_as_a_json_file_by_dm(tribe: Community) -> None:
