@@ -145,10 +145,13 @@ class Runtime:
         clock = self.clock
         if not isinstance(clock, SimulatedClock):
             return
-        while (due := self.timers.next_due()) is not None and due <= moment:
+        while True:
+            await self.bus.drain()  # what happened before a timer is due is handled first
+            due = self.timers.next_due()
+            if due is None or due > moment:
+                break
             clock.set(due)
             await self.timers.run_due()
-            await self.bus.drain()
         clock.set(moment)
 
     async def stop(self) -> None:
