@@ -48,6 +48,7 @@ from bot.adapters.discord.translate import (
     DM_CLOSED_CODE,
     allowed_mentions,
     render,
+    render_chunks,
     role_problem,
     snowflake,
 )
@@ -72,7 +73,6 @@ DM_CLOSED = "dm_closed"
 ANSWER_WITHIN = 2.0
 #: Replies of these commands are shown as embeds (mentions in embeds never ping).
 EMBED_COMMANDS = frozenset({"rank", "top", "summary"})
-CONTENT_LIMIT = 2000
 EMBED_LIMIT = 4096
 READY_TIMEOUT = 120.0
 
@@ -210,20 +210,24 @@ class DiscordAdapter:
     ) -> None:
         kwargs: dict[str, Any] = {"ephemeral": reply.private,
                                   "allowed_mentions": allowed_mentions(reply.text)}
-        text = render(reply.text)
+        rest: list[str] = []
         if command.path[0] in EMBED_COMMANDS and not reply.private:
-            embed = discord.Embed(description=_fit(text, EMBED_LIMIT))
+            embed = discord.Embed(description=_fit(render(reply.text), EMBED_LIMIT))
             if reply.file is not None and reply.file.suffix.lower() in (".png", ".jpg"):
                 embed.set_image(url=f"attachment://{reply.file.name}")
             kwargs["embed"] = embed
         else:
-            kwargs["content"] = _fit(text, CONTENT_LIMIT)
+            first, *rest = render_chunks(reply.text) or [""]
+            kwargs["content"] = first
         if reply.file is not None:
             kwargs["file"] = discord.File(reply.file)
         if deferred:
             await interaction.followup.send(**kwargs)
         else:
             await interaction.response.send_message(**kwargs)
+        for content in rest:  # a long answer continues in follow-up messages
+            await interaction.followup.send(content=content, ephemeral=reply.private,
+                                            allowed_mentions=kwargs["allowed_mentions"])
 
     # -- actions -----------------------------------------------------------------------
     async def deliver(self, action: Action) -> Delivery:
@@ -246,22 +250,28 @@ class DiscordAdapter:
             return Delivery(False, error=f"http {exc.status}: {exc.text}")
         return Delivery(False, error=f"discord cannot send {type(action).__name__}")
 
-    def _message_kwargs(self, text: RichText, file: Path | None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"content": _fit(render(text), CONTENT_LIMIT),
-                                  "allowed_mentions": allowed_mentions(text)}
+    async def _send(self, channel: discord.abc.Messageable, text: RichText,
+                    file: Path | None, **first: Any) -> discord.Message:
+        """The text in as many messages as Discord's limit needs, in order; the file (and
+        ``first``, e.g. a reply reference) go with the first. Returns the first message."""
+        mentions = allowed_mentions(text)
+        contents = render_chunks(text) or [""]
         if file is not None:
-            kwargs["file"] = discord.File(file)
-        return kwargs
+            first["file"] = discord.File(file)
+        opening = await channel.send(content=contents[0], allowed_mentions=mentions, **first)
+        for content in contents[1:]:
+            await channel.send(content=content, allowed_mentions=mentions)
+        return opening
 
     async def _post(self, action: Post) -> Delivery:
         channel = self.client.get_partial_messageable(
             snowflake(action.channel), guild_id=snowflake(action.community))
-        kwargs = self._message_kwargs(action.text, action.file)
+        first: dict[str, Any] = {}
         if action.reply_to is not None:
-            kwargs["reference"] = discord.MessageReference(
+            first["reference"] = discord.MessageReference(
                 message_id=snowflake(action.reply_to), channel_id=channel.id,
                 fail_if_not_exists=False)
-        sent = await channel.send(**kwargs)
+        sent = await self._send(channel, action.text, action.file, **first)
         return Delivery(True, message=translate.message_id(sent.id))
 
     async def _invite(self, action: CreateInvite) -> Delivery:
@@ -290,7 +300,7 @@ class DiscordAdapter:
     async def _direct(self, action: DirectMessage) -> Delivery:
         try:
             channel = await self.client.create_dm(discord.Object(id=snowflake(action.member)))
-            sent = await channel.send(**self._message_kwargs(action.text, action.file))
+            sent = await self._send(channel, action.text, action.file)
         except discord.Forbidden as exc:
             if exc.code == DM_CLOSED_CODE:
                 log.info("%s does not accept direct messages", action.member)
@@ -348,7 +358,7 @@ class DiscordAdapter:
             return
         channel = self.client.get_partial_messageable(target, guild_id=guild.id)
         try:
-            await channel.send(**self._message_kwargs(text, None))
+            await self._send(channel, text, None)
         except discord.HTTPException as exc:
             log.warning("could not tell the moderators of %s about role %s: %s",
                         guild.id, action.role, exc)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import discord
 
+from bot.core.chunks import atoms, pack
 from bot.core.events import (
     Channel,
     CommunityJoined,
@@ -25,7 +26,14 @@ from bot.core.events import (
     ReactionRemoved,
 )
 from bot.core.ids import make_id, native_part, platform_of
-from bot.core.text import ChannelLink, Mention, MessageLink, RichText, visible_length
+from bot.core.text import (
+    ChannelLink,
+    Mention,
+    MessageLink,
+    RichText,
+    Segment,
+    visible_length,
+)
 
 PLATFORM = "discord"
 #: Message types people write; joins, pins, boosts and other system notices earn nothing.
@@ -201,23 +209,33 @@ def used_invite(
 
 
 # -- outbound: text ----------------------------------------------------------------------
+#: Discord's limit on a message's content.
+CONTENT_LIMIT = 2000
+
+
 def escape(text: str) -> str:
     """Owner and member text cannot format, link or ping: markdown and @mentions escaped."""
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
+def _render_segment(segment: Segment) -> str:
+    if isinstance(segment, Mention):
+        return f"<@{snowflake(segment.member)}>"
+    if isinstance(segment, ChannelLink):
+        return f"<#{snowflake(segment.channel)}>"
+    if isinstance(segment, MessageLink):
+        return message_url(segment)
+    return escape(segment)
+
+
 def render(text: RichText) -> str:
-    out: list[str] = []
-    for segment in text.segments:
-        if isinstance(segment, Mention):
-            out.append(f"<@{snowflake(segment.member)}>")
-        elif isinstance(segment, ChannelLink):
-            out.append(f"<#{snowflake(segment.channel)}>")
-        elif isinstance(segment, MessageLink):
-            out.append(message_url(segment))
-        else:
-            out.append(escape(segment))
-    return "".join(out)
+    """One message's content (no length limit)."""
+    return "".join(_render_segment(segment) for segment in text.segments)
+
+
+def render_chunks(text: RichText, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Message contents of at most ``limit`` units, split between lines or words."""
+    return pack(atoms(text, render=_render_segment, escape=escape, limit=limit), limit)
 
 
 def message_url(link: MessageLink) -> str:

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.core.chunks import atoms, pack
 from bot.core.commands import Command
 from bot.core.ids import native_part, platform_of
-from bot.core.text import ChannelLink, Mention, MessageLink, RichText
+from bot.core.text import ChannelLink, Mention, MessageLink, RichText, Segment
 
 #: Telegram's limits (characters after entity parsing; we count the HTML, which is longer,
 #: in UTF-16 units like Telegram does, so a chunk is always accepted).
@@ -22,11 +23,6 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 DESCRIPTION_LIMIT = 256
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-_TOKENS = re.compile(r"\n|[^\S\n]+|\S+")
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def render_mention(mention: Mention) -> str:
@@ -55,70 +51,28 @@ def render_message_link(link: MessageLink) -> str:
     return f'<a href="{url}">{label}</a>' if url else label
 
 
-def _atoms(text: RichText, limit: int) -> list[str]:
-    """Indivisible rendered pieces: mentions, words, spaces and newlines."""
-    atoms: list[str] = []
-    for segment in text.segments:
-        if isinstance(segment, Mention):
-            atoms.append(render_mention(segment))
-        elif isinstance(segment, MessageLink):
-            atoms.append(render_message_link(segment))
-        elif isinstance(segment, ChannelLink):
-            atoms.append(html.escape(f"#{segment.name}", quote=False))
-        else:
-            for token in _TOKENS.findall(segment):
-                atoms.extend(_hard_split(token, limit))
-    return atoms
+def _render_segment(segment: Segment) -> str:
+    if isinstance(segment, Mention):
+        return render_mention(segment)
+    if isinstance(segment, MessageLink):
+        return render_message_link(segment)
+    if isinstance(segment, ChannelLink):
+        return html.escape(f"#{segment.name}", quote=False)
+    return html.escape(segment, quote=False)
 
 
-def _hard_split(token: str, limit: int) -> list[str]:
-    """A word longer than a whole message is cut, never inside an HTML entity."""
-    escaped = html.escape(token, quote=False)
-    if utf16_length(escaped) <= limit:
-        return [escaped]
-    pieces, current = [], ""
-    for char in token:
-        piece = html.escape(char, quote=False)
-        if utf16_length(current) + utf16_length(piece) > limit:
-            pieces.append(current)
-            current = ""
-        current += piece
-    return [*pieces, current] if current else pieces
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
 
 
 def render_html(text: RichText) -> str:
     """One HTML string (no length limit)."""
-    return "".join(_atoms(text, TEXT_LIMIT * 100))
+    return "".join(_render_segment(segment) for segment in text.segments)
 
 
 def render_chunks(text: RichText, limit: int = TEXT_LIMIT) -> list[str]:
-    """HTML messages of at most ``limit`` UTF-16 units, split at a line break when one is
-    in the second half of a full chunk, else at a space."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for atom in _atoms(text, limit):
-        length = utf16_length(atom)
-        while size + length > limit and current:
-            cut = _cut_point(current, limit)
-            chunks.append("".join(current[:cut]))
-            current = current[cut:]
-            size = sum(utf16_length(a) for a in current)
-        current.append(atom)
-        size += length
-    if current:
-        chunks.append("".join(current))
-    return [c.strip() for c in chunks if c.strip()]
-
-
-def _cut_point(atoms: list[str], limit: int) -> int:
-    position = 0
-    best = len(atoms)
-    for index, atom in enumerate(atoms):
-        position += utf16_length(atom)
-        if atom == "\n" and position >= limit // 2:
-            best = index + 1
-    return best
+    """HTML messages of at most ``limit`` UTF-16 units (see ``bot.core.chunks``)."""
+    return pack(atoms(text, render=_render_segment, escape=_escape, limit=limit), limit)
 
 
 # -- the command menu ------------------------------------------------------------------

@@ -6,13 +6,19 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 import pytest
 
 from bot.adapters.discord.adapter import DM_CLOSED, DiscordAdapter
-from bot.adapters.discord.translate import channel_id, community_id, member_id, message_id
+from bot.adapters.discord.translate import (
+    channel_id,
+    community_id,
+    member_id,
+    message_id,
+    render_chunks,
+)
 from bot.core.actions import CreateInvite, DirectMessage, Post, SetRole
 from bot.core.cog import Cog
 from bot.core.commands import Command, Invocation, Reply
@@ -412,6 +418,38 @@ async def test_slow_commands_are_deferred_then_answered(
             await adapter.stop()
 
 
+class ListingCog(Cog):
+    """A cog whose answer is longer than one Discord message."""
+
+    name = "listing"
+    LINES: ClassVar[list[str]] = [f"item {n:03d}: " + "x" * 60 for n in range(80)]
+
+    def commands(self) -> list[Command]:
+        return [Command(("listing",), "A long listing", self.listing)]
+
+    async def listing(self, inv: Invocation) -> Reply:
+        return Reply(plain("\n".join(self.LINES)))
+
+
+async def test_a_long_answer_continues_in_follow_up_messages(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    from tests.e2e.discord.conftest import discord_settings
+
+    settings = discord_settings(tmp_path, fake)
+    async with Runtime(settings, cogs=[ListingCog]) as runtime:
+        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
+        await adapter.start()
+        try:
+            answer = await Harness(fake, runtime, adapter).run(interaction(9, ALICE, "listing"))
+            followups = await fake.wait_for("POST", rf"/webhooks/{APP_ID}/token-9", count=2)
+            contents = [answer.body["data"]["content"], *(f.body["content"] for f in followups)]
+            assert all(len(c) <= 2000 for c in contents)
+            assert "\n".join(contents).split("\n") == ListingCog.LINES
+        finally:
+            await adapter.stop()
+
+
 # -- level roles -------------------------------------------------------------------------
 REWARDS: dict[str, Any] = {"engagement": {"level_rewards": {"1": "Regular"}}}
 
@@ -482,3 +520,28 @@ async def test_posts_escape_markdown_and_ping_only_mentioned_members(bot: Harnes
     mentions = post.body["allowed_mentions"]
     assert mentions["parse"] == [] and mentions["users"] == [1], "no @everyone, no roles"
 
+
+
+async def test_a_long_post_arrives_whole_in_several_messages(
+    bot: Harness, tmp_path: Path,
+) -> None:
+    lines = [f"{n:02d} שבוע טוב לקהילה, thanks for every answer ✨ " + "·" * 40
+             for n in range(60)]  # about 5,400 characters
+    text = plain("\n".join(lines) + "\n") + RichText((Mention(member_id(1), "Alice"),))
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n")
+    delivery = await bot.runtime.outbox.send(Post(
+        community=COMMUNITY, channel=channel_id(GENERAL), text=text, file=chart))
+    posts = bot.fake.sent("POST", rf"/channels/{GENERAL}/messages")
+    contents = [p.body["content"] for p in posts]
+    assert len(posts) == 3 and all(len(c.encode("utf-16-le")) // 2 <= 2000 for c in contents)
+    assert "\n".join(contents).split("\n") == [*lines, "<@1>"], "in order, no line cut"
+    assert [p.files for p in posts] == [("chart.png",), (), ()], "the chart opens the post"
+    assert all(p.body["allowed_mentions"]["users"] == [1] for p in posts)
+    assert delivery.ok and delivery.message is not None
+
+
+def test_escapes_are_never_cut_in_two() -> None:
+    chunks = render_chunks(plain("*" * 3000))
+    assert all(len(c) <= 2000 for c in chunks)
+    assert "".join(chunks) == "\\*" * 3000
