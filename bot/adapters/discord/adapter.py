@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import tempfile
 from pathlib import Path
@@ -62,8 +63,20 @@ from bot.core.actions import (
     Post,
     SetRole,
 )
-from bot.core.commands import ChannelRef, Command, Invocation, MemberRef, OptionKind, Reply
+from bot.core.commands import (
+    ChannelRef,
+    Command,
+    CommandError,
+    Invocation,
+    MemberRef,
+    OptionKind,
+    Reply,
+    UsageError,
+    parse_text_arguments,
+    split_words,
+)
 from bot.core.text import RichText
+from bot.i18n import Catalog
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -75,6 +88,8 @@ ANSWER_WITHIN = 2.0
 EMBED_COMMANDS = frozenset({"rank", "top", "summary"})
 EMBED_LIMIT = 4096
 READY_TIMEOUT = 120.0
+#: Typed commands (``[discord] prefix_commands``) start with this.
+COMMAND_PREFIX = "!"
 
 
 def _fit(text: str, limit: int) -> str:
@@ -94,6 +109,8 @@ class DiscordAdapter:
         self.client = build_client(settings, intents, guild_ready_timeout=guild_ready_timeout)
         self.bridge = Bridge(runtime, self.client)
         self.bridge.attach()
+        if settings.prefix_commands:
+            self.bridge.prefix_command = self._run_prefix_command
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self.client)
         #: Whether the last start synced the command definitions to Discord.
         self.synced = False
@@ -168,6 +185,78 @@ class DiscordAdapter:
                     deferred = True
             reply = await running
             await self._answer(interaction, command, reply, deferred=deferred)
+
+    async def _run_prefix_command(self, message: discord.Message) -> bool:
+        """``!rank``, ``!points give @dana 50 thanks``: the same commands as the slash
+        ones, typed in a message. Returns False for a message that is not a command."""
+        if message.guild is None or not message.content.startswith(COMMAND_PREFIX):
+            return False
+        found = self.runtime.commands.find(split_words(message.content[1:]))
+        if found is None:
+            return False  # "!!!", "!important": conversation
+        command, words = found
+        community = translate.community_id(message.guild.id)
+        tr = self.runtime.communities.catalog(community)
+        mentioned = {user.id: user for user in message.mentions}
+
+        def members(word: str) -> MemberRef | None:
+            user = mentioned.get(translate.mention_target(word, "@") or 0)
+            return (MemberRef(translate.member_id(user.id), user.display_name)
+                    if user is not None else None)
+
+        def channels(word: str) -> ChannelRef | None:
+            target = translate.mention_target(word, "#")
+            channel = message.guild.get_channel(target) if message.guild and target else None
+            return (ChannelRef(translate.channel_id(channel.id), channel.name)
+                    if channel is not None else None)
+
+        with tempfile.TemporaryDirectory(prefix="tribebot-") as folder:
+            try:
+                # a file comes attached, not typed: the words fill the other options
+                typed = dataclasses.replace(command, options=tuple(
+                    o for o in command.options if o.kind is not OptionKind.FILE))
+                args = parse_text_arguments(typed, words, members, channels, tr)
+                args.update(await self._attached_files(command, message, Path(folder), tr))
+            except CommandError as exc:
+                await self._reply_to(message, Reply(exc.text, private=True))
+                return True
+            author = message.author
+            roles = [r.name for r in author.roles] if isinstance(author, discord.Member) else []
+            permissions = (author.guild_permissions if isinstance(author, discord.Member)
+                           else discord.Permissions.none())
+            invocation = Invocation(
+                community=community, channel=translate.channel_id(message.channel.id),
+                invoker=MemberRef(translate.member_id(author.id), author.display_name),
+                is_moderator=translate.is_moderator(permissions, roles,
+                                                    self.settings.moderator_role),
+                at=self.runtime.clock.now(), args=args,
+            )
+            reply = await self.runtime.invoke(command, invocation)
+            await self._reply_to(message, reply)
+        return True
+
+    async def _attached_files(
+        self, command: Command, message: discord.Message, folder: Path, tr: Catalog,
+    ) -> dict[str, Path]:
+        """A FILE option of a typed command takes the message's attachment."""
+        wanted = [o for o in command.options if o.kind is OptionKind.FILE]
+        if not wanted:
+            return {}
+        if not message.attachments:
+            raise UsageError(tr.gettext("/{command}: attach the file to the message.",
+                                        command=command.name))
+        attachment = message.attachments[0]
+        path = folder / Path(attachment.filename).name
+        await attachment.save(path)
+        return {wanted[0].name: path}
+
+    async def _reply_to(self, message: discord.Message, reply: Reply) -> None:
+        """Answer in the channel, as a reply (a typed command has no ephemeral answers)."""
+        reference = message.to_reference(fail_if_not_exists=False)
+        try:
+            await self._send(message.channel, reply.text, reply.file, reference=reference)
+        except discord.HTTPException as exc:
+            log.warning("could not answer a command in %s: %s", message.channel.id, exc)
 
     async def _arguments(
         self, command: Command, values: dict[str, Any], folder: Path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import discord
 import yarl
@@ -98,6 +98,9 @@ class Bridge:
         self._invites: dict[int, dict[str, InviteCount]] = {}
         self._vanished: dict[int, dict[str, InviteCount]] = {}
         self._invite_locks: dict[int, asyncio.Lock] = {}
+        #: Answers a "!command" message and returns True, or returns False for a message
+        #: that is conversation; set by the adapter when prefix commands are on.
+        self.prefix_command: Callable[[discord.Message], Awaitable[bool]] | None = None
 
     def attach(self) -> None:
         for name in EVENTS:
@@ -204,9 +207,14 @@ class Bridge:
 
     # -- messages ----------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
-        visible = self.client.intents.message_content
-        self._publish([translate.message_posted(message, visible)])
-        self._done()
+        try:
+            if (self.prefix_command is not None and not message.author.bot
+                    and await self.prefix_command(message)):
+                return  # a command is not conversation: it earns nothing
+            visible = self.client.intents.message_content
+            self._publish([translate.message_posted(message, visible)])
+        finally:
+            self._done()
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         self._publish([translate.message_edited(payload)])

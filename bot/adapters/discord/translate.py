@@ -228,6 +228,14 @@ def _render_segment(segment: Segment) -> str:
     return escape(segment)
 
 
+def mention_target(word: str, sigil: str) -> int | None:
+    """The id in a typed mention: ``<@123>``/``<@!123>`` for ``@``, ``<#123>`` for ``#``."""
+    if not (word.startswith(f"<{sigil}") and word.endswith(">")):
+        return None
+    digits = word[2:-1].lstrip("!")
+    return int(digits) if digits.isdigit() else None
+
+
 def render(text: RichText) -> str:
     """One message's content (no length limit)."""
     return "".join(_render_segment(segment) for segment in text.segments)

@@ -42,10 +42,12 @@ from tests.e2e.discord.payloads import (
     OWNERS,
     REGULAR_ROLE,
     THREAD,
+    Json,
     attachment,
     guild,
     interaction,
     invite,
+    member,
     member_add,
     member_option,
     message,
@@ -53,6 +55,7 @@ from tests.e2e.discord.payloads import (
     reaction_removed,
     snowflake,
     user,
+    without_user,
 )
 
 EPHEMERAL = 64
@@ -448,6 +451,65 @@ async def test_a_long_answer_continues_in_follow_up_messages(
             assert "\n".join(contents).split("\n") == ListingCog.LINES
         finally:
             await adapter.stop()
+
+
+# -- typed "!" commands ([discord] prefix_commands) ---------------------------------------
+PREFIX = {"discord": {"prefix_commands": True}}
+
+
+def typed(message_id: int, author: Json, content: str, *mentioned: Json) -> Json:
+    data = message(message_id, author, content)
+    data["mentions"] = [{**u, "member": without_user(member(u))} for u in mentioned]
+    return data
+
+
+@pytest.mark.parametrize("settings_sections", [PREFIX])
+async def test_typed_commands_answer_in_the_channel_and_earn_nothing(bot: Harness) -> None:
+    await bot.send("MESSAGE_CREATE", message(msg_id(1), ALICE))
+    await bot.send("MESSAGE_CREATE", typed(msg_id(2), ALICE, "!rank"))
+    [answer] = bot.fake.sent("POST", rf"/channels/{GENERAL}/messages")
+    assert "<@1>" in answer.body["content"] and "20 points" in answer.body["content"]
+    assert int(answer.body["message_reference"]["message_id"]) == msg_id(2)
+    assert await bot.reasons(ALICE) == [("message", 20)], "the command earned nothing"
+    await bot.send("MESSAGE_CREATE", message(msg_id(3), BOB, "!!! that was great"))
+    assert await bot.reasons(BOB) == [("message", 20)], "not a command: conversation"
+
+
+@pytest.mark.parametrize("settings_sections", [PREFIX])
+async def test_typed_moderator_commands_check_rights_and_resolve_mentions(
+    bot: Harness,
+) -> None:
+    await bot.send("MESSAGE_CREATE", typed(msg_id(1), ALICE, "!points give <@2> 50 pls", BOB))
+    await bot.send("MESSAGE_CREATE", typed(msg_id(2), MONA,
+                                           "!points give <@!2> 50 ran the meetup", BOB))
+    refusal, done = (p.body["content"] for p in
+                     bot.fake.sent("POST", rf"/channels/{GENERAL}/messages"))
+    assert "only moderators" in refusal
+    assert done == "Gave 50 points to <@2>."
+    assert await bot.points(BOB) == 50
+    await bot.send("MESSAGE_CREATE", typed(msg_id(3), MONA, "!points give nobody 5 x"))
+    assert "nobody" in bot.fake.sent("POST", rf"/channels/{GENERAL}/messages")[-1].body[
+        "content"], "a bad argument is explained, not ignored"
+
+
+@pytest.mark.parametrize("settings_sections", [PREFIX])
+async def test_typed_points_import_takes_the_attached_csv(bot: Harness) -> None:
+    bot.fake.attachments["points.csv"] = b"member,points\n1,40\n2,15\n"
+    await bot.send("MESSAGE_CREATE", typed(msg_id(1), MONA, "!points import"))
+    data = message(msg_id(2), MONA, "!points import", attachments=(
+        attachment(78, "points.csv", bot.fake.url("/attachments/points.csv")),))
+    await bot.send("MESSAGE_CREATE", data)
+    missing, imported = (p.body["content"] for p in
+                         bot.fake.sent("POST", rf"/channels/{GENERAL}/messages"))
+    assert "attach the file" in missing
+    assert "Imported points for 2 members" in imported
+    assert await bot.points(ALICE) == 40 and await bot.points(BOB) == 15
+
+
+async def test_typed_commands_are_off_unless_configured(bot: Harness) -> None:
+    await bot.send("MESSAGE_CREATE", typed(msg_id(1), ALICE, "!rank"))
+    assert bot.fake.sent("POST", rf"/channels/{GENERAL}/messages") == []
+    assert await bot.reasons(ALICE) == [("message", 20)]
 
 
 # -- level roles -------------------------------------------------------------------------
