@@ -272,9 +272,10 @@ class EngagementCog(Cog):
         if key in self._reaction_awards:
             points = self._reaction_awards[key]
             self._reaction_awards[key] = 0  # a later re-add of the same reaction earns nothing
-        else:
+        else:  # added before a restart: the ledger knows what it earned
             points = await self.ctx.repository.ledger_amount(
                 community, author, "reaction_received", ref)
+            self._reaction_awards.put(key, 0)  # and a re-add still earns nothing
         if points <= 0:
             return
         state = self._state(community, author)

@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -271,6 +272,28 @@ async def test_hebrew_community_replies_in_hebrew(tribe: Community) -> None:
     await tribe.say("ann", "שלום לכולם")
     reply = await tribe.command("ann", "/rank")
     assert "רמה" in reply and "נקודות" in reply
+
+
+async def test_live_totals_stay_true_when_a_reaction_from_before_a_restart_comes_back(
+    tmp_path: Path,
+) -> None:
+    config = make_settings(tmp_path, engagement=FIXED_POINTS)
+    async with Runtime(config, clock=SimulatedClock(START), cogs=[SeededEngagement]) as rt:
+        tribe = Community(ConsoleAdapter(rt, echo=False))
+        await tribe.open("ann", "ben")
+        post = await tribe.say("ann", "a post worth a reaction")
+        await tribe.react("ben", post)
+        assert await tribe.points("ann") == 22
+    later = START + timedelta(hours=1)
+    async with Runtime(config, clock=SimulatedClock(later), cogs=[SeededEngagement]) as rt:
+        tribe = Community(ConsoleAdapter(rt, echo=False))
+        tribe.now = later
+        await tribe.unreact("ben", post)
+        tribe.tick(minutes=1)
+        await tribe.react("ben", post)  # back again: it already earned once
+        assert await tribe.points("ann") == 20
+        cog = next(c for c in rt.cogs if c.name == "engagement")
+        assert cog._states[(COMMUNITY, "console:ann")].total == 20, "memory agrees"
 
 
 # -- the ledger is the truth: a property test over long random streams -------------------

@@ -161,7 +161,13 @@ class ConsoleAdapter:
     async def push(self, event: Event) -> bool:
         """Publish one event and wait until every cog has handled it."""
         await self.runtime.advance_to(event.at)  # timers due before this event fire first
-        accepted = self.runtime.publish(self._learn(event))
+        event = self._learn(event)
+        if isinstance(event, ReactionAdded | ReactionRemoved) and event.message_author is None:
+            # a message from before a restart: the store knows its author, as on Telegram
+            author = await self.runtime.message_author(event.community, event.message)
+            if author is not None:
+                event = dataclasses.replace(event, message_author=author)
+        accepted = self.runtime.publish(event)
         await self.runtime.bus.drain()
         return accepted
 
