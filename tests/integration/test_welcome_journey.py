@@ -382,3 +382,28 @@ async def test_my_data_arrives_as_a_json_file_by_dm(tribe: Community) -> None:
     assert data["member"] == "console:ann" and data["profile"][0]["name"] == "Ann"
     assert len(data["messages"]) == 1 and data["messages"][0]["text"] is None
     assert data["points_ledger"][0]["reason"] == "message"
+
+
+async def test_activity_read_at_start_matches_the_daily_rollup(tribe: Community) -> None:
+    await tribe.open("ann", "ben", "cy")
+    post = await tribe.say("ann", "week one")
+    await tribe.react("cy", post)  # cy only reacts
+    tribe.tick(days=8)
+    await tribe.say("ben", "week two")
+    await tribe.say("ann", "week two as well")
+    tribe.tick(days=15)
+    await tribe.say("ann", "week four")
+    runtime = tribe.adapter.runtime
+    activity = await JourneyStore(runtime.repository).activity(COMMUNITY)
+    with sqlite3.connect(runtime.repository.path) as conn:
+        expected: dict[str, tuple[set[str], bool]] = {}
+        for member, week, messages, reactions in conn.execute(
+            """SELECT member_id, date(day, '-6 days', 'weekday 1'), sum(messages),
+                      sum(reactions_given) FROM daily_activity WHERE community_id = ?
+               GROUP BY 1, 2""", (COMMUNITY,)):
+            weeks, reacted = expected.get(member, (set(), False))
+            expected[member] = (weeks | ({week} if messages else set()),
+                                reacted or bool(reactions))
+    expected = {m: found for m, found in expected.items() if found != (set(), False)}
+    assert {m: (h.weeks, h.reacted) for m, h in activity.items()} == expected
+    assert len(activity["console:ann"].weeks) == 3 and activity["console:cy"].reacted
