@@ -38,9 +38,9 @@ async def render_report(settings: Settings, community: str, week: str | None, fm
             day = datetime.fromisocalendar(year, number, 1).date()
         summary = await build_summary(repository, community, communities.name(community), zone,
                                       day=day)
-        if chart is not None:
-            write_chart(summary.history, f"{summary.name} — {summary.week}", chart)
         tr = communities.catalog(community)
+        if chart is not None:
+            write_chart(summary.history, summary.name, summary.week, chart, tr)
         if fmt == "json":
             return json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n"
         if fmt == "markdown":

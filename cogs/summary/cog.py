@@ -113,8 +113,8 @@ class SummaryCog(Cog):
         if not summary.history:
             return None
         name = f"{summary.community.replace(':', '-')}-{summary.week}.png"
-        return write_chart(summary.history, f"{summary.name} — {summary.week}",
-                           self._charts / name)
+        return write_chart(summary.history, summary.name, summary.week, self._charts / name,
+                           self.ctx.communities.catalog(summary.community))
 
     def destination(self, community: str) -> str | None:
         return (self.ctx.communities.get(community, "summary.channel")
