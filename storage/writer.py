@@ -245,9 +245,10 @@ class BatchedWriter:
     async def _commit_when_possible(self, batch: list[tuple[Statement, Params]]) -> None:
         """Commit ``batch``, waiting out an unavailable store as long as it takes."""
         pause = self._retry_first
+        done: set[int] = set()  # rows the row-by-row path settled: never run twice
         while True:
             try:
-                await self._commit(batch)
+                await self._commit(batch, done)
             except asyncio.CancelledError:
                 # a stop gave up on this batch: end the transaction it may have left open
                 # (cancelling does not stop a statement already in aiosqlite's thread)
@@ -268,54 +269,58 @@ class BatchedWriter:
                 log.warning("the store takes writes again; %d waiting rows saved", len(batch))
             return
 
-    async def _commit(self, batch: list[tuple[Statement, Params]]) -> None:
-        groups: dict[Statement, list[Params]] = {}
-        for stmt, params in batch:
-            groups.setdefault(stmt, []).append(params)
-        ordered = sorted(groups.items(), key=lambda item: item[0].order)
+    async def _commit(self, batch: list[tuple[Statement, Params]], done: set[int]) -> None:
         started = time.perf_counter()
-        try:
-            await self._conn.execute("BEGIN")
-            for stmt, rows in ordered:
-                if (stmt.bulk_sql and self._json_ok and len(rows) > 1
-                        and (bulk := _as_json(rows)) is not None):
-                    await self._conn.execute(stmt.bulk_sql, (bulk,))
-                else:
-                    await self._conn.executemany(stmt.sql, rows)
-            await self._conn.execute("COMMIT")
-        except Exception as exc:
-            await self._rollback()
-            if store_unavailable(exc):
-                raise
-            log.warning("a batch of %d rows failed (%s); retrying row by row",
-                        len(batch), _describe(exc))
-            await self._commit_one_by_one(ordered)
+        if not done:  # else a row-by-row pass was interrupted: finish it
+            groups: dict[Statement, list[Params]] = {}
+            for stmt, params in batch:
+                groups.setdefault(stmt, []).append(params)
+            try:
+                await self._conn.execute("BEGIN")
+                for stmt, rows in sorted(groups.items(), key=lambda item: item[0].order):
+                    if (stmt.bulk_sql and self._json_ok and len(rows) > 1
+                            and (bulk := _as_json(rows)) is not None):
+                        await self._conn.execute(stmt.bulk_sql, (bulk,))
+                    else:
+                        await self._conn.executemany(stmt.sql, rows)
+                await self._conn.execute("COMMIT")
+            except Exception as exc:
+                await self._rollback()
+                if store_unavailable(exc):
+                    raise
+                log.warning("a batch of %d rows failed (%s); retrying row by row",
+                            len(batch), _describe(exc))
+            else:
+                self.batches += 1
+                log.debug("committed %d rows in %.1f ms", len(batch),
+                          (time.perf_counter() - started) * 1e3)
+                return
+        await self._commit_one_by_one(batch, done)
         self.batches += 1
-        log.debug("committed %d rows in %.1f ms", len(batch), (time.perf_counter() - started) * 1e3)
 
-    async def _commit_one_by_one(self, ordered: list[tuple[Statement, list[Params]]]) -> None:
-        """Keep every good row of a batch that one bad row broke; log the bad ones."""
-        await self._conn.execute("BEGIN")
-        for stmt, rows in ordered:
-            for params in rows:
-                try:
-                    await self._conn.execute("SAVEPOINT row")
-                    await self._conn.execute(stmt.sql, params)
-                    await self._conn.execute("RELEASE row")
-                except Exception as exc:
-                    if store_unavailable(exc):
-                        await self._rollback()
-                        raise  # the store's fault, not the row's: keep the whole batch
-                    await self._conn.execute("ROLLBACK TO row")
-                    await self._conn.execute("RELEASE row")
-                    self.failed_rows += 1
-                    log.error("dropped a row for %s (%s): %r", stmt.name, _describe(exc),
-                              params)
-        try:
-            await self._conn.execute("COMMIT")
-        except Exception:
-            await self._rollback()
-            raise
+    async def _commit_one_by_one(self, batch: list[tuple[Statement, Params]],
+                                 done: set[int]) -> None:
+        """Keep every good row of a batch that one bad row broke; log the bad ones.
+
+        Each row in its own transaction, because a foreign key declared DEFERRABLE is
+        only checked at COMMIT: a savepoint per row could not tell which row broke it.
+        Slow (a commit per row), and only ever run for a batch that failed.
+        """
+        for index in sorted(range(len(batch)), key=lambda i: batch[i][0].order):
+            if index in done:
+                continue
+            stmt, params = batch[index]
+            try:
+                await self._conn.execute("BEGIN")
+                await self._conn.execute(stmt.sql, params)
+                await self._conn.execute("COMMIT")
+            except Exception as exc:
+                await self._rollback()
+                if store_unavailable(exc):
+                    raise  # the store's fault, not the row's: retry from this row on
+                self.failed_rows += 1
+                log.error("dropped a row for %s (%s): %r", stmt.name, _describe(exc), params)
+            done.add(index)
 
     async def _rollback(self) -> None:
         if self._conn.in_transaction:

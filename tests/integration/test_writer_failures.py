@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.service import serve
 from storage import WriterStopped
 from storage.database import connect, migrate
-from storage.repository import BOOK
+from storage.repository import BOOK, UPSERT_SETTING
 from storage.writer import BatchedWriter, StatementBook, store_unavailable
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
@@ -142,3 +142,27 @@ def test_the_command_line_reports_lost_rows_in_one_line(
         _run(stopping)
     assert exited.value.code == 1
     assert "3 rows were not saved" in capsys.readouterr().err
+
+
+async def test_a_row_breaking_a_deferred_foreign_key_costs_only_that_row(
+    conn: aiosqlite.Connection, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # foreign keys to communities are DEFERRABLE: SQLite checks them only at COMMIT
+    await conn.execute("INSERT INTO communities (id, platform, name, joined_at) "
+                       "VALUES ('console:tribe', 'console', 'Tribe', 0)")
+    writer = quick_writer(conn)
+    await writer.start()
+    writer.submit(INSERT_SEEN, ("console:e1", 1))
+    writer.submit(UPSERT_SETTING, ("console:tribe", "language", '"he"'))
+    writer.submit(UPSERT_SETTING, ("console:nowhere", "language", '"he"'))  # no such community
+    writer.submit(INSERT_SEEN, ("console:e2", 2))
+    await writer.flush()
+    assert await stored_keys(conn) == ["console:e1", "console:e2"]
+    async with conn.execute("SELECT community_id FROM community_settings") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["console:tribe"]
+    assert writer.failed_rows == 1 and writer.failure is None
+    assert "dropped a row for upsert_setting" in caplog.text
+    writer.submit(INSERT_SEEN, ("console:e3", 3))  # and the writer goes on
+    await writer.flush()
+    assert "console:e3" in await stored_keys(conn)
+    await writer.close()
