@@ -7,6 +7,8 @@ costs one queued row, not a lookup.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.communities import Communities
 from bot.core.events import (
     PLATFORM_EVENTS,
@@ -36,15 +38,21 @@ class Recorder:
         self._store_text = store_text
         self._members: set[tuple[str, str]] = set()
 
+    def ensure_community(self, community: str, at: datetime) -> None:
+        """Give a community its row before anything that refers to it (the store's foreign
+        keys); its join, when it comes, fills in the name."""
+        if not self._communities.is_known(community):
+            self._repo.record_community(community, platform_of(community), "", at)
+            self._communities.mark_known(community)
+
     def record(self, event: Event) -> None:
         """Queue the rows for one event (runs inline in publish: it must never wait)."""
         if not isinstance(event, PLATFORM_EVENTS):
             return  # derived events (stage changes, greetings) are not platform facts
         repo = self._repo
         community = event.community
-        if not self._communities.is_known(community) and not isinstance(event, CommunityJoined):
-            repo.record_community(community, platform_of(community), "", event.at)
-            self._communities.mark_known(community)
+        if not isinstance(event, CommunityJoined):
+            self.ensure_community(community, event.at)
         repo.record_seen(event.key, event.at)
         day = self._communities.local_day(community, event.at)
         match event:

@@ -138,6 +138,8 @@ class Runtime:
 
     async def invoke(self, command: Command, invocation: Invocation) -> Reply:
         await self.bus.drain()  # a command sees every event that came before it
+        if self._recorder is not None:  # a command can be the first sign of a community
+            self._recorder.ensure_community(invocation.community, invocation.at)
         return await self.commands.invoke(command, invocation)
 
     async def advance_to(self, moment: datetime) -> None:

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.console.adapter import ConsoleAdapter
+from bot.core.clock import SimulatedClock
 from bot.core.events import MessagePosted, ReactionAdded, ReactionRemoved
 from bot.runtime import Runtime
+from cogs.moderation.cog import ModerationCog
 from storage import NewerSchemaError, open_repository
 from storage.database import latest_version, migrations
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
@@ -218,3 +221,17 @@ def test_upgrading_to_the_weekly_table_back_fills_it() -> None:
     rows = conn.execute("SELECT week, member_id, also_last_week FROM member_weeks "
                         "ORDER BY week, member_id").fetchall()
     assert rows == [("2026-11-09", "a", 0), ("2026-11-16", "a", 1), ("2026-11-16", "b", 0)]
+
+
+async def test_a_command_before_any_event_still_stores_its_settings(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with Runtime(settings, clock=SimulatedClock(START),
+                       cogs=[ModerationCog]) as runtime:
+        console = ConsoleAdapter(runtime, echo=False, moderators=["mod"])
+        reply = await console.command(COMMUNITY, "mod", "/community timezone Asia/Jerusalem")
+        assert reply.text.plain().startswith("Time zone set to Asia/Jerusalem")
+        writer = runtime.repository.writer
+        await runtime.repository.flush()
+        assert writer is not None and writer.failed_rows == 0
+    async with Runtime(settings, clock=SimulatedClock(START), cogs=[]) as runtime:
+        assert str(runtime.communities.timezone(COMMUNITY)) == "Asia/Jerusalem"
