@@ -182,6 +182,16 @@ class StageChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TimeZoneChanged(Event):
+    """A moderator set the community's time zone: local schedules must be planned again."""
+
+    zone: str
+
+    def _identity(self) -> str:
+        return f"{self.zone}:{int(self.at.timestamp())}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewcomerGreeted(Event):
     """A regular greeted a newcomer within a day of their arrival (earns welcome points)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -19,8 +19,9 @@ from typing import ClassVar
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.actions import Delivery, DirectMessage, Post
-from bot.core.cog import Cog, CogContext
+from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
+from bot.core.events import Event, TimeZoneChanged
 from bot.core.text import ChannelLink, RichText, plain
 from bot.i18n import Catalog
 from cogs.content.rules import (
@@ -129,6 +130,17 @@ class ContentCog(Cog):
     def _trigger_of_job(self, job: str) -> BaseTrigger | None:
         owner = self._owner(job)
         return self._trigger(owner) if owner is not None and owner.state == "active" else None
+
+    def listeners(self) -> Mapping[type[Event], EventHandler]:
+        return {TimeZoneChanged: self.on_time_zone}
+
+    async def on_time_zone(self, event: TimeZoneChanged) -> None:
+        """Schedules are local times: plan every one of the community's jobs again."""
+        if self._driver is None:
+            return
+        for owner in self._owners():
+            if owner.community == event.community:
+                self._arm(owner)
 
     def _arm(self, owner: Owner) -> None:
         assert self._driver is not None

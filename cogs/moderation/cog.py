@@ -18,6 +18,7 @@ from bot.core.commands import (
     OptionKind,
     Reply,
 )
+from bot.core.events import TimeZoneChanged
 from bot.core.text import ChannelLink
 from bot.i18n import SUPPORTED_LANGUAGES, catalog
 
@@ -50,6 +51,7 @@ class ModerationCog(Cog):
         except ValueError as exc:
             raise CommandError(communities.catalog(inv.community).gettext(
                 "The time zone was not changed: {problem}", problem=str(exc))) from None
+        self.ctx.publish(TimeZoneChanged(community=inv.community, at=inv.at, zone=zone))
         now = inv.at.astimezone(communities.timezone(inv.community))
         return Reply(communities.catalog(inv.community).gettext(
             "Time zone set to {zone}; it is now {time} here.", zone=zone,

@@ -24,7 +24,7 @@ from bot.core.commands import (
     OptionKind,
     Reply,
 )
-from bot.core.events import CommunityJoined, Event
+from bot.core.events import CommunityJoined, Event, TimeZoneChanged
 from bot.core.text import ChannelLink
 from cogs.summary.chart import write_chart
 from cogs.summary.report import WeeklySummary, build_summary, to_text
@@ -53,10 +53,10 @@ class SummaryCog(Cog):
             self.schedule(community)
 
     def listeners(self) -> Mapping[type[Event], EventHandler]:
-        return {CommunityJoined: self.on_community}
+        return {CommunityJoined: self.on_community, TimeZoneChanged: self.on_community}
 
-    async def on_community(self, event: CommunityJoined) -> None:
-        self.schedule(event.community)
+    async def on_community(self, event: CommunityJoined | TimeZoneChanged) -> None:
+        self.schedule(event.community)  # the slot is a local time: plan it again
 
     # -- scheduling --------------------------------------------------------------------
     def _slot(self, community: str) -> tuple[int, time]:

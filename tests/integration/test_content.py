@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -129,6 +130,14 @@ async def test_queue_rotates_without_repeats_until_exhausted(tribe: Community) -
     assert [p.text.plain() for p in posts(tribe)] == [
         "First tip", "Second tip", "Third tip", "Fourth tip", "First tip", "Second tip",
         "Third tip"]
+
+
+async def test_a_new_time_zone_moves_the_next_post_at_once(tribe: Community) -> None:
+    await tribe.command("mod", '/content add tips "every 1 days 10:00" Daily tip')
+    await tribe.command("mod", "/community timezone Asia/Jerusalem")  # UTC+2, no restart
+    await advance(tribe, datetime(2026, 11, 3, 8, 30, tzinfo=UTC))
+    assert [s.at for s in tribe.adapter.sent if isinstance(s.action, Post)
+            and s.action.kind == "content"] == [datetime(2026, 11, 3, 8, tzinfo=UTC)]
 
 
 # -- reliability ------------------------------------------------------------------------
@@ -445,6 +454,28 @@ async def test_restart_while_the_slot_is_due_neither_loses_nor_duplicates(
     await asyncio.sleep(0.5)
     await rt.stop()
     assert console.sent == []
+
+
+def _next_local(hour: int, zone: str) -> datetime:
+    local = datetime.now(ZoneInfo(zone))
+    slot = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return (slot if slot > local else slot + timedelta(days=1)).astimezone(UTC)
+
+
+async def test_a_new_time_zone_replans_the_stored_apscheduler_job(tmp_path: Path) -> None:
+    db = tmp_path / "test.db"
+    rt = Runtime(make_settings(tmp_path), clock=SystemClock(), cogs=[ModerationCog, QuickContent])
+    await rt.start()
+    console = ConsoleAdapter(rt, echo=False, moderators=["mod"])
+    try:
+        await console.command(COMMUNITY, "mod", '/content add tips "every 1 days 10:00" Tip')
+        await console.command(COMMUNITY, "mod", "/community timezone Asia/Jerusalem")
+        await rt.bus.drain()
+        with sqlite3.connect(db) as conn:
+            [(next_run,)] = conn.execute("SELECT next_run_time FROM apscheduler_jobs")
+        assert datetime.fromtimestamp(next_run, UTC) == _next_local(10, "Asia/Jerusalem")
+    finally:
+        await rt.stop()
 
 
 async def test_stop_in_the_middle_of_a_send_settles_the_slot_once(tmp_path: Path) -> None:

@@ -147,6 +147,17 @@ async def test_weekly_post_goes_to_the_owners_with_a_chart(tribe: Community) -> 
     assert post.file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+async def test_a_new_time_zone_moves_the_next_summary_at_once(tribe: Community) -> None:
+    await tribe.open()
+    await tribe.command("mod", "/community owners #owners")
+    await tribe.command("mod", "/community timezone Asia/Jerusalem")
+    tribe.adapter.pop_sent()
+    # Monday 09:00 in Jerusalem is 07:00 UTC: the slot planned in UTC must have moved
+    await tribe.adapter.runtime.advance_to(at(9, 7, 1))
+    assert [s.at for s in tribe.adapter.pop_sent() if isinstance(s.action, Post)
+            and s.action.kind == "weekly_summary"] == [at(9, 7)]
+
+
 async def test_summary_commands(tribe: Community) -> None:
     await scripted_history(tribe)
     reply = await tribe.command("mod", "/summary time fri 18:30")
