@@ -91,9 +91,9 @@ async def run_pipeline(events: Sequence[Event], db: Path, batch: int
     captured: list[tuple[Statement, Any]] = []
     commit = writer._commit
 
-    async def capture(batch: list[tuple[Statement, Any]]) -> None:
+    async def capture(batch: list[tuple[Statement, Any]], done: set[int]) -> None:
         captured.extend(batch)  # once per batch: keeps the measurement honest
-        await commit(batch)
+        await commit(batch, done)
 
     writer._commit = capture  # type: ignore[method-assign]
     started = time.perf_counter()

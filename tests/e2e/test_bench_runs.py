@@ -1,0 +1,28 @@
+"""The benchmarks run end to end on a small input (they reach into the writer, so a
+refactor can break them; CI would not notice otherwise). No timing is asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ingest_bench_prints_both_ratios() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--events", "3000",
+         "--members", "40", "--naive-events", "300", "--batch", "500"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "pipeline / raw ceiling:" in done.stdout
+    assert "pipeline / naive:" in done.stdout
+    assert "events: 3,000" in done.stdout
+
+
+def test_summary_bench_builds_and_reports() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "summary.py"), "--members", "300",
+         "--messages", "20000"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "one weekly summary (" in done.stdout and "peak memory" in done.stdout
