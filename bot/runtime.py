@@ -60,7 +60,7 @@ class Runtime:
         self._recorder: Recorder | None = None
         self.outbox = Outbox()
         self.commands = CommandRegistry(self._refusal, self._failure)
-        self.timers = Timers(self.clock)
+        self.timers = Timers(self.clock, settle=self.bus.drain)
         self._repository: Repository | None = None
         self._communities: Communities | None = None
         self.migrations_applied: list[str] = []
