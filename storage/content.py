@@ -42,6 +42,11 @@ FINISH_SLOT = BOOK.add("content_finish_slot", """
     UPDATE content_slots SET status = ?, reason = ?, message_id = ?, direct_sent = ?,
         updated_at = ?
     WHERE job = ? AND slot = ? AND claim = ?""")
+#: At start, a slot still 'claimed' was being sent when the bot stopped (a crash: a clean
+#: stop settles it). Whether the platform got it is unknown; it is never sent again.
+SKIP_INTERRUPTED = BOOK.add("content_skip_interrupted", """
+    UPDATE content_slots SET status = 'skipped', reason = 'interrupted', updated_at = ?
+    WHERE status = 'claimed'""")
 UPSERT_SUBSCRIPTION = BOOK.add("content_upsert_subscription", """
     INSERT INTO content_subscriptions (community_id, member_id, topic, active, changed_at)
     VALUES (?, ?, ?, ?, ?)
@@ -177,6 +182,16 @@ def finish_slot(
     repository.submit(FINISH_SLOT, (
         status, reason, message, direct_sent, epoch(at), job, epoch(slot), claim,
     ))
+
+
+async def skip_interrupted(repository: Repository, at: datetime) -> list[tuple[str, datetime]]:
+    """Record the slots a crash interrupted as skipped; returns their (job, slot)."""
+    rows = await repository.rows(
+        "SELECT job, slot FROM content_slots WHERE status = 'claimed' ORDER BY slot")
+    if rows:
+        repository.submit(SKIP_INTERRUPTED, (epoch(at),))
+        await repository.flush()  # before any new claim: a batch runs claims first
+    return [(r[0], from_epoch(r[1])) for r in rows]
 
 
 def set_subscription(

@@ -79,6 +79,10 @@ class ContentCog(Cog):
         self._items = {i.id: i for i in await store.load_items(repo)}
         self._queues = {q.id: q for q in await store.load_queues(repo)}
         self._last_item, self._last_queue = await store.highest_ids(repo)
+        for job, slot in await store.skip_interrupted(repo, self.ctx.clock.now()):
+            log.warning("content %s: the bot stopped while posting its %s slot, which may or "
+                        "may not have arrived; recorded as skipped (interrupted), not resent",
+                        job, slot.isoformat())
         if self.ctx.timers.simulated or repo.path == ":memory:":
             self._driver = TimerDriver(self.ctx.timers, self.ctx.clock, self.run_job,
                                        self._trigger_of_job)

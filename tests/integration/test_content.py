@@ -478,6 +478,25 @@ async def test_a_new_time_zone_replans_the_stored_apscheduler_job(tmp_path: Path
         await rt.stop()
 
 
+async def test_a_slot_a_crash_interrupted_is_reported_as_skipped_not_resent(
+    tmp_path: Path,
+) -> None:
+    slot = START + timedelta(minutes=30)
+    async with Runtime(make_settings(tmp_path), clock=SimulatedClock(START),
+                       cogs=[ModerationCog, QuickContent]) as rt:
+        tribe = await _open(rt)
+        await tribe.command("mod", f'/content add tips "once {slot:%Y-%m-%d %H:%M}" Hello')
+    with sqlite3.connect(tmp_path / "test.db") as conn:  # what a crash mid-send leaves
+        conn.execute("INSERT INTO content_slots (job, slot, community_id, item_id, topic, "
+                     "status, claim, recorded_at, updated_at) VALUES ('item:1', ?, ?, 1, "
+                     "'tips', 'claimed', 'c1', ?, ?)", (int(slot.timestamp()), COMMUNITY,
+                                                         int(slot.timestamp()),
+                                                         int(slot.timestamp())))
+    later = slot + timedelta(minutes=5)
+    sent, skipped = await _restart_at(tmp_path, later)
+    assert sent == [] and skipped == ["interrupted"]
+
+
 async def test_stop_in_the_middle_of_a_send_settles_the_slot_once(tmp_path: Path) -> None:
     db = tmp_path / "test.db"
     rt, console = await _real_runtime(tmp_path)
