@@ -318,6 +318,10 @@ class ContentCog(Cog):
                     (ident,), moderator=True),
             Command(("content", "edit"), "Change an item's text", self.cmd_edit,
                     (ident, Option("text", OptionKind.TEXT, "The new text")), moderator=True),
+            Command(("content", "reschedule"), "Give an item or queue a new schedule",
+                    self.cmd_reschedule, (ident, schedule), moderator=True),
+            Command(("content", "move"), "Post an item or queue in this channel from now on",
+                    self.cmd_move, (ident,), moderator=True),
             Command(("content", "pause"), "Stop posting an item or queue for now",
                     self.cmd_pause, (ident,), moderator=True),
             Command(("content", "resume"), "Post a paused item or queue again",
@@ -511,6 +515,40 @@ class ContentCog(Cog):
         self._save(owner)
         return Reply(tr.gettext("Item {id} now reads: {text}", id=owner.id,
                                 text=_excerpt(body)), private=True)
+
+    async def cmd_reschedule(self, inv: Invocation) -> Reply:
+        """A new time without removing the item (which would lose its engagement record)."""
+        owner = self._find(inv)
+        community, tr = inv.community, self._tr(inv.community)
+        try:
+            schedule = parse_schedule(str(inv.args["schedule"]),
+                                      self.ctx.communities.timezone(community), inv.at)
+        except ContentError as exc:
+            raise self._fail(community, exc) from None
+        if isinstance(owner, QueueRow) and not schedule.recurring:
+            raise CommandError(tr.gettext(
+                "A queue needs a recurring schedule (every … or cron …), not “{schedule}”.",
+                schedule=str(inv.args["schedule"])))
+        if isinstance(owner, ItemRow) and (schedule.kind == "library") != (
+                owner.schedule == "queue"):
+            raise CommandError(tr.gettext(
+                "Item {id} cannot move into or out of its topic's queue; add it again "
+                "instead.", id=owner.id))
+        # since = now: the new schedule's earlier slots are not posted late
+        owner.schedule, owner.since, owner.updated_at = schedule.spec, inv.at, inv.at
+        self._save(owner)
+        self._arm(owner)
+        when = self._next_time(owner, inv.at)
+        return Reply(tr.gettext("Content {id} now follows {schedule}. Next post: {when}.",
+                                id=_label(owner), schedule=schedule.spec,
+                                when=self._local(community, when) if when else "—"))
+
+    async def cmd_move(self, inv: Invocation) -> Reply:
+        owner = self._find(inv)
+        owner.channel, owner.updated_at = inv.channel, inv.at
+        self._save(owner)
+        return Reply(self._tr(inv.community).gettext(
+            "Content {id} will be posted in this channel from now on.", id=_label(owner)))
 
     async def cmd_pause(self, inv: Invocation) -> Reply:
         owner = self._find(inv)

@@ -19,7 +19,7 @@ from bot.runtime import Runtime
 from cogs.content.cog import ContentCog
 from cogs.moderation.cog import ModerationCog
 from storage import content as store
-from tests.conftest import COMMUNITY, START, Community, make_settings
+from tests.conftest import COMMUNITY, OWNERS, START, Community, make_settings
 
 CHANNEL = f"{COMMUNITY}-general"  # where console commands are typed, so where items post
 
@@ -130,6 +130,28 @@ async def test_queue_rotates_without_repeats_until_exhausted(tribe: Community) -
     assert [p.text.plain() for p in posts(tribe)] == [
         "First tip", "Second tip", "Third tip", "Fourth tip", "First tip", "Second tip",
         "Third tip"]
+
+
+async def test_reschedule_and_move_keep_the_item(tribe: Community) -> None:
+    await tribe.command("mod", '/content add tips "every 1 days 10:00" Daily tip')
+    reply = await tribe.command("mod", '/content reschedule 1 "every 1 days 18:00"')
+    assert reply == ("Content 1 now follows every 1 days 18:00 from 2026-11-02. "
+                     "Next post: 2026-11-02 18:00 Mon.")
+    moved = await tribe.adapter.command(COMMUNITY, "mod", "/content move 1",
+                                        channel=OWNERS, at=tribe.now)
+    assert moved.text.plain() == "Content 1 will be posted in this channel from now on."
+    await advance(tribe, datetime(2026, 11, 3, 12, tzinfo=UTC))
+    assert [(s.at, s.action.channel) for s in tribe.adapter.sent
+            if isinstance(s.action, Post) and s.action.kind == "content"] == [
+        (datetime(2026, 11, 2, 18, tzinfo=UTC), OWNERS)]
+    # a queue keeps recurring; an item does not slip into or out of its queue
+    await tribe.command("mod", '/content queue tips "every 1 weeks mon 10:00"')
+    assert "needs a recurring schedule" in await tribe.command(
+        "mod", '/content reschedule q1 "once 2026-12-01 10:00"')
+    assert "cannot move into or out of" in await tribe.command(
+        "mod", '/content reschedule 1 "queue"')
+    assert "don't understand the schedule" in await tribe.command(
+        "mod", '/content reschedule 1 "sometimes"')
 
 
 async def test_a_new_time_zone_moves_the_next_post_at_once(tribe: Community) -> None:
