@@ -4,6 +4,8 @@ runtime and engagement cog, a temporary SQLite database. No other network."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +27,7 @@ from bot.core.commands import Command, Invocation, Reply
 from bot.core.text import Mention, RichText, plain
 from bot.runtime import Runtime
 from tests.conftest import START
-from tests.e2e.discord.conftest import COMMUNITY, Harness
+from tests.e2e.discord.conftest import COMMUNITY, Harness, discord_settings
 from tests.e2e.discord.fake_discord import DM_CHANNEL_BASE, FakeDiscord
 from tests.e2e.discord.payloads import (
     ALICE,
@@ -106,8 +108,6 @@ async def test_gateway_address_comes_from_the_api_and_intents_are_minimal(
 async def test_message_content_intent_follows_text_storage(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
-    from tests.e2e.discord.conftest import discord_settings
-
     settings = discord_settings(tmp_path, fake, privacy={"store_message_text": True})
     async with Runtime(settings, cogs=[]) as runtime:
         adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
@@ -119,8 +119,6 @@ async def test_message_content_intent_follows_text_storage(
 async def test_auto_sharding_uses_the_sharded_client_on_the_api_gateway(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
-    from tests.e2e.discord.conftest import discord_settings
-
     settings = discord_settings(tmp_path, fake, discord={"shards": "auto"})
     async with Runtime(settings, cogs=[]) as runtime:
         adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
@@ -356,7 +354,6 @@ async def test_configured_moderator_role_may_run_moderator_commands(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
     from tests.conftest import SeededEngagement
-    from tests.e2e.discord.conftest import discord_settings
 
     settings = discord_settings(tmp_path, fake, discord={"moderator_role": "Mods"})
     async with Runtime(settings, cogs=[SeededEngagement]) as runtime:
@@ -401,24 +398,30 @@ class SlowCog(Cog):
         return Reply(plain("Report ready."))
 
 
+@asynccontextmanager
+async def bot_with(tmp_path: Path, fake: FakeDiscord, cog: type[Cog], *,
+                   answer_within: float | None = None) -> AsyncIterator[Harness]:
+    """The Discord adapter on a runtime with only ``cog``."""
+    settings = discord_settings(tmp_path, fake)
+    async with Runtime(settings, cogs=[cog]) as runtime:
+        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
+        if answer_within is not None:
+            adapter.answer_within = answer_within
+        await adapter.start()
+        try:
+            yield Harness(fake, runtime, adapter)
+        finally:
+            await adapter.stop()
+
+
 async def test_slow_commands_are_deferred_then_answered(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
-    from tests.e2e.discord.conftest import discord_settings
-
-    settings = discord_settings(tmp_path, fake)
-    async with Runtime(settings, cogs=[SlowCog]) as runtime:
-        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
-        adapter.answer_within = 0.02
-        await adapter.start()
-        try:
-            harness = Harness(fake, runtime, adapter)
-            deferral = await harness.run(interaction(8, ALICE, "report"))
-            assert deferral.body["type"] == 5, "deferred: Discord shows 'thinking…'"
-            [followup] = await fake.wait_for("POST", rf"/webhooks/{APP_ID}/token-8")
-            assert followup.body["content"] == "Report ready."
-        finally:
-            await adapter.stop()
+    async with bot_with(tmp_path, fake, SlowCog, answer_within=0.02) as harness:
+        deferral = await harness.run(interaction(8, ALICE, "report"))
+        assert deferral.body["type"] == 5, "deferred: Discord shows 'thinking…'"
+        [followup] = await fake.wait_for("POST", rf"/webhooks/{APP_ID}/token-8")
+        assert followup.body["content"] == "Report ready."
 
 
 class ListingCog(Cog):
@@ -437,20 +440,12 @@ class ListingCog(Cog):
 async def test_a_long_answer_continues_in_follow_up_messages(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
-    from tests.e2e.discord.conftest import discord_settings
-
-    settings = discord_settings(tmp_path, fake)
-    async with Runtime(settings, cogs=[ListingCog]) as runtime:
-        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
-        await adapter.start()
-        try:
-            answer = await Harness(fake, runtime, adapter).run(interaction(9, ALICE, "listing"))
-            followups = await fake.wait_for("POST", rf"/webhooks/{APP_ID}/token-9", count=2)
-            contents = [answer.body["data"]["content"], *(f.body["content"] for f in followups)]
-            assert all(len(c) <= 2000 for c in contents)
-            assert "\n".join(contents).split("\n") == ListingCog.LINES
-        finally:
-            await adapter.stop()
+    async with bot_with(tmp_path, fake, ListingCog) as harness:
+        answer = await harness.run(interaction(9, ALICE, "listing"))
+        followups = await fake.wait_for("POST", rf"/webhooks/{APP_ID}/token-9", count=2)
+        contents = [answer.body["data"]["content"], *(f.body["content"] for f in followups)]
+        assert all(len(c) <= 2000 for c in contents)
+        assert "\n".join(contents).split("\n") == ListingCog.LINES
 
 
 # -- typed "!" commands ([discord] prefix_commands) ---------------------------------------
