@@ -8,10 +8,11 @@ which is why every statement is written to be correct in that order (inserts bef
 updates that depend on them, state changes as one upsert so their order is kept).
 
 Two kinds of failure are told apart. A *bad row* (a constraint it breaks, a value SQLite
-refuses) costs only that row: the batch is retried row by row and the row is logged and
-dropped. An *unavailable store* (locked by another program, disk full or failing, file
-turned read-only) is no fault of any row: the batch is kept and retried with growing
-pauses until the store takes it, so a busy database or a full disk loses nothing.
+refuses) costs only that row: failing halves of the batch are retried until the bad rows
+are found, logged and dropped. An *unavailable store* (locked by another program, disk
+full or failing, file turned read-only) is no fault of any row: the batch is kept and
+retried with growing pauses until the store takes it, so a busy database or a full disk
+loses nothing.
 
 An ``INSERT … VALUES (?, …)`` statement also gets a *bulk form* that reads the whole
 group from one JSON array (``INSERT … SELECT … FROM json_each(?)``): one call into SQLite
