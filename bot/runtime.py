@@ -7,6 +7,7 @@ commits everything still queued, so a clean stop loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -65,6 +66,8 @@ class Runtime:
         self._communities: Communities | None = None
         self.migrations_applied: list[str] = []
         self._interpreter = InterpreterTuning()
+        #: set once ``start`` has finished (store open, cogs started, bus running)
+        self.started = asyncio.Event()
 
     @property
     def repository(self) -> Repository:
@@ -112,6 +115,7 @@ class Runtime:
         self.bus.start()
         self._schedule_pruning()
         self.timers.start()
+        self.started.set()
 
     def _schedule_pruning(self) -> None:
         """Prune the handled-event keys once a day, so a bot that never restarts does not
@@ -157,6 +161,7 @@ class Runtime:
         clock.set(moment)
 
     async def stop(self) -> None:
+        self.started.clear()
         try:
             await self.timers.stop()
             await self.bus.stop()

@@ -123,7 +123,7 @@ async def test_the_bot_exits_with_1_when_its_store_is_lost(
     runtime = Runtime(settings)
     stop = asyncio.Event()  # never set: the store failure alone must end the bot
     bot = asyncio.create_task(serve(settings, stop, runtime))
-    await until(lambda: runtime._repository is not None and runtime.repository.writer)
+    await asyncio.wait_for(runtime.started.wait(), 10)
     await runtime.repository._write.close()  # type: ignore[union-attr]
     runtime.publish(MessagePosted(community=COMMUNITY, at=START, message="console:m1",
                                   author="console:a", channel=GENERAL, length=5))
