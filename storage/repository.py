@@ -7,7 +7,9 @@ flushed, so a reader always sees what was written before it asked.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +17,11 @@ from typing import Any
 
 import aiosqlite
 
+from storage import spill
 from storage.database import DatabaseError, connect, migrate, schema_version, sqlite_path
-from storage.writer import BatchedWriter, Statement, StatementBook
+from storage.writer import BatchedWriter, Statement, StatementBook, WriterStopped
+
+log = logging.getLogger(__name__)
 
 #: Every write statement of every storage module, in batch execution order.
 BOOK = StatementBook()
@@ -160,13 +165,50 @@ class Repository:
             bulk=self._bulk,
         )
         await self.writer.start()
+        await self._write_kept_rows()
         return applied
 
-    async def close(self) -> None:
-        """Commit what is queued and close; ``WriterStopped`` if rows could not be saved."""
+    async def _write_kept_rows(self) -> None:
+        """Rows the last stop could not commit (see ``storage.spill``) go in first."""
+        path = spill.spill_path(self.path)
+        if self.path == ":memory:" or not path.exists():
+            return
+        import storage.content
+        import storage.journey  # noqa: F401
+
+        rows, unknown = await asyncio.to_thread(spill.load, path, BOOK)
+        for statement, params in rows:
+            self._submit(statement, params)
+        await self.flush()
+        if unknown:
+            kept = path.with_suffix(".unreadable")
+            path.rename(kept)
+            log.error("%d rows kept from the last stop name statements this version does "
+                      "not have; they stay in %s", unknown, kept)
+        else:
+            path.unlink()
+        log.warning("wrote %d rows the last stop could not save (kept in %s)", len(rows),
+                    path)
+
+    async def close(self, *, give_up_after_s: float = 15.0) -> None:
+        """Commit what is queued and close; ``WriterStopped`` if rows could not be saved
+        (they are kept in a file beside the database for the next start, if possible)."""
         try:
             if self.writer is not None:
-                await self.writer.close()
+                await self.writer.close(give_up_after_s=give_up_after_s)
+        except WriterStopped as exc:
+            assert self.writer is not None
+            unsaved = self.writer.unsaved_rows()
+            if not unsaved or self.path == ":memory:":
+                raise
+            path = spill.spill_path(self.path)
+            try:
+                kept = await asyncio.to_thread(spill.keep, path, unsaved)
+            except OSError as error:  # the disk that is full, say
+                raise WriterStopped(f"{exc}; keeping them in {path} failed too ({error})"
+                                    ) from exc
+            raise WriterStopped(f"{exc}. {kept} of them are kept in {path}; the next start "
+                                "writes them") from exc
         finally:
             if self._read is not None and self._read is not self._write:
                 await self._read.close()

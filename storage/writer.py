@@ -112,6 +112,9 @@ class StatementBook:
         self._statements.append(stmt)
         return stmt
 
+    def named(self, name: str) -> Statement | None:
+        return next((s for s in self._statements if s.name == name), None)
+
 
 class BatchedWriter:
     def __init__(
@@ -147,6 +150,8 @@ class BatchedWriter:
         self.failed = asyncio.Event()
         self.failure: BaseException | None = None
         self._last_error: BaseException | None = None
+        #: the batch being committed, and which of its rows are settled already
+        self._in_flight: tuple[list[tuple[Statement, Params]], set[int]] | None = None
 
     async def start(self) -> None:
         # SQLite's JSON functions are built in since 3.38 and in nearly every older build;
@@ -174,6 +179,15 @@ class BatchedWriter:
     def unsaved(self) -> int:
         """Rows submitted and not committed yet."""
         return self._submitted - self._committed
+
+    def unsaved_rows(self) -> list[tuple[Statement, Params]]:
+        """Rows submitted and not committed, in order: for keeping them elsewhere once
+        the writer has stopped without writing them."""
+        rows: list[tuple[Statement, Params]] = []
+        if self._in_flight is not None:
+            batch, done = self._in_flight
+            rows.extend(row for index, row in enumerate(batch) if index not in done)
+        return rows + self._pending
 
     async def flush(self) -> None:
         """Return once every row submitted before the call is committed.
@@ -231,7 +245,10 @@ class BatchedWriter:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 if batch:
-                    await self._commit_when_possible(batch)
+                    done: set[int] = set()  # rows the search for bad rows settled
+                    self._in_flight = (batch, done)
+                    await self._commit_when_possible(batch, done)
+                    self._in_flight = None
                     self._committed += len(batch)
                 self._committed_event.set()
         except Exception as exc:
@@ -243,10 +260,10 @@ class BatchedWriter:
             self.failed.set()
             self._committed_event.set()
 
-    async def _commit_when_possible(self, batch: list[tuple[Statement, Params]]) -> None:
+    async def _commit_when_possible(self, batch: list[tuple[Statement, Params]],
+                                    done: set[int]) -> None:
         """Commit ``batch``, waiting out an unavailable store as long as it takes."""
         pause = self._retry_first
-        done: set[int] = set()  # rows the row-by-row path settled: never run twice
         while True:
             try:
                 await self._commit(batch, done)

@@ -15,7 +15,8 @@ from bot.runtime import Runtime
 from bot.service import serve
 from storage import WriterStopped
 from storage.database import connect, migrate
-from storage.repository import BOOK, UPSERT_SETTING
+from storage.repository import BOOK, UPSERT_SETTING, Repository
+from storage.spill import spill_path
 from storage.writer import BatchedWriter, StatementBook, store_unavailable
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
@@ -166,3 +167,24 @@ async def test_a_row_breaking_a_deferred_foreign_key_costs_only_that_row(
     await writer.flush()
     assert "console:e3" in await stored_keys(conn)
     await writer.close()
+
+
+async def test_rows_a_stop_could_not_save_are_written_at_the_next_start(
+    tmp_path: Path, other_program: sqlite3.Connection,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    repo = Repository(url)
+    await repo.open()
+    await repo._write.execute("PRAGMA busy_timeout = 20")  # type: ignore[union-attr]
+    other_program.execute("BEGIN IMMEDIATE")  # locked for the whole stop
+    for i in range(3):
+        repo.submit(INSERT_SEEN, (f"console:e{i}", i))
+    with pytest.raises(WriterStopped, match=r"3 of them are kept in .*store\.db\.unsaved"):
+        await repo.close(give_up_after_s=0.2)
+    kept = spill_path(str(tmp_path / "store.db"))
+    assert len(kept.read_text().splitlines()) == 3
+    other_program.execute("COMMIT")
+    async with Repository(url) as again:  # the next start writes them first
+        stored = await again.rows("SELECT key FROM seen_events ORDER BY key")
+    assert [r[0] for r in stored] == ["console:e0", "console:e1", "console:e2"]
+    assert not kept.exists()
