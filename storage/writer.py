@@ -213,7 +213,8 @@ class BatchedWriter:
 
         A store that stays unavailable gets ``give_up_after_s`` to come back (a service
         manager kills a process that takes too long to stop); then ``WriterStopped``
-        says how many rows were lost.
+        says how many rows were not saved, and ``unsaved_rows`` has them (the repository
+        keeps them for the next start).
         """
         if self._task is None:
             return
