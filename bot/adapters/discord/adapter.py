@@ -221,14 +221,12 @@ class DiscordAdapter:
                 await self._reply_to(message, Reply(exc.text, private=True))
                 return True
             author = message.author
-            roles = [r.name for r in author.roles] if isinstance(author, discord.Member) else []
             permissions = (author.guild_permissions if isinstance(author, discord.Member)
                            else discord.Permissions.none())
             invocation = Invocation(
                 community=community, channel=translate.channel_id(message.channel.id),
                 invoker=MemberRef(translate.member_id(author.id), author.display_name),
-                is_moderator=translate.is_moderator(permissions, roles,
-                                                    self.settings.moderator_role),
+                is_moderator=self._is_moderator(author, permissions),
                 at=self.runtime.clock.now(), args=args,
             )
             reply = await self.runtime.invoke(command, invocation)
@@ -245,10 +243,7 @@ class DiscordAdapter:
         if not message.attachments:
             raise UsageError(tr.gettext("/{command}: attach the file to the message.",
                                         command=command.name))
-        attachment = message.attachments[0]
-        path = folder / Path(attachment.filename).name
-        await attachment.save(path)
-        return {wanted[0].name: path}
+        return {wanted[0].name: await _saved(message.attachments[0], folder)}
 
     async def _reply_to(self, message: discord.Message, reply: Reply) -> None:
         """Answer in the channel, as a reply (a typed command has no ephemeral answers)."""
@@ -271,9 +266,7 @@ class DiscordAdapter:
             elif option.kind is OptionKind.CHANNEL:
                 args[option.name] = ChannelRef(translate.channel_id(value.id), value.name)
             elif option.kind is OptionKind.FILE:
-                path = folder / Path(value.filename).name
-                await value.save(path)
-                args[option.name] = path
+                args[option.name] = await _saved(value, folder)
             elif option.kind is OptionKind.CHOICE:
                 args[option.name] = str(value).lower()
             else:
@@ -282,16 +275,20 @@ class DiscordAdapter:
 
     def _invocation(self, interaction: discord.Interaction, args: dict[str, Any]) -> Invocation:
         user = interaction.user
-        roles = [r.name for r in user.roles] if isinstance(user, discord.Member) else []
         assert interaction.guild_id is not None and interaction.channel_id is not None
         return Invocation(
             community=translate.community_id(interaction.guild_id),
             channel=translate.channel_id(interaction.channel_id),
             invoker=MemberRef(translate.member_id(user.id), user.display_name),
-            is_moderator=translate.is_moderator(interaction.permissions, roles,
-                                                self.settings.moderator_role),
+            is_moderator=self._is_moderator(user, interaction.permissions),
             at=self.runtime.clock.now(), args=args,
         )
+
+    def _is_moderator(self, user: discord.User | discord.Member,
+                      permissions: discord.Permissions) -> bool:
+        """One rule for slash and typed commands: Manage Server, or the configured role."""
+        roles = [r.name for r in user.roles] if isinstance(user, discord.Member) else []
+        return translate.is_moderator(permissions, roles, self.settings.moderator_role)
 
     async def _answer(
         self, interaction: discord.Interaction, command: Command, reply: Reply, *,
@@ -451,3 +448,10 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("could not tell the moderators of %s about role %s: %s",
                         guild.id, action.role, exc)
+
+
+async def _saved(attachment: discord.Attachment, folder: Path) -> Path:
+    """Download an attached file into ``folder`` under its own (base) name."""
+    path = folder / Path(attachment.filename).name
+    await attachment.save(path)
+    return path
