@@ -37,7 +37,7 @@ class Catalog:
             self._translations.ngettext(singular, plural, n), {"n": n, **values}, isolate=self.rtl
         )
 
-    def raw(self, message: str) -> str:
+    def phrase(self, message: str) -> str:
         """The translated template itself (for owner-editable defaults)."""
         return self._translations.gettext(message)
 

@@ -456,7 +456,7 @@ class ContentCog(Cog):
 
     def _describe(self, owner: Owner, now: datetime) -> RichText:
         tr = self._tr(owner.community)
-        state = {"active": tr.raw("active"), "paused": tr.raw("paused")}.get(owner.state,
+        state = {"active": tr.phrase("active"), "paused": tr.phrase("paused")}.get(owner.state,
                                                                               owner.state)
         when = self._next_time(owner, now)
         if isinstance(owner, ItemRow):
@@ -488,7 +488,7 @@ class ContentCog(Cog):
         if isinstance(owner, ItemRow):
             text = text + tr.gettext(
                 "\nDirect to subscribers: {direct}. Stage: {stage}. Channel: {channel}.",
-                direct=tr.raw("yes") if owner.direct else tr.raw("no"),
+                direct=tr.phrase("yes") if owner.direct else tr.phrase("no"),
                 stage=owner.stage or "—",
                 channel=ChannelLink(owner.channel, owner.channel.partition(":")[2]))
             history = await store.item_slots(self.ctx.repository, owner.id, limit=5)
@@ -552,7 +552,7 @@ class ContentCog(Cog):
 
     async def cmd_pause(self, inv: Invocation) -> Reply:
         owner = self._find(inv)
-        self._set_state(owner, "paused", inv.at, note=self._tr(inv.community).raw(
+        self._set_state(owner, "paused", inv.at, note=self._tr(inv.community).phrase(
             "paused by a moderator"))
         return Reply(self._tr(inv.community).gettext(
             "Content {id} is paused; /content resume {id} starts it again.", id=_label(owner)))
@@ -605,7 +605,7 @@ class ContentCog(Cog):
                           zone=self.ctx.communities.timezone(inv.community).key)
         for when, owner in coming[:10]:
             what = (_excerpt(owner.body, 40) if isinstance(owner, ItemRow)
-                    else tr.raw("next in the queue"))
+                    else tr.phrase("next in the queue"))
             text = text + tr.gettext("\n{when} · {id} · {topic} · {what}",
                                      when=self._local(inv.community, when), id=_label(owner),
                                      topic=owner.topic, what=what)

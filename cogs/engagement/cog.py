@@ -563,9 +563,9 @@ class EngagementCog(Cog):
 
 
 def _stage_label(tr: Any, stage: str) -> str:
-    labels = {"visitor": tr.raw("visitor"), "audience": tr.raw("audience"),
-              "participant": tr.raw("participant"), "regular": tr.raw("regular"),
-              "champion": tr.raw("champion")}
+    labels = {"visitor": tr.phrase("visitor"), "audience": tr.phrase("audience"),
+              "participant": tr.phrase("participant"), "regular": tr.phrase("regular"),
+              "champion": tr.phrase("champion")}
     return labels.get(stage, stage)
 
 
@@ -575,12 +575,12 @@ def _reaction_ref(event: ReactionAdded | ReactionRemoved) -> str:
 
 def _reason_label(tr: Any, reason: str, note: str) -> str:
     labels = {
-        "message": tr.raw("message"), "reply": tr.raw("reply to a member"),
-        "reaction_received": tr.raw("reaction received"),
-        "reaction_removed": tr.raw("reaction removed"),
-        "helpful_answer": tr.raw("helpful answer"), "imported": tr.raw("imported"),
-        "reset": tr.raw("reset"), "moderator": tr.raw("by a moderator"),
-        "welcomed_newcomer": tr.raw("welcomed a newcomer"), "referral": tr.raw("referral"),
+        "message": tr.phrase("message"), "reply": tr.phrase("reply to a member"),
+        "reaction_received": tr.phrase("reaction received"),
+        "reaction_removed": tr.phrase("reaction removed"),
+        "helpful_answer": tr.phrase("helpful answer"), "imported": tr.phrase("imported"),
+        "reset": tr.phrase("reset"), "moderator": tr.phrase("by a moderator"),
+        "welcomed_newcomer": tr.phrase("welcomed a newcomer"), "referral": tr.phrase("referral"),
     }
     label = labels.get(reason, reason)
     return f"{label}: {note}" if note and reason == "moderator" else label

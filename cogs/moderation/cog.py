@@ -77,4 +77,4 @@ class ModerationCog(Cog):
             "Language: {language}. Time zone: {zone}. Moderators' channel: {channel}.",
             language=communities.language(inv.community),
             zone=str(communities.timezone(inv.community)),
-            channel=owners or tr.raw("not set")), private=True)
+            channel=owners or tr.phrase("not set")), private=True)

@@ -33,9 +33,9 @@ SERIES = (("active", "-o"), ("new", "--s"), ("returning", "-.^"), ("true_fans", 
 
 
 def _labels(tr: Catalog) -> dict[str, str]:
-    return {"active": tr.raw("active members"), "new": tr.raw("new members"),
-            "returning": tr.raw("returning members"), "true_fans": tr.raw("true fans"),
-            "x": tr.raw("ISO week"), "y": tr.raw("members")}
+    return {"active": tr.phrase("active members"), "new": tr.phrase("new members"),
+            "returning": tr.phrase("returning members"), "true_fans": tr.phrase("true fans"),
+            "x": tr.phrase("ISO week"), "y": tr.phrase("members")}
 
 
 def visual(text: str, *, rtl: bool) -> str:

@@ -197,7 +197,7 @@ def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
         "{newcomers} newcomers contributed again.", returning=r["count"],
         retained=r["newcomers_retained"], newcomers=r["newcomers_last_week"]))
     stages = j["stages"]
-    label = {stage: tr.raw(stage) for stage in STAGE_NAMES} | {"new": tr.raw("new")}
+    label = {stage: tr.phrase(stage) for stage in STAGE_NAMES} | {"new": tr.phrase("new")}
     parts.append(tr.gettext(
         "\n🧭 Journey: {visitor} visitors, {audience} audience, {participant} participants, "
         "{regular} regulars, {champion} champions — {fans} true fans.",

@@ -95,8 +95,8 @@ class WelcomeCog(Cog):
         own = self.ctx.communities.get(community, f"welcome.template.{language}")
         tr = self._tr(community)
         if back:
-            return tr.raw("Welcome back, {member}! Good to see you again.")
-        return own or tr.raw("Welcome to {community}, {member}! You are member number "
+            return tr.phrase("Welcome back, {member}! Good to see you again.")
+        return own or tr.phrase("Welcome to {community}, {member}! You are member number "
                              "{member_count}.")
 
     def channel(self, community: str) -> str | None:
@@ -372,7 +372,7 @@ class WelcomeCog(Cog):
         text = tr.gettext(
             "Nobody has answered {member}'s first message yet ({hours} hours): {link}",
             member=Mention(member, name), hours=f"{hours:g}",
-            link=MessageLink(community, channel, message, tr.raw("open the message")))
+            link=MessageLink(community, channel, message, tr.phrase("open the message")))
         await self.ctx.outbox.send(Post(community=community, channel=owners, text=text,
                                         kind="first_response_alert"))
 

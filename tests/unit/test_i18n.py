@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 from bot.core.text import template_fields
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"gettext": None, "ngettext": (1, 2), "raw": None}
+KEYWORDS = {"gettext": None, "ngettext": (1, 2), "phrase": None}
 
 
 def extracted() -> set[str]:
