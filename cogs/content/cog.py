@@ -196,6 +196,8 @@ class ContentCog(Cog):
         await repo.flush()
 
     async def _post_slot(self, owner: Owner, slot: datetime) -> None:
+        if not await self.ctx.outbox.until_connected(owner.community):
+            return  # stopping before the platform connected: unclaimed, so posted next start
         repo = self.ctx.repository
         now = self.ctx.clock.now()
         item = owner if isinstance(owner, ItemRow) else await self._pick(owner)
