@@ -583,9 +583,13 @@ class EngagementCog(Cog):
         tr = self._tr(inv)
         policy = self.policy(inv.community)
         text = tr.gettext("Engagement settings:")
+        names = dict(await self.ctx.repository.channels(inv.community))
         for key, value in policy.model_dump().items():
-            text = text + tr.gettext("\n{key} = {value}", key=key,
-                                     value=json.dumps(value, ensure_ascii=False))
+            shown = json.dumps(value, ensure_ascii=False)
+            if key in CHANNEL_SETTINGS:  # stored as ids, shown as the channels' names
+                ids = value if isinstance(value, list | tuple) else [value] if value else []
+                shown = ", ".join(f"#{names[c]}" if c in names else c for c in ids) or "—"
+            text = text + tr.gettext("\n{key} = {value}", key=key, value=shown)
         return Reply(text, private=True)
 
 

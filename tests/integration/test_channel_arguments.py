@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.core.actions import Post
-from bot.core.events import Channel, CommunityJoined
+from bot.core.events import Channel, CommunityJoined, MemberJoined
 from bot.core.text import plain
 from bot.runtime import Runtime
 from tests.conftest import COMMUNITY, GENERAL, OWNERS, START, Community, make_settings
@@ -30,6 +32,9 @@ async def test_channels_by_mention_name_id_or_here(tribe: Community) -> None:
     assert stored.get(COMMUNITY, "welcome.rules_channel") == "console:tribe-general"
     assert stored.get(COMMUNITY, "engagement.excluded_channels") == [GENERAL, OWNERS]
     assert stored.get(COMMUNITY, "engagement.level_up_channel") == OWNERS
+    shown = await tribe.command("mod", "/engagement show")
+    assert "excluded_channels = #general, #owners" in shown
+    assert "level_up_channel = #owners" in shown
     await tribe.command("mod", "/engagement set excluded_channels none")
     assert stored.get(COMMUNITY, "engagement.excluded_channels") == []
 
@@ -57,6 +62,19 @@ async def test_level_ups_are_announced_in_the_channel_typed_by_name(tribe: Commu
     [level_up] = [s.action for s in tribe.adapter.sent
                   if isinstance(s.action, Post) and s.action.kind == "level_up"]
     assert level_up.channel == OWNERS
+
+
+async def test_no_welcome_channel_is_logged_once_per_community(
+    tribe: Community, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a community the platform never described: no channel to welcome anyone in
+    for member in ("ann", "ben", "cat"):
+        tribe.tick(minutes=5)
+        await tribe.adapter.push(MemberJoined(community="console:quiet", at=tribe.now,
+                                              member=f"console:{member}", name=member))
+    warnings = [r for r in caplog.records if "no channel to welcome" in r.getMessage()]
+    assert len(warnings) == 1 and "console:quiet" in warnings[0].getMessage()
+    assert not [s for s in tribe.adapter.sent if s.action.community == "console:quiet"]
 
 
 async def test_stage_without_dm_is_refused(tribe: Community) -> None:
