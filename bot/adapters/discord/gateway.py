@@ -104,8 +104,8 @@ class Bridge:
         #: READY arrived (the session is up, REST and events flow); on_ready comes later
         self.connected = asyncio.Event()
         self.ready = asyncio.Event()
-        #: guilds published as communities in this session
-        self._announced: set[int] = set()
+        #: communities (guilds) published in this process
+        self._announced: set[str] = set()
         self._invites: dict[int, dict[str, InviteCount]] = {}
         self._vanished: dict[int, dict[str, InviteCount]] = {}
         self._invite_locks: dict[int, asyncio.Lock] = {}
@@ -127,12 +127,11 @@ class Bridge:
         """Publish a guild as a community before its first event, if its
         ``on_guild_available`` has not run yet (both are dispatched on GUILD_CREATE, in an
         order discord.py does not promise)."""
-        guild_id = translate.snowflake(community)
-        if guild_id in self._announced:
+        if community in self._announced:  # per event: a set lookup, nothing more
             return
-        guild = self.client.get_guild(guild_id)
+        guild = self.client.get_guild(translate.snowflake(community))
         if guild is not None and not guild.unavailable:
-            self._announced.add(guild_id)
+            self._announced.add(community)
             self.runtime.publish(translate.community_joined(guild, self.runtime.clock.now()))
 
     def _done(self) -> None:
@@ -147,7 +146,8 @@ class Bridge:
     async def on_ready(self) -> None:
         try:
             for guild in self.client.guilds:
-                if guild.id not in self._announced and not guild.unavailable:
+                if (translate.community_id(guild.id) not in self._announced
+                        and not guild.unavailable):
                     await self._joined(guild)
             log.info("Discord is ready: %d guilds", len(self.client.guilds))
         finally:
@@ -168,13 +168,13 @@ class Bridge:
 
     async def _joined(self, guild: discord.Guild) -> None:
         """The guild as a community, with its channels as they are now."""
-        self._announced.add(guild.id)
+        self._announced.add(translate.community_id(guild.id))
         self.runtime.publish(translate.community_joined(guild, self.runtime.clock.now()))
         await self._refresh_invites(guild)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self._invites.pop(guild.id, None)
-        self._announced.discard(guild.id)
+        self._announced.discard(translate.community_id(guild.id))
         self._publish([CommunityLeft(community=translate.community_id(guild.id),
                                      at=self.runtime.clock.now())])
         self._done()
