@@ -24,6 +24,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
@@ -144,6 +145,8 @@ class FakeBotApi:
         return _ok(self._updates[:limit])
 
     async def _sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if params.get("parse_mode") == "HTML" and (problem := html_problem(params["text"])):
+            return _error(400, f"Bad Request: can't parse entities: {problem}")
         chat = int(params["chat_id"])
         if chat in self.closed_dms:
             return _error(403, "Forbidden: bot can't initiate conversation with a user")
@@ -251,10 +254,50 @@ def _refuse_file(params: dict[str, Any], field: str) -> web.Response | None:
     if mode is not None and mode not in PARSE_MODES:
         return _error(400, "Bad Request: unsupported parse_mode")
     caption = str(params.get("caption") or "")
+    if mode == "HTML" and (problem := html_problem(caption)):
+        return _error(400, f"Bad Request: can't parse entities: {problem}")
     shown = html.unescape(re.sub(r"<[^>]+>", "", caption)) if mode == "HTML" else caption
     if len(shown.encode("utf-16-le")) // 2 > CAPTION_LIMIT:
         return _error(400, "Bad Request: message caption is too long")
     return None
+
+
+#: The tags Telegram's HTML parse mode knows.
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
+             "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"}
+
+
+class _Entities(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problem = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HTML_TAGS:
+            self.problem = self.problem or f"Unsupported start tag \"{tag}\""
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problem = self.problem or f"Unexpected end tag \"{tag}\""
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot"):
+            self.problem = self.problem or f"Unsupported entity \"{name}\""
+
+
+def html_problem(text: str) -> str:
+    """Why Telegram's HTML parse mode would refuse ``text`` ("" when it would not)."""
+    if re.search(r"&(?![a-zA-Z]+;|#\d+;|#x[0-9a-fA-F]+;)", text) or re.search(r"<(?![a-z/])",
+                                                                            text):
+        return "Can't find end of the entity"
+    parser = _Entities()
+    parser.feed(text)
+    parser.close()
+    if not parser.problem and parser.open:
+        return f"Can't find end tag corresponding to start tag \"{parser.open[-1]}\""
+    return parser.problem
 
 
 #: What a Bot API file_id looks like (no dots, slashes or spaces, unlike a path).

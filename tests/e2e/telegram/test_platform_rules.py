@@ -169,6 +169,8 @@ async def test_the_fake_refuses_what_telegram_refuses(bot: Harness, tmp_path: Pa
     empty.write_bytes(b"")
     with pytest.raises(BadRequest, match="must be non-empty"):
         await api.send_document(GROUP, empty)
+    with pytest.raises(BadRequest, match="parse entities"):
+        await api.send_message(GROUP, "<b>never closed", parse_mode="HTML")
 
 
 # -- {member_count} is the group's --------------------------------------------------------
