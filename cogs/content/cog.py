@@ -59,7 +59,8 @@ Owner = ItemRow | QueueRow
 
 class ContentCog(Cog):
     name = "content"
-    #: How long after start, on the system clock, before the first post: adapters connect.
+    #: How long after start, on the system clock, before the first post (adapters connect;
+    #: the outbox holds a post for a platform that has not connected yet in any case).
     startup_delay: ClassVar[timedelta] = timedelta(seconds=10)
 
     def __init__(self, ctx: CogContext) -> None:
