@@ -2,7 +2,9 @@
 
 Start order: store (migrated) -> per-community settings -> bus (with the keys handled
 before a restart) -> recorder -> cogs. Stop order is the reverse, and the last step
-commits everything still queued, so a clean stop loses nothing.
+commits everything still queued, so a clean stop loses nothing. Timers that came due
+while the bot was down fire at once, but what they send waits in the outbox until the
+platform's adapter is connected.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ REMEMBERED_KEYS = 50_000
 KEPT_KEYS = 4 * REMEMBERED_KEYS
 
 
+def enabled_platforms(settings: Settings) -> list[str]:
+    return [name for name in ("discord", "telegram") if getattr(settings, name).enabled]
+
+
 def default_cogs() -> list[type[Cog]]:
     from cogs.content.cog import ContentCog
     from cogs.engagement.cog import EngagementCog
@@ -59,7 +65,8 @@ class Runtime:
         self.cogs: list[Cog] = []
         self.bus = EventBus(remember=max(REMEMBERED_KEYS * 2, 100_000), tap=self._record)
         self._recorder: Recorder | None = None
-        self.outbox = Outbox()
+        # actions for an enabled platform wait until its adapter is connected
+        self.outbox = Outbox(awaited=enabled_platforms(settings))
         self.commands = CommandRegistry(self._refusal, self._failure)
         self.timers = Timers(self.clock, settle=self.bus.drain)
         self._repository: Repository | None = None
@@ -79,8 +86,14 @@ class Runtime:
         assert self._communities is not None, "runtime is not started"
         return self._communities
 
-    def register_sender(self, platform: str, sender: Sender) -> None:
-        self.outbox.register(platform, sender)
+    def register_sender(self, platform: str, sender: Sender, *, connected: bool = True
+                        ) -> None:
+        """An adapter that connects later registers with ``connected=False`` and calls
+        ``adapter_connected`` once its platform takes actions; until then they are held."""
+        self.outbox.register(platform, sender, connected=connected)
+
+    def adapter_connected(self, platform: str) -> None:
+        self.outbox.connected(platform)
 
     async def start(self) -> None:
         storage = self.settings.storage
@@ -162,6 +175,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.started.clear()
+        self.outbox.close()  # a send held for a platform that never connected returns now
         try:
             await self.timers.stop()
             await self.bus.stop()

@@ -54,6 +54,16 @@ class ChannelRef:
     name: str
 
 
+MemberResolver = Callable[[str], MemberRef | None]
+#: A channel as a moderator types it -> the channel, or None when there is none such here.
+#: May raise CommandError for an ambiguous name.
+ChannelResolver = Callable[[str], ChannelRef | None]
+
+
+def no_channels(_word: str) -> ChannelRef | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Invocation:
     community: str
@@ -62,6 +72,9 @@ class Invocation:
     is_moderator: bool
     at: datetime
     args: Mapping[str, Any] = field(default_factory=dict)
+    #: The adapter's channel resolver (``#general``, ``<#123>``, a name, an id, ``here``),
+    #: for settings whose value is a list of channels typed as text.
+    channels: ChannelResolver = field(default=no_channels, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +150,6 @@ class CommandRegistry:
             return Reply(self._failure(invocation), private=True)
 
 
-MemberResolver = Callable[[str], MemberRef | None]
-ChannelResolver = Callable[[str], ChannelRef | None]
 
 
 def parse_text_arguments(
@@ -211,8 +222,7 @@ def _convert(
     if option.kind is OptionKind.CHANNEL:
         channel = channels(word)
         if channel is None:
-            raise UsageError(tr.gettext(
-                "/{command}: I can't find the channel “{value}” here.", **values))
+            raise unknown_channel(command.name, word, tr)
         return channel
     if option.kind is OptionKind.FILE:
         path = Path(word).expanduser()
@@ -223,3 +233,11 @@ def _convert(
         raise UsageError(tr.gettext("/{command}: {option} must be one of {choices}, not “{value}”.",
                                     choices=", ".join(option.choices), **values))
     return word.lower() if option.kind is OptionKind.CHOICE else word
+
+
+def unknown_channel(command: str, word: str, tr: Catalog) -> UsageError:
+    """The refusal for a channel that is not in this community."""
+    return UsageError(tr.gettext(
+        "/{command}: I can't find the channel “{value}” here. Name one of this community's "
+        "channels (#name, its name or its id), or write here for the channel you are in.",
+        command=command, value=word))

@@ -59,7 +59,8 @@ Owner = ItemRow | QueueRow
 
 class ContentCog(Cog):
     name = "content"
-    #: How long after start, on the system clock, before the first post: adapters connect.
+    #: How long after start, on the system clock, before the first post (adapters connect;
+    #: the outbox holds a post for a platform that has not connected yet in any case).
     startup_delay: ClassVar[timedelta] = timedelta(seconds=10)
 
     def __init__(self, ctx: CogContext) -> None:
@@ -196,6 +197,8 @@ class ContentCog(Cog):
         await repo.flush()
 
     async def _post_slot(self, owner: Owner, slot: datetime) -> None:
+        if not await self.ctx.outbox.until_connected(owner.community):
+            return  # stopping before the platform connected: unclaimed, so posted next start
         repo = self.ctx.repository
         now = self.ctx.clock.now()
         item = owner if isinstance(owner, ItemRow) else await self._pick(owner)

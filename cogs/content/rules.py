@@ -309,7 +309,15 @@ def parse_flags(text: str) -> ContentFlags:
         else:
             raise ContentError("I don't know the option {flag}; use --dm, --stage or --file.",
                                flag=flag)
+    if stage is not None and not direct:
+        # the channel post is seen by everyone: a stage can only choose who gets the DMs
+        raise ContentError(STAGE_NEEDS_DM, stage=stage)
     return ContentFlags(direct=direct, stage=stage, file=file, body=" ".join(words).strip())
+
+
+STAGE_NEEDS_DM = ("--stage {stage} only chooses which of the topic's subscribers also get the "
+                  "post by direct message, so it needs --dm; the post in the channel is seen "
+                  "by everyone. Add --dm, or leave out --stage.")
 
 
 def check_stage(stage: str) -> str:

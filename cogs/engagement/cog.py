@@ -27,6 +27,7 @@ from bot.core.actions import Post, SetRole
 from bot.core.bounded import BoundedDict
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import (
+    ChannelRef,
     Command,
     CommandError,
     Invocation,
@@ -34,6 +35,7 @@ from bot.core.commands import (
     Option,
     OptionKind,
     Reply,
+    unknown_channel,
 )
 from bot.core.events import (
     Event,
@@ -65,6 +67,9 @@ LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 RECENT_MESSAGES = 200_000
 MAX_GRANT = 1_000_000
 STREAK_WINDOW_DAYS = 370
+#: Settings whose value names channels (True: a list of them), and the words that clear one.
+CHANNEL_SETTINGS = {"excluded_channels": True, "level_up_channel": False}
+CLEARED = frozenset({"", "none", "-"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,6 +541,9 @@ class EngagementCog(Cog):
             raise CommandError(tr.gettext("There is no setting “{key}”. Settings: {keys}.",
                                           key=key, keys=", ".join(sorted(fields))))
         value = _parse_value(raw, fields[key].annotation)
+        shown = json.dumps(value, ensure_ascii=False)
+        if key in CHANNEL_SETTINGS:  # typed as #name, a name, an id or here; stored as ids
+            value, shown = self._channel_setting(inv, key, raw)
         current = self.policy(inv.community).model_dump()
         try:
             if key == "level_up_template":
@@ -549,16 +557,39 @@ class EngagementCog(Cog):
                                ) from None
         self.ctx.communities.set(inv.community, f"{self.name}.{key}", value)
         self._policies.pop(inv.community, None)
-        return Reply(tr.gettext("{key} is now {value}.", key=key,
-                                value=json.dumps(value, ensure_ascii=False)))
+        return Reply(tr.gettext("{key} is now {value}.", key=key, value=shown))
+
+    def _channel_setting(self, inv: Invocation, key: str, raw: str
+                         ) -> tuple[list[str] | str, str]:
+        """(ids to store, names to show) for a setting that names channels; ``none`` clears
+        it. A list is separated by commas (or spaces, when no channel has the whole name)."""
+        text = raw.strip()
+        many = CHANNEL_SETTINGS[key]
+        if text.lower() in CLEARED:
+            return ([] if many else ""), "—"
+        found: dict[str, ChannelRef] = {}
+        for part in ([p.strip() for p in text.split(",") if p.strip()] if many else [text]):
+            whole = inv.channels(part)
+            words = [part] if whole is not None or not many else part.split()
+            for word in words:
+                channel = whole if whole is not None else inv.channels(word)
+                if channel is None:
+                    raise unknown_channel(f"engagement set {key}", word, self._tr(inv))
+                found.setdefault(channel.id, channel)
+        shown = ", ".join(f"#{c.name}" for c in found.values())
+        return (list(found) if many else next(iter(found))), shown
 
     async def cmd_show(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         policy = self.policy(inv.community)
         text = tr.gettext("Engagement settings:")
+        names = dict(await self.ctx.repository.channels(inv.community))
         for key, value in policy.model_dump().items():
-            text = text + tr.gettext("\n{key} = {value}", key=key,
-                                     value=json.dumps(value, ensure_ascii=False))
+            shown = json.dumps(value, ensure_ascii=False)
+            if key in CHANNEL_SETTINGS:  # stored as ids, shown as the channels' names
+                ids = value if isinstance(value, list | tuple) else [value] if value else []
+                shown = ", ".join(f"#{names[c]}" if c in names else c for c in ids) or "—"
+            text = text + tr.gettext("\n{key} = {value}", key=key, value=shown)
         return Reply(text, private=True)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -48,9 +48,20 @@ class SummaryCog(Cog):
                         else Path(tempfile.mkdtemp(prefix="tribebot-charts-")))
 
     async def start(self) -> None:
+        now = self.ctx.clock.now()
         for community in self.ctx.communities.all():
-            await self._catch_up(community)
+            # a timer, not now: the adapters connect after the cogs start, and the outbox
+            # holds the post until the community's platform is connected
+            self.ctx.timers.call_at(now, f"summary-catch-up:{community}",
+                                    self._catch_up_later(community))
             self.schedule(community)
+
+    def _catch_up_later(self, community: str) -> Callable[[], Awaitable[None]]:
+        async def catch_up() -> None:
+            if await self.ctx.outbox.until_connected(community):
+                await self._catch_up(community)
+
+        return catch_up
 
     def listeners(self) -> Mapping[type[Event], EventHandler]:
         return {CommunityJoined: self.on_community, TimeZoneChanged: self.on_community}

@@ -75,6 +75,8 @@ class WelcomeCog(Cog):
         self.store = JourneyStore(ctx.repository)
         self._state: dict[str, _Community] = {}
         self._bots: set[str] = set()
+        #: communities already told (in the log) that they have no welcome channel
+        self._no_channel: set[str] = set()
 
     def _c(self, community: str) -> _Community:
         state = self._state.get(community)
@@ -205,6 +207,8 @@ class WelcomeCog(Cog):
         self.ctx.timers.call_at(due, f"welcome-burst:{community}", flush)
 
     async def _flush(self, community: str) -> None:
+        if not await self.ctx.outbox.until_connected(community):
+            return  # stopping before the platform connected: still pending at the next start
         state = self._c(community)
         batch, state.pending = state.pending, {}
         if batch:
@@ -313,6 +317,10 @@ class WelcomeCog(Cog):
         now = self.ctx.clock.now()
         state.last_welcome = now
         channel = self.channel(community)
+        if channel is None and community not in self._no_channel:
+            self._no_channel.add(community)
+            log.warning("no channel to welcome newcomers in %s: the platform listed none and "
+                        "no moderator ran /welcome channel", community)
         if channel is None or self.setting(community, "dm") == "only":
             return
         text = self.render(community, newcomers, now, back=back)
@@ -357,6 +365,8 @@ class WelcomeCog(Cog):
                                 f"{member}", alert)
 
     async def _alert(self, community: str, member: str, message: str, channel: str) -> None:
+        if not await self.ctx.outbox.until_connected(community):
+            return  # stopping before the platform connected: rescheduled at the next start
         state = self._c(community)
         if state.unanswered.pop(message, None) is None:
             return

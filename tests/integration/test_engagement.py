@@ -116,8 +116,8 @@ async def test_replying_to_yourself_is_not_a_reply_bonus(tribe: Community) -> No
 
 async def test_excluded_channel_earns_nothing(tribe: Community) -> None:
     await tribe.open("ann", "mod")
-    await tribe.command("mod", "/engagement set excluded_channels console:memes")
-    msg = await tribe.say("ann", "a funny meme here", channel="console:memes")
+    await tribe.command("mod", "/engagement set excluded_channels #owners")
+    msg = await tribe.say("ann", "a funny meme here", channel=OWNERS)
     await tribe.react("mod", msg)
     assert await tribe.points("ann") == 0
 

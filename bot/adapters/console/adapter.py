@@ -187,18 +187,22 @@ class ConsoleAdapter:
             return Reply(tr.gettext("I don't know the command “{command}”.", command=text),
                          private=True)
         command, rest = found
+        here = channel
+
+        def channels(word: str) -> ChannelRef | None:
+            return self._resolve_channel(community, word, here)
+
         try:
             args = parse_text_arguments(
-                command, rest,
-                lambda word: self._resolve_member(community, word),
-                lambda word: self._resolve_channel(community, word), tr,
+                command, rest, lambda word: self._resolve_member(community, word), channels,
+                tr,
             )
         except CommandError as exc:
             return Reply(exc.text, private=True)
         invocation = Invocation(
             community=community, channel=channel,
             invoker=MemberRef(member, self.name_of(community, member)),
-            is_moderator=self.is_moderator(member), at=when, args=args,
+            is_moderator=self.is_moderator(member), at=when, args=args, channels=channels,
         )
         reply = await self.runtime.invoke(command, invocation)
         self._show(when, f"reply to @{self.name_of(community, member)}", reply.text.plain(),
@@ -212,10 +216,16 @@ class ConsoleAdapter:
                 return MemberRef(member, name)
         return None
 
-    def _resolve_channel(self, community: str, word: str) -> ChannelRef | None:
-        wanted = word.removeprefix("#")
+    def _resolve_channel(self, community: str, word: str, here: str) -> ChannelRef | None:
+        """``#general``, ``general`` (any case), ``console:general`` or ``here``; only the
+        channels the community listed."""
+        wanted = word.strip().removeprefix("#")
+        if wanted.lower() == "here":
+            return ChannelRef(here, self._channels.get((community, here),
+                                                       here.split(":", 1)[1]))
         for (comm, channel), name in self._channels.items():
-            if comm == community and (name == wanted or channel == qualify(wanted)):
+            if comm == community and (name.lower() == wanted.lower()
+                                      or channel == qualify(wanted)):
                 return ChannelRef(channel, name)
         return None
 

@@ -19,7 +19,9 @@ Setting the bot up (for the README):
 
 Lifecycle: ``login`` (REST, on ``api_base_url``), then the gateway address from that
 API's ``/gateway/bot`` answer, then ``connect()`` in a task; ``start()`` returns once
-the client is ready. Never ``client.run()``, which would take the event loop away.
+Discord answered READY: a big bot receives its guilds for minutes after that before
+``on_ready``, and their events are handled meanwhile (see ``gateway.py``). Never
+``client.run()``, which would take the event loop away.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from discord import app_commands
 
 from bot.adapters.discord import commands as slash
 from bot.adapters.discord import translate
+from bot.adapters.discord.channels import AmbiguousChannel, find_channel
 from bot.adapters.discord.gateway import (
     PERSONAL_INVITES,
     Bridge,
@@ -65,6 +68,7 @@ from bot.core.actions import (
 )
 from bot.core.commands import (
     ChannelRef,
+    ChannelResolver,
     Command,
     CommandError,
     Invocation,
@@ -118,7 +122,8 @@ class DiscordAdapter:
         self.answer_within = ANSWER_WITHIN
         self._task: asyncio.Task[None] | None = None
         self._role_notices: set[tuple[str, str]] = set()
-        runtime.register_sender(self.platform, self)
+        # actions wait in the outbox until the gateway answers READY
+        runtime.register_sender(self.platform, self, connected=False)
 
     @property
     def handled_events(self) -> int:
@@ -139,15 +144,19 @@ class DiscordAdapter:
         await self._sync_commands()
         self._task = asyncio.create_task(self.client.connect(reconnect=True),
                                          name="discord-gateway")
-        ready = asyncio.create_task(self.bridge.ready.wait())
-        done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT,
+        connected = asyncio.create_task(self.bridge.connected.wait())
+        done, _ = await asyncio.wait({connected, self._task}, timeout=READY_TIMEOUT,
                                      return_when=asyncio.FIRST_COMPLETED)
-        if ready not in done:
-            ready.cancel()
+        if connected not in done:
+            connected.cancel()
             if self._task in done:
-                self._task.result()  # raises why the connection failed
-            raise TimeoutError("Discord did not become ready within "
+                self._task.result()  # raises why the connection failed (token, intents)
+            raise TimeoutError("Discord did not answer READY within "
                                f"{READY_TIMEOUT:.0f} seconds")
+
+    async def until_ready(self) -> None:
+        """Until discord.py's ``on_ready``: every guild READY named has arrived."""
+        await self.bridge.ready.wait()
 
     async def _sync_commands(self) -> None:
         """Sync only when the definitions changed since the last sync (see commands.py)."""
@@ -204,11 +213,7 @@ class DiscordAdapter:
             return (MemberRef(translate.member_id(user.id), user.display_name)
                     if user is not None else None)
 
-        def channels(word: str) -> ChannelRef | None:
-            target = translate.mention_target(word, "#")
-            channel = message.guild.get_channel(target) if message.guild and target else None
-            return (ChannelRef(translate.channel_id(channel.id), channel.name)
-                    if channel is not None else None)
+        channels = self._channels(message.guild, message.channel.id, tr)
 
         with tempfile.TemporaryDirectory(prefix="tribebot-") as folder:
             try:
@@ -227,7 +232,7 @@ class DiscordAdapter:
                 community=community, channel=translate.channel_id(message.channel.id),
                 invoker=MemberRef(translate.member_id(author.id), author.display_name),
                 is_moderator=self._is_moderator(author, permissions),
-                at=self.runtime.clock.now(), args=args,
+                at=self.runtime.clock.now(), args=args, channels=channels,
             )
             reply = await self.runtime.invoke(command, invocation)
             await self._reply_to(message, reply)
@@ -276,13 +281,31 @@ class DiscordAdapter:
     def _invocation(self, interaction: discord.Interaction, args: dict[str, Any]) -> Invocation:
         user = interaction.user
         assert interaction.guild_id is not None and interaction.channel_id is not None
+        community = translate.community_id(interaction.guild_id)
         return Invocation(
-            community=translate.community_id(interaction.guild_id),
+            community=community,
             channel=translate.channel_id(interaction.channel_id),
             invoker=MemberRef(translate.member_id(user.id), user.display_name),
             is_moderator=self._is_moderator(user, interaction.permissions),
             at=self.runtime.clock.now(), args=args,
+            channels=self._channels(self.client.get_guild(interaction.guild_id),
+                                    interaction.channel_id,
+                                    self.runtime.communities.catalog(community)),
         )
+
+    def _channels(self, guild: discord.Guild | None, here: int, tr: Catalog
+                  ) -> ChannelResolver:
+        """The one channel resolver of typed and slash commands (see ``channels.py``)."""
+
+        def resolve(word: str) -> ChannelRef | None:
+            try:
+                return find_channel(guild, word, here)
+            except AmbiguousChannel:
+                raise UsageError(tr.gettext(
+                    "Several channels here are called “{value}”; mention the one you mean "
+                    "(type # and pick it) or give its id.", value=word)) from None
+
+        return resolve
 
     def _is_moderator(self, user: discord.User | discord.Member,
                       permissions: discord.Permissions) -> bool:

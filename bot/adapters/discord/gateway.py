@@ -4,6 +4,12 @@ The client is a plain ``discord.Client`` (or ``AutoShardedClient`` with ``shards
 "auto"``); the ``Bridge`` attaches its ``on_*`` coroutines to it, translates with
 ``translate.py`` and publishes. Reconnects and resumes are the library's; events
 re-delivered after a resume carry the same key and the core drops them.
+
+Start-up: READY names the guilds, then Discord sends each one (GUILD_CREATE), a big bot's
+over minutes, and ``on_ready`` comes only after the last. discord.py dispatches every
+event of a guild from its GUILD_CREATE on, so the bridge does not wait for ``on_ready``:
+a guild becomes a community when it is available (``on_guild_available``), or at its
+first event if that comes first, and the outbox opens at READY.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ PERSONAL_INVITES = "discord.personal_invites"
 
 #: The client events the bridge listens to (raw ones work on uncached messages).
 EVENTS = (
-    "on_ready", "on_guild_join", "on_guild_remove", "on_member_join", "on_raw_member_remove",
+    "on_connect", "on_ready", "on_guild_available", "on_guild_join", "on_guild_remove",
+    "on_member_join", "on_raw_member_remove",
     "on_message", "on_raw_message_edit", "on_raw_message_delete",
     "on_raw_bulk_message_delete", "on_raw_reaction_add", "on_raw_reaction_remove",
     "on_invite_create", "on_invite_delete",
@@ -94,7 +101,11 @@ class Bridge:
         self.client = client
         #: Gateway events fully handled; tests wait on it.
         self.handled = 0
+        #: READY arrived (the session is up, REST and events flow); on_ready comes later
+        self.connected = asyncio.Event()
         self.ready = asyncio.Event()
+        #: communities (guilds) published in this process
+        self._announced: set[str] = set()
         self._invites: dict[int, dict[str, InviteCount]] = {}
         self._vanished: dict[int, dict[str, InviteCount]] = {}
         self._invite_locks: dict[int, asyncio.Lock] = {}
@@ -109,18 +120,44 @@ class Bridge:
     def _publish(self, events: Iterable[Event | None]) -> None:
         for event in events:
             if event is not None:
+                self._announce(event.community)
                 self.runtime.publish(event)
+
+    def _announce(self, community: str) -> None:
+        """Publish a guild as a community before its first event, if its
+        ``on_guild_available`` has not run yet (both are dispatched on GUILD_CREATE, in an
+        order discord.py does not promise)."""
+        if community in self._announced:  # per event: a set lookup, nothing more
+            return
+        guild = self.client.get_guild(translate.snowflake(community))
+        if guild is not None and not guild.unavailable:
+            self._announced.add(community)
+            self.runtime.publish(translate.community_joined(guild, self.runtime.clock.now()))
 
     def _done(self) -> None:
         self.handled += 1
 
     # -- guilds ------------------------------------------------------------------------
+    async def on_connect(self) -> None:
+        """READY: the session is up; actions held in the outbox can go (REST works)."""
+        self.connected.set()
+        self.runtime.adapter_connected(translate.PLATFORM)
+
     async def on_ready(self) -> None:
         try:
             for guild in self.client.guilds:
-                await self._joined(guild)
+                if (translate.community_id(guild.id) not in self._announced
+                        and not guild.unavailable):
+                    await self._joined(guild)
+            log.info("Discord is ready: %d guilds", len(self.client.guilds))
         finally:
             self.ready.set()
+            self._done()
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        try:
+            await self._joined(guild)
+        finally:
             self._done()
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
@@ -130,11 +167,14 @@ class Bridge:
             self._done()
 
     async def _joined(self, guild: discord.Guild) -> None:
-        self._publish([translate.community_joined(guild, self.runtime.clock.now())])
+        """The guild as a community, with its channels as they are now."""
+        self._announced.add(translate.community_id(guild.id))
+        self.runtime.publish(translate.community_joined(guild, self.runtime.clock.now()))
         await self._refresh_invites(guild)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self._invites.pop(guild.id, None)
+        self._announced.discard(translate.community_id(guild.id))
         self._publish([CommunityLeft(community=translate.community_id(guild.id),
                                      at=self.runtime.clock.now())])
         self._done()

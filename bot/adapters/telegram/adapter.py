@@ -22,8 +22,11 @@ runtime and the Discord client.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,7 +43,8 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.adapters.telegram.directory import Directory, Expiring
+from bot.adapters.telegram.directory import Directory, Expiring, MemberCounts
+from bot.adapters.telegram.files import sends_as_photo
 from bot.adapters.telegram.ids import (
     community_id,
     member_id,
@@ -104,6 +108,9 @@ ADMIN_CACHE_SECONDS = 60.0
 MEMBERSHIP_ECHO_SECONDS = 120.0
 #: At most one "start me in private first" hint per member and day.
 DM_HINT_SECONDS = 86_400.0
+#: How long a getChatMemberCount answer is trusted ({member_count} in welcomes); the joins
+#: and leaves seen meanwhile keep it current.
+MEMBER_COUNT_SECONDS = 600.0
 #: How often RetryAfter (HTTP 429) is waited out before a send fails.
 RETRY_AFTER_ATTEMPTS = 3
 DM_CLOSED = "dm_closed"
@@ -150,9 +157,11 @@ class TelegramAdapter:
         self._admins = Expiring(ADMIN_CACHE_SECONDS)
         self._memberships = Expiring(MEMBERSHIP_ECHO_SECONDS)
         self._dm_hints = Expiring(DM_HINT_SECONDS)
+        self._member_counts = MemberCounts(MEMBER_COUNT_SECONDS)
         self._bot_id = 0
         self._username = ""
-        runtime.register_sender(self.platform, self)
+        # actions wait in the outbox until start() has connected
+        runtime.register_sender(self.platform, self, connected=False)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -167,6 +176,7 @@ class TelegramAdapter:
         else:
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES),
                                             timeout=self.poll_timeout)
+        self.runtime.adapter_connected(self.platform)
 
     async def _start_webhook(self) -> None:
         hook = self.settings.webhook
@@ -220,19 +230,19 @@ class TelegramAdapter:
         if update.my_chat_member is not None:
             change = bot_membership(uid, update.my_chat_member)
             if change.event is not None:
-                self._publish(change.event)
+                await self._publish(change.event)
             if change.needs_admin:
                 await self._ask_for_admin(update.my_chat_member.chat.id)
         elif update.chat_member is not None:
             self.directory.learn_user(update.chat_member.chat.id,
                                       update.chat_member.new_chat_member.user)
             for event in member_update_events(uid, update.chat_member):
-                self._publish(event)
+                await self._publish(event)
         elif update.message is not None:
             await self._on_message(uid, update.message)
         elif update.edited_message is not None:
             if is_group(update.edited_message.chat):
-                self._publish(edit_event(uid, update.edited_message))
+                await self._publish(edit_event(uid, update.edited_message))
         elif update.message_reaction is not None:
             change = update.message_reaction
             if is_group(change.chat):
@@ -240,13 +250,13 @@ class TelegramAdapter:
                 author = await self.runtime.message_author(
                     community, message_id(change.chat.id, change.message_id))
                 for event in reaction_events(uid, change, author):
-                    self._publish(event)
+                    await self._publish(event)
         elif (update.message_reaction_count is not None
               and is_group(update.message_reaction_count.chat)):
             # anonymous reactions carry no reactor: recorded, but they earn nobody points
-            self._publish(reaction_count_event(uid, update.message_reaction_count))
+            await self._publish(reaction_count_event(uid, update.message_reaction_count))
 
-    def _publish(self, event: Event) -> None:
+    async def _publish(self, event: Event) -> None:
         if isinstance(event, MemberJoined | MemberLeft):
             echo = (event.community, event.member, type(event).__name__)
             if self._memberships.get(echo) is not None:
@@ -255,7 +265,25 @@ class TelegramAdapter:
             opposite = (event.community, event.member,
                         "MemberLeft" if isinstance(event, MemberJoined) else "MemberJoined")
             self._memberships.set(opposite, None)
+            count = await self._member_count(parse_chat(event.community),
+                                             1 if isinstance(event, MemberJoined) else -1)
+            if isinstance(event, MemberJoined) and count is not None:
+                event = dataclasses.replace(event, member_count=count)
         self.runtime.publish(event)
+
+    async def _member_count(self, chat: int, delta: int) -> int | None:
+        """The group's member count after a join (+1) or leave (-1): Telegram's own
+        (getChatMemberCount), not the members the bot happens to have seen."""
+        count = self._member_counts.changed(chat, delta)
+        if count is not None or delta < 0:
+            return count
+        try:
+            count = await self.application.bot.get_chat_member_count(chat)
+        except TelegramError as exc:
+            log.info("could not read the member count of %s: %s", chat, exc)
+            return None
+        self._member_counts.fetched(chat, count)  # counted after the join: it includes it
+        return count
 
     async def _on_message(self, update_id: int, message: Message) -> None:
         if not is_group(message.chat):
@@ -264,7 +292,7 @@ class TelegramAdapter:
             return
         self.directory.learn_message(message)
         for event in service_member_events(message, self._bot_id):
-            self._publish(event)
+            await self._publish(event)
         call = command_call(message)
         if call is not None:
             if call.addressed_to(self._username):
@@ -272,7 +300,7 @@ class TelegramAdapter:
             return  # commands for other bots are not conversation either
         event = message_event(update_id, message)
         if event is not None:
-            self._publish(event)
+            await self._publish(event)
 
     # -- commands ----------------------------------------------------------------------
     async def _run_command(self, message: Message, call: CommandCall) -> None:
@@ -309,7 +337,7 @@ class TelegramAdapter:
             community=community, channel=message_channel(message),
             invoker=MemberRef(member_id(user.id), user.full_name),
             is_moderator=needs_rights and await self._is_moderator(message),
-            at=message.date, args=args,
+            at=message.date, args=args, channels=channels,
         )
         await self._reply(message, await self.runtime.invoke(command, invocation))
 
@@ -340,8 +368,8 @@ class TelegramAdapter:
         thread = message.message_thread_id if message.is_topic_message else None
         try:
             if reply.file is not None:
-                await self._send_photo(message.chat.id, thread, reply.text, reply.file,
-                                       message.message_id)
+                await self._send_file(message.chat.id, thread, reply.text, reply.file,
+                                      message.message_id)
             else:
                 await self._send_text(message.chat.id, thread, reply.text, message.message_id)
         except TelegramError as exc:
@@ -390,7 +418,7 @@ class TelegramAdapter:
             reply_chat, reply_to = parse_message(action.reply_to)
             reply_to = reply_to if reply_chat == chat else None
         if action.file is not None:
-            sent = await self._send_photo(chat, thread, action.text, action.file, reply_to)
+            sent = await self._send_file(chat, thread, action.text, action.file, reply_to)
         else:
             sent = await self._send_text(chat, thread, action.text, reply_to)
         if not sent:
@@ -401,7 +429,7 @@ class TelegramAdapter:
         user = parse_member(action.member)
         try:
             if action.file is not None:
-                sent = await self._send_photo(user, None, action.text, action.file, None)
+                sent = await self._send_file(user, None, action.text, action.file, None)
             else:
                 sent = await self._send_text(user, None, action.text, None)
         except Forbidden:
@@ -440,17 +468,24 @@ class TelegramAdapter:
             ))
         return sent
 
-    async def _send_photo(
-        self, chat: int, thread: int | None, text: RichText, file: Any, reply_to: int | None
+    async def _send_file(
+        self, chat: int, thread: int | None, text: RichText, file: Path, reply_to: int | None
     ) -> list[Message]:
-        """A photo (the summary chart), captioned when the text fits a caption."""
+        """An image (the summary chart) with sendPhoto, any other file (my data, a CSV, a
+        PDF) with sendDocument, which is all sendPhoto refuses; captioned when the text
+        fits a caption, else the text follows in messages of its own."""
         chunks = render_chunks(text, CAPTION_LIMIT)
         caption = chunks[0] if len(chunks) == 1 else None
-        photo = await self.application.bot.send_photo(
-            chat, file, caption=caption, parse_mode=ParseMode.HTML, message_thread_id=thread,
-            reply_parameters=_reply_to(reply_to))
+        options: dict[str, Any] = {"caption": caption, "parse_mode": ParseMode.HTML,
+                                   "message_thread_id": thread,
+                                   "reply_parameters": _reply_to(reply_to)}
+        bot = self.application.bot
+        if await asyncio.to_thread(sends_as_photo, file):
+            sent = await bot.send_photo(chat, file, **options)
+        else:
+            sent = await bot.send_document(chat, file, filename=file.name, **options)
         rest = [] if caption is not None else await self._send_text(chat, thread, text, None)
-        return [photo, *rest]
+        return [sent, *rest]
 
 
 def _reply_to(message: int | None) -> ReplyParameters | None:

@@ -114,6 +114,7 @@ async def runtime(tmp_path: Path, fake: FakeDiscord,
 async def bot(fake: FakeDiscord, runtime: Runtime) -> AsyncIterator[Harness]:
     adapter = DiscordAdapter(runtime, runtime.settings.discord, guild_ready_timeout=0.05)
     await adapter.start()
+    await adapter.until_ready()
     try:
         yield Harness(fake, runtime, adapter)
     finally:

@@ -3,6 +3,13 @@ real discord.py client to log in, identify, receive guilds and events, and answe
 
 It speaks uncompressed JSON text frames (discord.py accepts them even when it asked for
 zlib-stream) and records every REST call so tests can check what the bot sent.
+
+Start-up can be staged like a big bot's: READY can be held back (``hold_ready``, then
+``release_ready()``), and guilds can be ``lazy``: listed in READY as unavailable, their
+GUILD_CREATE sent only when the test calls ``make_available`` (Discord streams a big
+bot's guilds for minutes). discord.py fires ``on_ready`` only ``guild_ready_timeout``
+after the last GUILD_CREATE; a test gives it a long one to act inside that window.
+``timeline`` records gateway dispatches and REST calls in the order they happened.
 """
 
 from __future__ import annotations
@@ -37,8 +44,18 @@ class Call:
 
 
 class FakeDiscord:
-    def __init__(self, guilds: list[Json]) -> None:
+    def __init__(self, guilds: list[Json], *, hold_ready: bool = False,
+                 lazy: tuple[int, ...] = ()) -> None:
         self.guilds = guilds
+        self.lazy = set(lazy)
+        self._release = asyncio.Event()
+        if not hold_ready:
+            self._release.set()
+        #: set once READY and the GUILD_CREATE of every guild that is not lazy were sent
+        self.started = asyncio.Event()
+        #: "> EVENT" for a gateway dispatch, "METHOD /path" for a REST call, in order
+        self.timeline: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self.calls: list[Call] = []
         self.invites: dict[int, list[Json]] = {}
         self.attachments: dict[str, bytes] = {}
@@ -70,6 +87,8 @@ class FakeDiscord:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
         if self._ws is not None:
             await self._ws.close()
         if self._runner is not None:
@@ -85,8 +104,19 @@ class FakeDiscord:
     # -- gateway -----------------------------------------------------------------------
     async def dispatch(self, event: str, data: Json) -> None:
         assert self._ws is not None, "the bot is not connected"
+        self.timeline.append(f"> {event}")
         await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq),
                                             "d": data}))
+
+    def release_ready(self) -> None:
+        """Send the READY that ``hold_ready`` kept back."""
+        self._release.set()
+
+    async def make_available(self, guild_id: int) -> None:
+        """A lazy guild's GUILD_CREATE, as Discord sends it some time after READY."""
+        self.lazy.discard(guild_id)
+        data = next(g for g in self.guilds if int(g["id"]) == guild_id)
+        await self.dispatch("GUILD_CREATE", data)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -99,10 +129,13 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11}))
             elif payload["op"] == 2:
                 self.identify = payload["d"]
-                await self._ready()
+                task = asyncio.create_task(self._ready())  # frames keep being read meanwhile
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         return ws
 
     async def _ready(self) -> None:
+        await self._release.wait()
         await self.dispatch("READY", {
             "v": 10, "user": BOT, "session_id": "session-1",
             "resume_gateway_url": self.url("/gateway"),
@@ -111,7 +144,9 @@ class FakeDiscord:
             "shard": (self.identify or {}).get("shard") or [0, 1],
         })
         for data in self.guilds:
-            await self.dispatch("GUILD_CREATE", data)
+            if int(data["id"]) not in self.lazy:
+                await self.dispatch("GUILD_CREATE", data)
+        self.started.set()
 
     # -- REST --------------------------------------------------------------------------
     def sent(self, method: str, pattern: str) -> list[Call]:
@@ -146,6 +181,7 @@ class FakeDiscord:
         body, files = await self._read(request)
         call = Call(request.method, path, body, files)
         self.calls.append(call)
+        self.timeline.append(f"{request.method} {path}")
         route = f"{request.method} {path}"
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, route)

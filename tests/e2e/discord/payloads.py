@@ -85,7 +85,9 @@ SEND = (1 << 10) | (1 << 11)  # view channel, send messages
 
 
 def guild(*, guild_id: int = GUILD, name: str = "Tribe", bot_permissions: int = MANAGE_ROLES,
-          members: tuple[Json, ...] | None = None) -> Json:
+          members: tuple[Json, ...] | None = None, member_count: int | None = None) -> Json:
+    """A GUILD_CREATE; with ``member_count`` above the members listed it is a large guild
+    (Discord lists only some members of those)."""
     roles = [role(guild_id, "@everyone", 0, SEND), role(REGULAR_ROLE, "Regular", 1),
              role(BOT_ROLE, "Tribebot", 2, bot_permissions), role(ELITE_ROLE, "Elite", 3),
              role(MODS_ROLE, "Mods", 4)]
@@ -98,9 +100,10 @@ def guild(*, guild_id: int = GUILD, name: str = "Tribe", bot_permissions: int = 
         "channels": [text_channel(OWNERS, "owners", 1, guild_id),
                      text_channel(GENERAL, "general", 0, guild_id)],
         "threads": [thread(THREAD, GENERAL, "questions", guild_id)],
-        "members": list(members), "member_count": len(members), "presences": [],
-        "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
-        "large": False, "unavailable": False, "joined_at": iso(START),
+        "members": list(members), "member_count": member_count or len(members),
+        "presences": [], "voice_states": [], "stage_instances": [],
+        "guild_scheduled_events": [], "large": (member_count or 0) > 250,
+        "unavailable": False, "joined_at": iso(START),
         "system_channel_id": str(GENERAL), "verification_level": 0,
         "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
         "premium_tier": 0, "preferred_locale": "en-US", "nsfw_level": 0, "afk_timeout": 300,

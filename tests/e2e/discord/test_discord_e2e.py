@@ -112,6 +112,7 @@ async def test_message_content_intent_follows_text_storage(
     async with Runtime(settings, cogs=[]) as runtime:
         adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
         await adapter.start()
+        await adapter.until_ready()
         await adapter.stop()
     assert fake.identify is not None and fake.identify["intents"] & (1 << 15)
 
@@ -123,6 +124,7 @@ async def test_auto_sharding_uses_the_sharded_client_on_the_api_gateway(
     async with Runtime(settings, cogs=[]) as runtime:
         adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
         await adapter.start()
+        await adapter.until_ready()
         try:
             assert isinstance(adapter.client, discord.AutoShardedClient)
             assert fake.identify is not None and fake.identify["shard"] == [0, 1]
@@ -145,6 +147,7 @@ async def test_commands_sync_only_when_their_definitions_change(
     await bot.adapter.stop()
     again = DiscordAdapter(runtime, runtime.settings.discord, guild_ready_timeout=0.05)
     await again.start()
+    await again.until_ready()
     await again.stop()
     assert not again.synced
     assert len(bot.fake.sent("PUT", sync)) == 1, "unchanged definitions are not re-synced"
@@ -359,6 +362,7 @@ async def test_configured_moderator_role_may_run_moderator_commands(
     async with Runtime(settings, cogs=[SeededEngagement]) as runtime:
         adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
         await adapter.start()
+        await adapter.until_ready()
         try:
             harness = Harness(fake, runtime, adapter)
             option, resolved = member_option("member", BOB)
@@ -408,6 +412,7 @@ async def bot_with(tmp_path: Path, fake: FakeDiscord, cog: type[Cog], *,
         if answer_within is not None:
             adapter.answer_within = answer_within
         await adapter.start()
+        await adapter.until_ready()
         try:
             yield Harness(fake, runtime, adapter)
         finally:

@@ -2,20 +2,33 @@
 
 It speaks enough of the real protocol for python-telegram-bot's Application: getMe,
 getUpdates (a queue the test fills, answered within a fraction of a second), sending
-and deleting messages, command menus and getChatMember. Every call is recorded.
+and deleting messages, photos and documents, command menus, getChatMember and
+getChatMemberCount. Every call is recorded, uploads with their bytes.
+
+It refuses what the real Bot API refuses (the descriptions are Telegram's): a sendPhoto
+whose upload is not an image (``IMAGE_PROCESS_FAILED``) or has impossible dimensions
+(``PHOTO_INVALID_DIMENSIONS``), an upload in the wrong multipart field, a file given as
+a string that is neither a file_id nor a URL (a local path: PTB sends it only when the
+file does not exist), an empty file, a caption over 1,024 characters, an unknown
+parse_mode.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import io
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 TOKEN = "123456:TEST-token"
 BOT_USER = {"id": 999, "is_bot": True, "first_name": "Tribe", "username": "TribeBot",
@@ -24,6 +37,21 @@ BOT_USER = {"id": 999, "is_bot": True, "first_name": "Tribe", "username": "Tribe
 #: Parameters that are plain strings even when they look like JSON ("5").
 TEXT_PARAMETERS = {"text", "caption", "parse_mode", "url", "secret_token", "description"}
 LONG_POLL_HOLD = 0.2
+CAPTION_LIMIT = 1024
+DOCUMENT_LIMIT = 50_000_000
+PARSE_MODES = {"HTML", "Markdown", "MarkdownV2"}
+#: Formats Telegram makes a photo of.
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -43,6 +71,8 @@ class FakeBotApi:
         self.closed_dms: set[int] = set()
         #: method -> error answers to give before succeeding (one per call).
         self.failures: dict[str, list[dict[str, Any]]] = {}
+        #: chat id -> member count (getChatMemberCount); other chats are "not found".
+        self.member_counts: dict[int, int] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update = 1
         self._next_message = 5000
@@ -80,8 +110,9 @@ class FakeBotApi:
         return [c for c in self.calls if c.method == method]
 
     def sent(self) -> list[dict[str, Any]]:
-        """Parameters of every message and photo sent, in order."""
-        return [c.params for c in self.calls if c.method in ("sendMessage", "sendPhoto")]
+        """Parameters of every message, photo and document sent, in order."""
+        return [c.params for c in self.calls
+                if c.method in ("sendMessage", "sendPhoto", "sendDocument")]
 
     # -- server side -------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -114,20 +145,62 @@ class FakeBotApi:
         return _ok(self._updates[:limit])
 
     async def _sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if params.get("parse_mode") == "HTML" and (problem := html_problem(params["text"])):
+            return _error(400, f"Bad Request: can't parse entities: {problem}")
         chat = int(params["chat_id"])
         if chat in self.closed_dms:
             return _error(403, "Forbidden: bot can't initiate conversation with a user")
         return _ok(self._message(chat, params, text=params["text"]))
 
     async def _sendPhoto(self, params: dict[str, Any]) -> web.Response:
+        refused = _refuse_file(params, "photo")
+        if refused is not None:
+            return refused
         chat = int(params["chat_id"])
         if chat in self.closed_dms:
             return _error(403, "Forbidden: bot can't initiate conversation with a user")
-        photo = [{"file_id": "photo-1", "file_unique_id": "u1", "width": 10, "height": 10}]
+        upload = params["photo"]
+        width = height = 10
+        if isinstance(upload, Upload):
+            try:
+                with Image.open(io.BytesIO(upload.data)) as image:
+                    kind, (width, height) = image.format, image.size
+            except (UnidentifiedImageError, OSError, ValueError):
+                kind = None
+            if kind not in IMAGE_FORMATS:
+                return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+                return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        photo = [{"file_id": f"photo-{len(self.calls)}", "file_unique_id": "u1",
+                  "width": width, "height": height}]
         extra: dict[str, Any] = {"photo": photo}
         if params.get("caption"):
             extra["caption"] = params["caption"]
         return _ok(self._message(chat, params, **extra))
+
+    async def _sendDocument(self, params: dict[str, Any]) -> web.Response:
+        refused = _refuse_file(params, "document")
+        if refused is not None:
+            return refused
+        chat = int(params["chat_id"])
+        if chat in self.closed_dms:
+            return _error(403, "Forbidden: bot can't initiate conversation with a user")
+        upload = params["document"]
+        document: dict[str, Any] = {"file_id": f"document-{len(self.calls)}",
+                                    "file_unique_id": "d1"}
+        if isinstance(upload, Upload):
+            document.update(file_name=upload.filename, mime_type=upload.content_type,
+                            file_size=len(upload.data))
+        extra: dict[str, Any] = {"document": document}
+        if params.get("caption"):
+            extra["caption"] = params["caption"]
+        return _ok(self._message(chat, params, **extra))
+
+    async def _getChatMemberCount(self, params: dict[str, Any]) -> web.Response:
+        chat = int(params["chat_id"])
+        if chat not in self.member_counts:
+            return _error(400, "Bad Request: chat not found")
+        return _ok(self.member_counts[chat])
 
     async def _getChatMember(self, params: dict[str, Any]) -> web.Response:
         chat, user_id = int(params["chat_id"]), int(params["user_id"])
@@ -162,13 +235,83 @@ def administrator(user: Mapping[str, Any]) -> dict[str, Any]:
             "is_anonymous": False, **dict.fromkeys(rights, True)}
 
 
+def _refuse_file(params: dict[str, Any], field: str) -> web.Response | None:
+    """What Telegram answers to a malformed sendPhoto/sendDocument, or None."""
+    if "chat_id" not in params:
+        return _error(400, "Bad Request: chat_id is empty")
+    strays = [k for k, v in params.items() if isinstance(v, Upload) and k != field]
+    value = params.get(field)
+    if value is None or strays:
+        return _error(400, f"Bad Request: there is no {field} in the request")
+    if isinstance(value, Upload):
+        if not value.data:
+            return _error(400, "Bad Request: file must be non-empty")
+        if len(value.data) > DOCUMENT_LIMIT:
+            return _error(413, "Request Entity Too Large")
+    elif not (FILE_ID.fullmatch(str(value)) or str(value).startswith(("http://", "https://"))):
+        return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+    mode = params.get("parse_mode")
+    if mode is not None and mode not in PARSE_MODES:
+        return _error(400, "Bad Request: unsupported parse_mode")
+    caption = str(params.get("caption") or "")
+    if mode == "HTML" and (problem := html_problem(caption)):
+        return _error(400, f"Bad Request: can't parse entities: {problem}")
+    shown = html.unescape(re.sub(r"<[^>]+>", "", caption)) if mode == "HTML" else caption
+    if len(shown.encode("utf-16-le")) // 2 > CAPTION_LIMIT:
+        return _error(400, "Bad Request: message caption is too long")
+    return None
+
+
+#: The tags Telegram's HTML parse mode knows.
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
+             "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"}
+
+
+class _Entities(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problem = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HTML_TAGS:
+            self.problem = self.problem or f"Unsupported start tag \"{tag}\""
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problem = self.problem or f"Unexpected end tag \"{tag}\""
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot"):
+            self.problem = self.problem or f"Unsupported entity \"{name}\""
+
+
+def html_problem(text: str) -> str:
+    """Why Telegram's HTML parse mode would refuse ``text`` ("" when it would not)."""
+    if re.search(r"&(?![a-zA-Z]+;|#\d+;|#x[0-9a-fA-F]+;)", text) or re.search(r"<(?![a-z/])",
+                                                                            text):
+        return "Can't find end of the entity"
+    parser = _Entities()
+    parser.feed(text)
+    parser.close()
+    if not parser.problem and parser.open:
+        return f"Can't find end tag corresponding to start tag \"{parser.open[-1]}\""
+    return parser.problem
+
+
+#: What a Bot API file_id looks like (no dots, slashes or spaces, unlike a path).
+FILE_ID = re.compile(r"[A-Za-z0-9_-]{20,}")
+
+
 async def _params(request: web.Request) -> dict[str, Any]:
-    """python-telegram-bot posts form fields whose values are JSON (strings stay raw)."""
-    form = await request.post()
+    """python-telegram-bot posts form fields whose values are JSON (strings stay raw);
+    a file is a multipart part of its own, kept as an Upload."""
     params: dict[str, Any] = {}
+    form = await request.post()
     for key, value in form.items():
         if not isinstance(value, str):
-            params[key] = value.filename  # an uploaded file
+            params[key] = Upload(key, value.filename, value.content_type, value.file.read())
             continue
         if key in TEXT_PARAMETERS:
             params[key] = value

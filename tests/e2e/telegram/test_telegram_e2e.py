@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from PIL import Image
 
 from bot.adapters.telegram.adapter import DM_CLOSED, TelegramAdapter
 from bot.adapters.telegram.ids import member_id, message_id
@@ -301,12 +302,12 @@ async def test_post_to_a_topic_escapes_html_and_replies(bot: Harness) -> None:
 
 async def test_post_with_a_file_is_sent_as_a_photo(bot: Harness, tmp_path: Path) -> None:
     chart = tmp_path / "summary.png"
-    chart.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    Image.new("RGB", (64, 48), "white").save(chart)
     delivery = await bot.adapter.deliver(Post(community=COMMUNITY, channel=COMMUNITY,
                                               text=plain("This week"), file=chart))
     [photo] = bot.fake.calls_to("sendPhoto")
     assert delivery.ok and photo.params["caption"] == "This week"
-    assert photo.params["photo"] == "summary.png"
+    assert photo.params["photo"].filename == "summary.png"
 
 
 async def test_dm_to_a_member_who_never_started_the_bot_gets_a_hint(bot: Harness) -> None:
