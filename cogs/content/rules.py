@@ -284,32 +284,32 @@ def next_in_rotation(entries: Sequence[QueueEntry]) -> int | None:
 class ContentFlags:
     direct: bool = False
     stage: str | None = None
-    file: str | None = None
     body: str = ""
 
 
 def parse_flags(text: str) -> ContentFlags:
-    """Leading ``--dm``, ``--stage STAGE`` and ``--file PATH`` of a content text."""
+    """Leading ``--dm`` and ``--stage STAGE`` of a content text. A file is attached to the
+    command's message, never named (``--file PATH`` is refused: it would read the host)."""
     words = text.split(" ")
-    direct, stage, file = False, None, None
+    direct, stage = False, None
     while words and words[0].startswith("--"):
         flag, _, value = words.pop(0).partition("=")
         flag = flag.lower()
         if flag == "--dm":
             direct = True
-        elif flag in ("--stage", "--file"):
+        elif flag == "--file":
+            raise ContentError("Attach the file to the command's message instead of naming "
+                               "it; I never open a file named in a command.")
+        elif flag == "--stage":
             if not value:
                 if not words:
                     raise ContentError("{flag} needs a value.", flag=flag)
                 value = words.pop(0)
-            if flag == "--stage":
-                stage = check_stage(value)
-            else:
-                file = value
+            stage = check_stage(value)
         else:
-            raise ContentError("I don't know the option {flag}; use --dm, --stage or --file.",
+            raise ContentError("I don't know the option {flag}; use --dm or --stage.",
                                flag=flag)
-    return ContentFlags(direct=direct, stage=stage, file=file, body=" ".join(words).strip())
+    return ContentFlags(direct=direct, stage=stage, body=" ".join(words).strip())
 
 
 def check_stage(stage: str) -> str:

@@ -6,7 +6,6 @@ totals live in memory; ledger rows go through the batched writer.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 import io
@@ -17,13 +16,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from bot.config import EngagementSection, describe_errors
 from bot.core.actions import Post, SetRole
+from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import (
@@ -366,7 +365,8 @@ class EngagementCog(Cog):
                     (member_opt,), moderator=True),
             Command(("points", "import"), "Import points from another bot (CSV)",
                     self.cmd_import,
-                    (Option("file", OptionKind.FILE, "CSV: member id, points"),),
+                    (Option("file", OptionKind.FILE, "CSV: member id, points",
+                            accepts=CSV_FILE),),
                     moderator=True),
             Command(("season", "close"), "Archive totals and restart the leaderboard",
                     self.cmd_season_close, moderator=True),
@@ -498,8 +498,8 @@ class EngagementCog(Cog):
 
     async def cmd_import(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
-        path: Path = inv.args["file"]
-        data = await asyncio.to_thread(path.read_bytes)
+        upload: Attachment = inv.args["file"]
+        data = upload.data
         rows = parse_points_csv(data, platform_of(inv.community), tr)
         ref = "import:" + hashlib.sha256(data).hexdigest()[:16]
         day = self.ctx.communities.local_day(inv.community, inv.at)
@@ -511,7 +511,7 @@ class EngagementCog(Cog):
                 continue
             state.total += points
             self._ledger(inv.community, member, points, "imported", ref, inv.at, day,
-                         actor=inv.invoker.id, note=path.name)
+                         actor=inv.invoker.id, note=safe_name(upload.name))
         return Reply(tr.ngettext("Imported points for {n} member.",
                                  "Imported points for {n} members.", len(rows)))
 

@@ -2,7 +2,10 @@
 
 It speaks enough of the real protocol for python-telegram-bot's Application: getMe,
 getUpdates (a queue the test fills, answered within a fraction of a second), sending
-and deleting messages, command menus and getChatMember. Every call is recorded.
+and deleting messages, command menus, getChatMember, and files as the real API serves
+them: getFile (refusing unknown ids and files over 20 MB) then a download from
+``/file/bot<token>/<file_path>`` that serves only paths getFile handed out. Every call is
+recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ BOT_USER = {"id": 999, "is_bot": True, "first_name": "Tribe", "username": "Tribe
 #: Parameters that are plain strings even when they look like JSON ("5").
 TEXT_PARAMETERS = {"text", "caption", "parse_mode", "url", "secret_token", "description"}
 LONG_POLL_HOLD = 0.2
+#: The Bot API lets bots download files up to this size (getFile refuses bigger ones).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 @dataclass
@@ -48,12 +53,18 @@ class FakeBotApi:
         self._next_message = 5000
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        #: file_id -> bytes of files members sent; file_path -> file_id once getFile ran
+        self.files: dict[str, bytes] = {}
+        self._paths: dict[str, str] = {}
+        #: file paths downloaded, in order
+        self.downloads: list[str] = []
         self.port = 0
 
     # -- test side ---------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -75,6 +86,12 @@ class FakeBotApi:
         self._updates.append({"update_id": update_id, **update})
         self._arrived.set()
         return update_id
+
+    def add_file(self, data: bytes) -> str:
+        """A file a member sent; returns the file_id Telegram would put in the message."""
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return file_id
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -128,6 +145,26 @@ class FakeBotApi:
         if params.get("caption"):
             extra["caption"] = params["caption"]
         return _ok(self._message(chat, params, **extra))
+
+    async def _getFile(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id") or "")
+        data = self.files.get(file_id)
+        if data is None:
+            return _error(400, "Bad Request: invalid file_id")
+        if len(data) > DOWNLOAD_LIMIT:
+            return _error(400, "Bad Request: file is too big")
+        path = f"documents/{file_id}"
+        self._paths[path] = file_id
+        return _ok({"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                    "file_size": len(data), "file_path": path})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        if request.match_info["token"] != self.token or path not in self._paths:
+            return _error(404, "Not Found")
+        self.downloads.append(path)
+        return web.Response(body=self.files[self._paths[path]],
+                            content_type="application/octet-stream")
 
     async def _getChatMember(self, params: dict[str, Any]) -> web.Response:
         chat, user_id = int(params["chat_id"]), int(params["user_id"])
