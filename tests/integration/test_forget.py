@@ -23,7 +23,7 @@ def anonymous_ids(path: str | Path) -> set[str]:
 
 
 async def forget_ann_in_a_new_installation(folder: Path) -> str:
-    folder.mkdir()
+    folder.mkdir()  # noqa: ASYNC240 - test set-up
     async with Runtime(make_settings(folder, engagement=FIXED_POINTS),
                        clock=SimulatedClock(START), cogs=ALL_COGS) as runtime:
         tribe = Community(ConsoleAdapter(runtime, echo=False, moderators=["mod"]))
