@@ -22,9 +22,12 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.text import TemplateError, check_template
 from bot.i18n import SUPPORTED_LANGUAGES
 
 TOKEN_ENV = {"discord": "TRIBEBOT_DISCORD_TOKEN", "telegram": "TRIBEBOT_TELEGRAM_TOKEN"}
+#: What a level-up template may name (``{member} reached level {level}!``).
+LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 
 
 class _Section(BaseModel):
@@ -215,6 +218,7 @@ def load_settings(path: Path | str | None, env: dict[str, str] | None = None) ->
         if isinstance(data.get(platform), dict) and data[platform].get("enabled") is True
         and not data[platform].get("token")
     ]
+    problems += _template_problems(data)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -222,6 +226,25 @@ def load_settings(path: Path | str | None, env: dict[str, str] | None = None) ->
     if problems:
         raise ConfigError([f"{label}: {line}" for line in problems])
     return settings
+
+
+def _template_problems(data: dict[str, Any]) -> list[str]:
+    """The file's level-up template: bare placeholders, and no longer than a post on the
+    strictest platform it may be posted on (stored per-community templates are checked
+    by ``engagement set``)."""
+    section = data.get("engagement")
+    template = section.get("level_up_template") if isinstance(section, dict) else None
+    if not isinstance(template, str):
+        return []
+    telegram_only = (isinstance(data.get("telegram"), dict) and data["telegram"].get("enabled")
+                     and not (isinstance(data.get("discord"), dict)
+                              and data["discord"].get("enabled")))
+    try:
+        check_template(template, LEVEL_UP_FIELDS,
+                       community="telegram:" if telegram_only else "discord:")
+    except TemplateError as exc:
+        return [f"[engagement] level_up_template: {exc}"]
+    return []
 
 
 _FRIENDLY = {

@@ -20,10 +20,10 @@ from apscheduler.triggers.calendarinterval import CalendarIntervalTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
+from bot.core.text import TEXT_LIMITS, text_limit  # noqa: F401 - also this module's API
+
 #: Journey stages an item can be aimed at (kept in step with the journey cog).
 STAGES = ("visitor", "audience", "participant", "regular", "champion")
-#: Longest message each platform accepts, in characters.
-TEXT_LIMITS = {"discord": 2000, "telegram": 4096, "console": 4096}
 DEFAULT_GRACE = timedelta(hours=1)
 MAX_EVERY = 366
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -327,11 +327,6 @@ def check_topic(topic: str) -> str:
             "A topic is one word of letters, digits or dashes (up to 32), not “{topic}”.",
             topic=topic)
     return value
-
-
-def text_limit(community: str) -> int:
-    platform = community.partition(":")[0]
-    return TEXT_LIMITS.get(platform, min(TEXT_LIMITS.values()))
 
 
 def check_text(body: str, community: str) -> str:

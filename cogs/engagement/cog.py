@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.config import EngagementSection, describe_errors
+from bot.config import LEVEL_UP_FIELDS, EngagementSection, describe_errors
 from bot.core.actions import Post, SetRole
 from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
@@ -46,7 +46,7 @@ from bot.core.events import (
     ReferralConverted,
 )
 from bot.core.ids import platform_of
-from bot.core.text import Mention, RichText, check_template, compose
+from bot.core.text import Mention, RichText, TemplateError, check_template, compose
 from cogs.engagement.rules import (
     MemberState,
     Policy,
@@ -60,7 +60,6 @@ from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
 
-LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 RECENT_MESSAGES = 200_000
 MAX_GRANT = 1_000_000
 STREAK_WINDOW_DAYS = 370
@@ -539,11 +538,12 @@ class EngagementCog(Cog):
         current = self.policy(inv.community).model_dump()
         try:
             if key == "level_up_template":
-                check_template(str(value), LEVEL_UP_FIELDS)
+                check_template(str(value), LEVEL_UP_FIELDS, community=inv.community)
             EngagementSection.model_validate({**current, key: value})
         except (ValidationError, ValueError) as exc:
             detail = ("; ".join(describe_errors(exc)) if isinstance(exc, ValidationError)
-                      else str(exc))
+                      else tr.gettext(exc.message, **exc.values).plain()
+                      if isinstance(exc, TemplateError) else str(exc))
             raise CommandError(tr.gettext("{key} was not changed: {problem}", key=key,
                                           problem=detail.replace("[", "").replace("]", ""))
                                ) from None
