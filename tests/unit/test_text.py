@@ -98,7 +98,7 @@ def test_a_format_spec_is_never_applied() -> None:
 
 def test_a_template_is_no_longer_than_a_post_on_its_platform() -> None:
     check_template("x" * 2000, {"name"}, community="discord:1")
-    with pytest.raises(TemplateError, match="discord allows at most 2000. Shorten it by 1"):
+    with pytest.raises(TemplateError, match=r"discord allows at most 2000\. Shorten it by 1"):
         check_template("x" * 2001, {"name"}, community="discord:1")
     check_template("x" * 4096, {"name"}, community="telegram:-100")
 
