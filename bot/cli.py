@@ -60,6 +60,18 @@ def _settings(config: Path | None, db: str | None = None) -> Settings:
     return settings
 
 
+def _check_store(settings: Settings) -> None:
+    """Refuse an unusable database in one sentence before anything heavy is loaded (the
+    runtime checks it again when it opens the store)."""
+    from storage.database import check_database, sqlite_path
+
+    try:
+        check_database(sqlite_path(settings.storage.url))
+    except DatabaseError as exc:
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        sys.exit(BAD_INPUT)
+
+
 def _as_url(db: str) -> str:
     return db if db.startswith("sqlite:///") else f"sqlite:///{db}"
 
@@ -104,6 +116,7 @@ def run(config: Path) -> None:
         err.print(f"{config.name}: no platform is enabled; set enabled = true under "
                   "[discord] or [telegram]", style="red", markup=False)
         sys.exit(BAD_INPUT)
+    _check_store(settings)
     from bot.service import serve
 
     code = _run(lambda: serve(settings))
@@ -129,6 +142,7 @@ def replay(file: Path, config: Path | None, db: str | None, quiet: bool) -> None
     """Feed a JSON Lines file of events through the real bot, offline."""
     settings = _settings(config, db)
     _setup_logging(settings.bot.log_level, settings)
+    _check_store(settings)
     from bot.replay import replay_file
 
     report = _run(lambda: replay_file(settings, file, echo=not quiet, console=out))

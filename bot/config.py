@@ -105,6 +105,10 @@ class StorageSection(_Section):
     url: str = "sqlite:///tribebot.db"
     batch_size: int = Field(20_000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=60_000)
+    #: How long a stop waits for a store that does not take writes (locked, disk full)
+    #: before keeping the unsaved rows beside it; keep it below the service manager's
+    #: stop timeout (Docker: 10 s by default).
+    stop_timeout_seconds: float = Field(15, ge=1, le=300)
 
     @field_validator("url")
     @classmethod
