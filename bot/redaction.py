@@ -10,8 +10,11 @@ the token is replaced by ``[REDACTED]``.
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import urllib.parse
 from collections.abc import Iterable
+from typing import Any
 
 from bot.config import Settings
 
@@ -42,6 +45,10 @@ class RedactSecrets(logging.Filter):
         forms = set().union(*(_variants(s) for s in secrets if s))
         self._forms = sorted(forms, key=len, reverse=True)  # longest first
 
+    @property
+    def redact_anything(self) -> bool:
+        return bool(self._forms)
+
     def redact(self, text: str) -> str:
         for form in self._forms:
             if form in text:
@@ -68,8 +75,26 @@ class RedactSecrets(logging.Filter):
 
 
 def install(secrets: Iterable[str]) -> RedactSecrets:
-    """Put the filter on every handler of the root logger (call after configuring it)."""
+    """Put the filter on every handler of the root logger (call after configuring it),
+    and send uncaught exceptions (of the main thread and of other threads) through the
+    log too: Python prints those to stderr itself, token and all."""
     redactor = RedactSecrets(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
+    log = logging.getLogger("tribebot")
+
+    def uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, trace)
+            return
+        log.critical("uncaught error", exc_info=(kind, error, trace))
+
+    def uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            log.error("uncaught error in thread %s", args.thread.name if args.thread else "?",
+                      exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+    if redactor.redact_anything:  # without a secret, Python's own printing is fine
+        sys.excepthook = uncaught
+        threading.excepthook = uncaught_in_thread
     return redactor

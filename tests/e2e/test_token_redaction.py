@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,12 +103,14 @@ def captured_logging() -> Iterator[io.StringIO]:
     saved = (root.handlers[:], root.level)
     buffer = io.StringIO()
     original, cli.err = cli.err, Console(file=buffer, width=1000, no_color=True)
+    hooks = (sys.excepthook, threading.excepthook)
     try:
         yield buffer
     finally:
         cli.err = original
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+        sys.excepthook, threading.excepthook = hooks
 
 
 def test_the_installed_filter_redacts_message_arguments_and_tracebacks(
@@ -127,3 +131,21 @@ def test_the_installed_filter_redacts_message_arguments_and_tracebacks(
     assert "login failed" in written and "RuntimeError" in written
     assert DISCORD_TOKEN not in written and SECRET_HALF not in written
     assert written.count(MARKER) == 4
+
+
+def test_uncaught_errors_go_through_the_filter_too(tmp_path: Path,
+                                                   captured_logging: io.StringIO) -> None:
+    """Python prints an uncaught exception itself; after set-up it goes through the log."""
+    settings = load_settings(config(
+        tmp_path, f'[telegram]\nenabled = true\ntoken = "{TELEGRAM_TOKEN}"\n'), env={})
+    cli._setup_logging("info", settings)
+    try:
+        raise ValueError(f"bad url https://api.telegram.org/bot{TELEGRAM_TOKEN}/getMe")
+    except ValueError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    thread = threading.Thread(target=lambda: int(f"{TELEGRAM_TOKEN}"), name="worker")
+    thread.start()
+    thread.join()
+    written = captured_logging.getvalue()
+    assert "uncaught error" in written and "uncaught error in thread worker" in written
+    assert SECRET_HALF not in written and written.count(MARKER) == 2
