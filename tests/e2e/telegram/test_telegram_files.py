@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.conftest import START
 from tests.e2e.telegram.conftest import Harness
+from tests.e2e.telegram.fake_bot_api import FakeBotApi
 from tests.e2e.telegram.updates import GROUP, command, ts, user
 
 MONA = user(7, "Mona", "mona")  # the group's admin
@@ -128,3 +129,37 @@ async def test_the_fake_serves_only_paths_getfile_handed_out(bot: Harness) -> No
             assert response.status == 404
         async with http.get(f"{base}{bot.fake.token}/documents/{file_id}") as response:
             assert response.status == 200 and await response.read() == POINTS
+
+
+async def test_a_photo_sent_with_content_add_is_kept_by_the_bot(fake: FakeBotApi,
+                                                               tmp_path: Path) -> None:
+    from bot.adapters.telegram.adapter import TelegramAdapter
+    from bot.core.clock import SimulatedClock
+    from bot.runtime import Runtime
+    from cogs.content.cog import ContentCog
+    from tests.e2e.telegram.conftest import telegram_settings
+
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 60
+    fake.admins.add((GROUP, 7))
+    file_id = fake.add_file(jpeg)
+    photo = [{"file_id": "thumb", "file_unique_id": "t", "width": 90, "height": 90},
+             {"file_id": file_id, "file_unique_id": "p", "width": 800, "height": 800,
+              "file_size": len(jpeg)}]
+    caption = '/content add tips "once 2026-11-03 10:00" Our meetup'
+    update = {"message_id": 11, "date": ts(at(1)), "photo": photo, "caption": caption,
+              "caption_entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+              "chat": {"id": GROUP, "type": "supergroup", "title": "Tribe"}, "from": MONA}
+    async with Runtime(telegram_settings(tmp_path, fake), clock=SimulatedClock(START),
+                       cogs=[ContentCog]) as runtime:
+        adapter = TelegramAdapter(runtime, runtime.settings.telegram, poll_timeout=1)
+        await adapter.start()
+        try:
+            bot = Harness(fake, runtime, adapter)
+            await bot.send({"message": update})
+            [answer] = answers(bot, 11)
+        finally:
+            await adapter.stop()
+    assert answer.startswith("Scheduled item 1 (tips)")
+    assert fake.downloads == [f"documents/{file_id}"]  # the largest size, not the thumbnail
+    [kept] = (tmp_path / "test.db.files").glob("*/photo.jpg")
+    assert kept.read_bytes() == jpeg
