@@ -145,7 +145,7 @@ async def test_sigterm_stops_the_bot_while_the_writer_waits_for_a_locked_store(
         tmp_path: Path, fake: FakeBotApi, lock_holder: list[sqlite3.Connection]) -> None:
     database = tmp_path / "bot.db"
     config = telegram_config(tmp_path, database, fake,
-                             extra='stop_timeout_seconds = 2\n[bot]\nlog_level = "warning"\n')
+                             extra='stop_timeout_seconds = 1\n[bot]\nlog_level = "warning"\n')
     bot = await start("run", "--config", str(config))
     await until(lambda: len(fake.calls_to("getUpdates")) >= 1, bot, what="polling")
     locked = threading.Event()
@@ -162,7 +162,7 @@ async def test_sigterm_stops_the_bot_while_the_writer_waits_for_a_locked_store(
     fake.push({"message": message(user(1, "Alice"), 10, "hello there friends", now)})
     fake.push({"message": command(user(1, "Alice"), 11, "/rank", now)})  # reads: waits
     await until(lambda: len(fake.calls_to("getUpdates")) >= 3, bot, what="the updates")
-    await asyncio.sleep(1)  # the writer has met the lock; /rank waits for it
+    await asyncio.sleep(0.3)  # the writer has met the lock; /rank waits for it
     done = await finish(bot, within=30)
     assert done.code == 1, done.stderr
     assert done.seconds < 10, done.stderr
