@@ -28,7 +28,8 @@ BAD_INPUT = 2
 FAILURE = 1
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, settings: Settings | None = None) -> None:
+    """Log to stderr at ``level``; the configured tokens are redacted from every record."""
     logging.basicConfig(
         level=level.upper(), format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
@@ -36,6 +37,10 @@ def _setup_logging(level: str) -> None:
     )
     for noisy in ("aiosqlite", "discord.gateway", "httpx", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings is not None:
+        from bot.redaction import install, secrets_of
+
+        install(secrets_of(settings))
 
 
 def _settings(config: Path | None, db: str | None = None) -> Settings:
@@ -53,6 +58,18 @@ def _settings(config: Path | None, db: str | None = None) -> Settings:
             update={"storage": settings.storage.model_copy(update={"url": _as_url(db)})}
         )
     return settings
+
+
+def _check_store(settings: Settings) -> None:
+    """Refuse an unusable database in one sentence before anything heavy is loaded (the
+    runtime checks it again when it opens the store)."""
+    from storage.database import check_database, sqlite_path
+
+    try:
+        check_database(sqlite_path(settings.storage.url))
+    except DatabaseError as exc:
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        sys.exit(BAD_INPUT)
 
 
 def _as_url(db: str) -> str:
@@ -94,11 +111,12 @@ def main() -> None:
 def run(config: Path) -> None:
     """Run the bot on the platforms enabled in the config, until Ctrl+C."""
     settings = _settings(config)
-    _setup_logging(settings.bot.log_level)
+    _setup_logging(settings.bot.log_level, settings)
     if not (settings.discord.enabled or settings.telegram.enabled):
         err.print(f"{config.name}: no platform is enabled; set enabled = true under "
                   "[discord] or [telegram]", style="red", markup=False)
         sys.exit(BAD_INPUT)
+    _check_store(settings)
     from bot.service import serve
 
     code = _run(lambda: serve(settings))
@@ -123,7 +141,8 @@ def check_config(path: Path) -> None:
 def replay(file: Path, config: Path | None, db: str | None, quiet: bool) -> None:
     """Feed a JSON Lines file of events through the real bot, offline."""
     settings = _settings(config, db)
-    _setup_logging(settings.bot.log_level)
+    _setup_logging(settings.bot.log_level, settings)
+    _check_store(settings)
     from bot.replay import replay_file
 
     report = _run(lambda: replay_file(settings, file, echo=not quiet, console=out))

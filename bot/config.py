@@ -6,10 +6,13 @@ so an owner fixes the file in one go instead of one traceback at a time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,9 +25,12 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.text import TemplateError, check_template
 from bot.i18n import SUPPORTED_LANGUAGES
 
 TOKEN_ENV = {"discord": "TRIBEBOT_DISCORD_TOKEN", "telegram": "TRIBEBOT_TELEGRAM_TOKEN"}
+#: What a level-up template may name (``{member} reached level {level}!``).
+LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 
 
 class _Section(BaseModel):
@@ -48,6 +54,44 @@ def validate_language(code: str) -> str:
     return code
 
 
+def _is_local(host: str) -> bool:
+    """This machine or the local network: loopback and private addresses, ``localhost``,
+    and one-word names such as a Docker service (``telegram-bot-api``)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or "." not in host
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def check_api_url(url: str, *, path_end: str, example: str) -> str:
+    """An API address the bot sends its token to: http(s) with a host and the path the
+    library builds on, and https unless the server is on this machine or network."""
+    shape = f"{url!r} is not an API address; write it like {example}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValueError(shape) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+        raise ValueError(shape)
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{url!r} has a query, fragment or password; write it like {example}")
+    if parts.scheme == "http" and not _is_local(parts.hostname):
+        raise ValueError(f"{url!r} would send the token unencrypted; use https:// (plain "
+                         "http:// only to this machine or the local network)")
+    if not parts.path.rstrip("/").endswith(path_end):
+        raise ValueError(f"{url!r} must end in {path_end}, like {example}")
+    return url
+
+
+#: Telegram calls webhooks only over https, and only on these ports.
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+
+
 class BotSection(_Section):
     language: str = "en"
     timezone: str = "UTC"
@@ -61,6 +105,10 @@ class StorageSection(_Section):
     url: str = "sqlite:///tribebot.db"
     batch_size: int = Field(20_000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=60_000)
+    #: How long a stop waits for a store that does not take writes (locked, disk full)
+    #: before keeping the unsaved rows beside it; keep it below the service manager's
+    #: stop timeout (Docker: 10 s by default).
+    stop_timeout_seconds: float = Field(15, ge=1, le=300)
 
     @field_validator("url")
     @classmethod
@@ -82,12 +130,60 @@ class DiscordSection(_Section):
     moderator_role: str = ""
     prefix_commands: bool = False
 
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_url(cls, url: str) -> str:
+        return check_api_url(url, path_end="/api/v10", example="https://discord.com/api/v10")
+
 
 class TelegramWebhook(_Section):
     listen: str = "127.0.0.1"
     port: int = Field(8443, ge=1, le=65535)
     url: str = ""
     secret_token: SecretStr | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_address(cls, listen: str) -> str:
+        try:
+            ipaddress.ip_address(listen)
+        except ValueError:
+            if not _HOST_NAME.match(listen):
+                raise ValueError(
+                    f"{listen!r} is not an address to listen on; use 127.0.0.1 behind a "
+                    "reverse proxy, 0.0.0.0 for every interface, or one of this machine's "
+                    "addresses") from None
+        return listen
+
+    @field_validator("url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        if not url:
+            return url  # required only in webhook mode (checked with the mode)
+        example = "https://bot.example.org/telegram"
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise ValueError(f"{url!r} is not a web address; write it like {example}") from None
+        if parts.scheme != "https" or not parts.hostname or " " in url:
+            raise ValueError(f"{url!r}: Telegram calls webhooks only at an https:// address, "
+                             f"like {example}")
+        if port not in WEBHOOK_PORTS:
+            raise ValueError(f"{url!r}: Telegram calls webhooks only on port 443, 80, 88 or "
+                             f"8443, not {port}")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"{url!r} has a query, fragment or password; write it like "
+                             f"{example}")
+        return url
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not _SECRET_TOKEN.match(token.get_secret_value()):
+            raise ValueError("Telegram accepts 1 to 256 characters A-Z, a-z, 0-9, _ and - "
+                             "as a secret token")
+        return token
 
 
 class TelegramSection(_Section):
@@ -96,6 +192,11 @@ class TelegramSection(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     api_base_url: str = "https://api.telegram.org/bot"
     webhook: TelegramWebhook = TelegramWebhook()
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_url(cls, url: str) -> str:
+        return check_api_url(url, path_end="/bot", example="https://api.telegram.org/bot")
 
 
 class EngagementSection(_Section):
@@ -215,6 +316,7 @@ def load_settings(path: Path | str | None, env: dict[str, str] | None = None) ->
         if isinstance(data.get(platform), dict) and data[platform].get("enabled") is True
         and not data[platform].get("token")
     ]
+    problems += _template_problems(data) + _webhook_problems(data)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -222,6 +324,37 @@ def load_settings(path: Path | str | None, env: dict[str, str] | None = None) ->
     if problems:
         raise ConfigError([f"{label}: {line}" for line in problems])
     return settings
+
+
+def _webhook_problems(data: dict[str, Any]) -> list[str]:
+    """Webhook mode needs the public address (the other fields have defaults)."""
+    section = data.get("telegram")
+    if not isinstance(section, dict) or section.get("mode") != "webhook":
+        return []
+    hook = section.get("webhook")
+    if isinstance(hook, dict) and hook.get("url"):
+        return []
+    return ['[telegram] webhook.url: missing while mode = "webhook"; set the public https:// '
+            "address Telegram should call, like https://bot.example.org/telegram"]
+
+
+def _template_problems(data: dict[str, Any]) -> list[str]:
+    """The file's level-up template: bare placeholders, and no longer than a post on the
+    strictest platform it may be posted on (stored per-community templates are checked
+    by ``engagement set``)."""
+    section = data.get("engagement")
+    template = section.get("level_up_template") if isinstance(section, dict) else None
+    if not isinstance(template, str):
+        return []
+    telegram_only = (isinstance(data.get("telegram"), dict) and data["telegram"].get("enabled")
+                     and not (isinstance(data.get("discord"), dict)
+                              and data["discord"].get("enabled")))
+    try:
+        check_template(template, LEVEL_UP_FIELDS,
+                       community="telegram:" if telegram_only else "discord:")
+    except TemplateError as exc:
+        return [f"[engagement] level_up_template: {exc}"]
+    return []
 
 
 _FRIENDLY = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
@@ -31,19 +32,24 @@ async def replay_file(
 ) -> ReplayReport:
     """Replay ``path``; SIGINT/SIGTERM stop it cleanly with everything handled so far saved."""
     from bot.cli import install_stop_signals
+    from bot.service import unless_stopped
 
     start = first_moment(path) or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
     runtime = Runtime(settings, clock=SimulatedClock(start))
-    await runtime.start()
     report = ReplayReport()
-    adapter = ConsoleAdapter(runtime, console=console, echo=echo)
+    stopping = asyncio.Event()
 
     def stop() -> None:
         report.stopped_early = True
+        stopping.set()
 
     install_stop_signals(stop)
     try:
-        await adapter.replay(path, report)
+        if await unless_stopped(runtime.start(), stopping):
+            adapter = ConsoleAdapter(runtime, console=console, echo=echo)
+            # the loop ends at the next line on a stop; a line that waits on a store that
+            # does not take writes is given up
+            await unless_stopped(adapter.replay(path, report), stopping)
     finally:
         await runtime.stop()
     return report

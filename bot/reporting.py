@@ -19,7 +19,7 @@ class ReportError(Exception):
 
 async def render_report(settings: Settings, community: str, week: str | None, fmt: str,
                         chart: Path | None, *, now: datetime | None = None) -> str:
-    repository = await open_repository(settings.storage.url)
+    repository = await open_repository(settings.storage.url, writable=False)
     try:
         communities = Communities(settings, repository)
         await communities.load()

@@ -174,18 +174,28 @@ class Runtime:
         clock.set(moment)
 
     async def stop(self) -> None:
+        """Stop within ``[storage] stop_timeout_seconds`` (plus a statement already in
+        SQLite's hands), even when the store does not take writes: cogs waiting on it are
+        cancelled, and the rows it did not take are kept beside it."""
         self.started.clear()
         self.outbox.close()  # a send held for a platform that never connected returns now
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.storage.stop_timeout_seconds
         try:
             await self.timers.stop()
-            await self.bus.stop()
+            left = await self.bus.stop(within=max(deadline - loop.time(), 0.5))
+            if left:
+                log.warning("stopping: %d events were still being handled (the store is not "
+                            "taking writes); their facts are kept, what cogs would have "
+                            "added is not", left)
             for cog in reversed(self.cogs):
                 try:
                     await cog.stop()
                 except Exception:
                     log.exception("cog %s failed to stop cleanly", cog.name)
             if self._repository is not None:
-                await self._repository.close()
+                await self._repository.close(
+                    give_up_after_s=max(deadline - loop.time(), 1.0))
         finally:
             self._interpreter.restore()
 

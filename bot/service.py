@@ -7,7 +7,9 @@ lifecycle (never ``run()``/``run_polling()``, which would take the loop away).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Protocol
 
 from bot.config import Settings
@@ -15,6 +17,11 @@ from bot.runtime import Runtime
 from storage import WriterStopped
 
 log = logging.getLogger(__name__)
+
+#: How long one platform gets to disconnect at a stop (at most a third of the stop
+#: timeout): a command still waiting for a store that does not take writes must not keep
+#: the process alive.
+ADAPTER_STOP_S = 5.0
 
 
 class PlatformAdapter(Protocol):
@@ -53,13 +60,21 @@ async def serve(
     stop = stop or asyncio.Event()
     install_stop_signals(stop.set)
     runtime = runtime or Runtime(settings)
-    await runtime.start()
+    try:
+        if not await unless_stopped(runtime.start(), stop):
+            log.info("stopped while starting")
+    except BaseException:
+        await runtime.stop()  # what did start (the store, some cogs) is closed again
+        raise
     started: list[PlatformAdapter] = []
     code = 0
     try:
-        for adapter in build_adapters(runtime, settings):
+        for adapter in build_adapters(runtime, settings) if not stop.is_set() else []:
             try:
-                await adapter.start()
+                if not await unless_stopped(adapter.start(), stop):
+                    started.append(adapter)  # partly started: its stop closes what is open
+                    log.info("stopped while %s was starting", adapter.platform)
+                    break
             except Exception as exc:
                 # a wrong token or an unreachable server is the usual cause: say so in one
                 # line; the traceback is for the debug log
@@ -72,15 +87,19 @@ async def serve(
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
         else:
-            if await _stop_or_store_failure(stop, runtime):
+            if not stop.is_set() and await _stop_or_store_failure(stop, runtime):
                 code = 1
     except Exception:
         log.exception("an adapter failed; stopping")
         code = 1
     finally:
+        within = min(ADAPTER_STOP_S, settings.storage.stop_timeout_seconds / 3)
         for adapter in reversed(started):
             try:
-                await adapter.stop()
+                await asyncio.wait_for(adapter.stop(), within)
+            except TimeoutError:
+                log.warning("%s did not disconnect within %.3g s (a command was still "
+                            "waiting for the store); stopping anyway", adapter.platform, within)
             except Exception:
                 log.exception("%s adapter did not stop cleanly", adapter.platform)
         try:
@@ -91,6 +110,29 @@ async def serve(
         else:
             log.info("stopped; every queued write was committed")
     return code
+
+
+async def unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
+    """Await ``work`` unless a stop is requested first, which cancels it: SIGTERM is
+    honoured while a start waits on the network or on a store that does not answer.
+    True if the work finished."""
+    task = asyncio.ensure_future(work)
+    if stop.is_set():
+        task.cancel()
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    if task.cancelled():
+        return False
+    task.result()  # the start's own error, if it failed
+    return True
 
 
 async def _stop_or_store_failure(stop: asyncio.Event, runtime: Runtime) -> bool:

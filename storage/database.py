@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -69,10 +71,66 @@ PRAGMAS = (
 )
 
 
-async def connect(url: str) -> aiosqlite.Connection:
-    """Open a connection with the pragmas every Tribebot connection needs."""
+#: How long the start-up check waits for a database another program holds locked.
+LOCK_WAIT_S = 5.0
+_FIX = "point [storage] url (or --db) at the bot's database file, or at a new one"
+
+
+def check_database(path: str, *, writable: bool = True) -> None:
+    """Refuse, in one sentence, a file that cannot be the bot's database: a folder, a file
+    that is not SQLite, a damaged one, one that cannot be written (a read-only file or
+    folder), or one another program keeps locked. Runs before the store's connections
+    open, so a bad file never gets as far as the writer, which would wait on it forever."""
+    if path == ":memory:":
+        return
+    file = Path(path).expanduser()
+    if not file.resolve().parent.is_dir():
+        raise DatabaseError(f"the folder for the database does not exist: "
+                            f"{file.resolve().parent}")
+    if file.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file; {_FIX}")
+    if file.exists() and not file.is_file():
+        raise DatabaseError(f"{path} is not a regular file; {_FIX}")
+    try:
+        conn = sqlite3.connect(path, timeout=LOCK_WAIT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise DatabaseError(_unusable(path, exc)) from exc
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if writable:  # a write in a transaction that is rolled back: nothing changes
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE _tribebot_write_check (x)")
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise DatabaseError(_unusable(path, exc)) from exc
+    finally:
+        conn.close()
+
+
+def _unusable(path: str, exc: sqlite3.Error) -> str:
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == sqlite3.SQLITE_NOTADB:
+        return f"{path} is not a SQLite database; {_FIX}"
+    if code == sqlite3.SQLITE_CORRUPT:
+        return (f"{path} is damaged (SQLite reports: {exc}); restore it from a backup or "
+                f"{_FIX}")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return (f"the database {path} cannot be written ({exc}): make the file and its "
+                "folder writable for the bot's user, or " + _FIX)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (f"the database {path} is locked by another program (a database browser "
+                "with unsaved changes holds it); close that program and start again")
+    return f"cannot open the database {path}: {exc}"
+
+
+async def connect(url: str, *, check: bool = False, writable: bool = True
+                  ) -> aiosqlite.Connection:
+    """Open a connection with the pragmas every Tribebot connection needs; with ``check``
+    the file is checked first (``check_database``)."""
     path = sqlite_path(url)
-    if path != ":memory:":
+    if check:
+        await asyncio.to_thread(check_database, path, writable=writable)
+    elif path != ":memory:":
         parent = Path(path).expanduser().resolve().parent  # noqa: ASYNC240 - once, at start
         if not parent.is_dir():
             raise DatabaseError(f"the folder for the database does not exist: {parent}")
@@ -80,8 +138,12 @@ async def connect(url: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(path, isolation_level=None)
     except Exception as exc:  # sqlite3.OperationalError and friends, with the path
         raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
-    for pragma in PRAGMAS:
-        await conn.execute(f"PRAGMA {pragma}")
+    try:
+        for pragma in PRAGMAS:
+            await conn.execute(f"PRAGMA {pragma}")
+    except sqlite3.Error as exc:
+        await conn.close()  # else its thread keeps the process alive after the error
+        raise DatabaseError(_unusable(path, exc)) from exc
     return conn
 
 

@@ -146,9 +146,10 @@ class Repository:
         self.migrations_applied: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------
-    async def open(self) -> list[str]:
-        """Connect, apply pending migrations, start the writer; returns migrations applied."""
-        self._write = await connect(self.url)
+    async def open(self, *, writable: bool = True) -> list[str]:
+        """Check the file, connect, apply pending migrations, start the writer; returns
+        the migrations applied. ``writable=False`` accepts a read-only database (reports)."""
+        self._write = await connect(self.url, check=True, writable=writable)
         try:
             applied = await migrate(self._write)
             self.migrations_applied = applied
@@ -526,13 +527,13 @@ class Repository:
         return drift
 
 
-async def open_repository(url: str, *, max_batch: int = 1000, max_delay_ms: float = 50
-                          ) -> Repository:
+async def open_repository(url: str, *, max_batch: int = 1000, max_delay_ms: float = 50,
+                          writable: bool = True) -> Repository:
     """Open the store named by a URL (only ``sqlite:///`` today)."""
     if not url.startswith("sqlite:///"):
         raise DatabaseError(
             f"unsupported storage url {url!r}; only sqlite:///path/to/file.db is available now"
         )
     repo = Repository(url, max_batch=max_batch, max_delay_ms=max_delay_ms)
-    await repo.open()
+    await repo.open(writable=writable)
     return repo

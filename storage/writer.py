@@ -222,8 +222,8 @@ class BatchedWriter:
             await asyncio.wait_for(self.flush(), give_up_after_s)
         except TimeoutError:
             raise WriterStopped(
-                f"the store did not take writes for {give_up_after_s:g} s while stopping "
-                f"({_describe(self._last_error)}); {self.unsaved} rows were not saved. "
+                f"the store did not take writes for {give_up_after_s:.3g} s while stopping "
+                f"({self._waiting_for()}); {self.unsaved} rows were not saved. "
                 "Check the free disk space and that no other program holds the database "
                 "open (a database browser with unsaved changes does)") from None
         finally:
@@ -231,6 +231,14 @@ class BatchedWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+            self._committed_event.set()  # whoever still waits in flush() hears it stopped
+
+    def _waiting_for(self) -> str:
+        if self._last_error is not None:
+            return _describe(self._last_error)
+        if self._in_flight is not None:  # inside SQLite's busy wait: another writer holds it
+            return "a write is still waiting for the database, which another program keeps locked"
+        return "no error recorded"
 
     async def _run(self) -> None:
         try:

@@ -132,8 +132,9 @@ class Community:
             self.community, f"console:{member}", limit=1000)
         return [(row.reason, row.delta) for row in reversed(rows)]
 
-    async def command(self, member: str, text: str) -> str:
-        reply = await self.adapter.command(self.community, member, text, at=self.now)
+    async def command(self, member: str, text: str, *, files: Any = ()) -> str:
+        reply = await self.adapter.command(self.community, member, text, at=self.now,
+                                           files=files)
         return reply.text.plain()
 
 

@@ -8,6 +8,7 @@ Duplicates (reconnects re-deliver) are dropped here, before any cog sees them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -134,9 +135,12 @@ class EventBus:
             while sub.pending:
                 await sub.idle.wait()
 
-    async def stop(self) -> None:
-        """Finish queued events, then stop the consumer tasks."""
-        await self.drain()
+    async def stop(self, *, within: float | None = None) -> int:
+        """Finish queued events (waiting at most ``within`` seconds), then stop the consumer
+        tasks; returns how many events were left unhandled (0 unless time ran out)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), within)
+        left = sum(s.pending for s in self._subscribers)
         self._running = False
         for sub in self._subscribers:
             if sub.task is not None:
@@ -146,6 +150,7 @@ class EventBus:
         )
         for sub in self._subscribers:
             sub.task = None
+        return left
 
     def failures(self) -> dict[str, int]:
         return {s.name: s.failures for s in self._subscribers}

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.core.attachments import Attachment, FileKind, FileRule, accepts, megabytes, safe_name
 from bot.core.text import RichText, plain
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class OptionKind(Enum):
     MEMBER = "member"
     CHANNEL = "channel"
     CHOICE = "choice"
-    FILE = "file"          # an attachment; adapters hand the handler a local path
+    FILE = "file"          # an attachment of the command's message (an ``Attachment``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class Option:
     description: str
     required: bool = True
     choices: tuple[str, ...] = ()
+    #: FILE options: what is accepted (type and size); None accepts nothing
+    accepts: FileRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +162,15 @@ def parse_text_arguments(
     """Typed arguments from the words after a text command (console, Telegram).
 
     The last TEXT option takes the rest of the line, so ``welcome set Hi {member}!`` works.
-    Raises UsageError naming the option that is wrong.
+    FILE options are never words (see ``attach_files``): a word where a file is expected is
+    refused, so no command can name a file of the host. Raises UsageError naming the
+    option that is wrong.
     """
     args: dict[str, Any] = {}
     rest = list(words)
-    for index, option in enumerate(command.options):
-        is_last = index == len(command.options) - 1
+    typed = [o for o in command.options if o.kind is not OptionKind.FILE]
+    for index, option in enumerate(typed):
+        is_last = index == len(typed) - 1
         if not rest:
             if option.required:
                 raise UsageError(tr.gettext("/{command}: {option} is missing. {usage}",
@@ -177,11 +183,62 @@ def parse_text_arguments(
             continue
         word = rest.pop(0)
         args[option.name] = _convert(command, option, word, members, channels, tr)
+    if rest and len(typed) < len(command.options):
+        raise UsageError(_attach_hint(command, tr))
     if rest:
         raise UsageError(tr.gettext("/{command}: I did not expect “{extra}”. {usage}",
                                     command=command.name, extra=" ".join(rest),
                                     usage=usage(command)))
     return args
+
+
+def file_options(command: Command) -> list[Option]:
+    return [o for o in command.options if o.kind is OptionKind.FILE]
+
+
+def check_declared_size(command: Command, option: Option, name: str, size: int | None,
+                        tr: Catalog) -> None:
+    """Refuse a file the platform says is too big, before downloading it."""
+    limit = option.accepts.max_bytes if option.accepts is not None else 0
+    if size is not None and size > limit:
+        raise UsageError(tr.gettext(
+            "/{command}: “{name}” is {size} MB; a file for this command can be at most "
+            "{limit} MB.", command=command.name, name=safe_name(name), size=megabytes(size),
+            limit=megabytes(limit)))
+
+
+def attach_files(command: Command, args: dict[str, Any], files: Sequence[Attachment],
+                 tr: Catalog) -> dict[str, Any]:
+    """Fill the FILE options, in order, from the files attached to the command's message.
+
+    Each is checked against its option's rule (size, and type by its bytes); a required
+    one without a file is refused with a sentence saying how to attach it.
+    """
+    remaining = list(files)
+    for option in file_options(command):
+        if not remaining:
+            if option.required:
+                raise UsageError(_attach_hint(command, tr))
+            continue
+        file = remaining.pop(0)
+        check_declared_size(command, option, file.name, file.size, tr)
+        rule = option.accepts
+        if rule is None or not accepts(rule, file):
+            values = {"command": command.name, "name": safe_name(file.name)}
+            if rule is not None and rule.kind is FileKind.CSV:
+                raise UsageError(tr.gettext(
+                    "/{command}: “{name}” is not a CSV file; attach a CSV (UTF-8 text) of "
+                    "member id, points.", **values))
+            raise UsageError(tr.gettext(
+                "/{command}: “{name}” is not an image or a PDF; attach a PNG, JPEG, GIF or "
+                "WebP image or a PDF.", **values))
+        args[option.name] = file
+    return args
+
+
+def _attach_hint(command: Command, tr: Catalog) -> RichText:
+    return tr.gettext("/{command}: attach the file to the command's message; I never open a "
+                      "file named in a command.", command=command.name)
 
 
 def split_words(text: str) -> list[str]:
@@ -224,11 +281,6 @@ def _convert(
         if channel is None:
             raise unknown_channel(command.name, word, tr)
         return channel
-    if option.kind is OptionKind.FILE:
-        path = Path(word).expanduser()
-        if not path.is_file():
-            raise UsageError(tr.gettext("/{command}: there is no file “{value}”.", **values))
-        return path
     if option.kind is OptionKind.CHOICE and word.lower() not in option.choices:
         raise UsageError(tr.gettext("/{command}: {option} must be one of {choices}, not “{value}”.",
                                     choices=", ".join(option.choices), **values))

@@ -17,6 +17,14 @@ FSI = "\u2068"
 PDI = "\u2069"
 
 RTL_LANGUAGES = frozenset({"he", "ar", "fa", "ur", "yi"})
+#: Characters in one message, per platform: a post, and every owner template, fits one.
+TEXT_LIMITS = {"discord": 2000, "telegram": 4096, "console": 4096}
+
+
+def text_limit(community: str) -> int:
+    """The message length limit of the community's platform (the smallest if unknown)."""
+    platform = community.partition(":")[0]
+    return TEXT_LIMITS.get(platform, min(TEXT_LIMITS.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +54,16 @@ Value = str | int | float | Mention | ChannelLink | MessageLink
 
 
 class TemplateError(ValueError):
-    """A template names a placeholder that does not exist, or is malformed."""
+    """A template names a placeholder that does not exist, or is malformed.
+
+    ``message`` is an untranslated sentence (a template itself) and ``values`` fill it, so
+    a cog can say it in the community's language: ``tr.gettext(exc.message, **exc.values)``.
+    """
+
+    def __init__(self, message: str, **values: str | int) -> None:
+        self.message = message
+        self.values = values
+        super().__init__(message.format(**values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +124,33 @@ def visible_length(text: str) -> int:
 
 def template_fields(template: str) -> list[str]:
     """Placeholder names in a template; raises TemplateError on broken braces."""
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as exc:
-        raise TemplateError(
-            f"the template has a broken placeholder ({exc}); write placeholders like {{name}} "
-            "and double the braces {{ }} for literal ones"
-        ) from exc
+    return [name for _, name, _, _ in _parse(template) if name is not None]
 
 
-def check_template(template: str, allowed: set[str] | frozenset[str]) -> None:
-    """Validate a template against the placeholders a feature offers."""
-    for name in template_fields(template):
+def check_template(template: str, allowed: set[str] | frozenset[str], *,
+                   community: str | None = None) -> None:
+    """Validate an owner's template: only bare placeholders a feature offers (``{name}``,
+    never ``{name:>9999}``, ``{name!r}`` or ``{name.attr}``) and, given the community, no
+    longer than one message of its platform."""
+    limit = text_limit(community) if community is not None else None
+    if limit is not None and len(template) > limit:
+        raise TemplateError("The text has {length} characters; {platform} allows at most "
+                            "{limit}. Shorten it by {over}.", length=len(template),
+                            platform=str(community).partition(":")[0], limit=limit,
+                            over=len(template) - limit)
+    for _, name, spec, conversion in _parse(template):
+        if name is None:
+            continue
+        bare = name.split(".")[0].split("[")[0]
+        if spec or conversion is not None or bare != name:
+            raise TemplateError(
+                "{placeholder} is not a bare placeholder; write it as {bare}, without a "
+                "format, conversion, attribute or index.",
+                placeholder=_shown(name, spec, conversion), bare="{" + (bare or "name") + "}")
         if name == "" or name not in allowed:
             offered = ", ".join("{" + a + "}" for a in sorted(allowed))
-            raise TemplateError(f"unknown placeholder {{{name}}}; you can use {offered}")
+            raise TemplateError("unknown placeholder {placeholder}; you can use {offered}",
+                                placeholder="{" + name + "}", offered=offered)
 
 
 def compose(template: str, values: Mapping[str, Value], *, isolate: bool = False) -> RichText:
@@ -129,9 +158,11 @@ def compose(template: str, values: Mapping[str, Value], *, isolate: bool = False
 
     With ``isolate`` (right-to-left languages, or any value in another direction) every
     value is wrapped in FSI/PDI so a Latin name or a number cannot reorder the sentence.
+    A format spec or conversion is never applied (``{name:>50000000}`` would build a
+    50 MB text): a value is always written as itself.
     """
     segments: list[Segment] = []
-    for literal, name, spec, conversion in _parse(template):
+    for literal, name, _spec, _conversion in _parse(template):
         if literal:
             segments.append(literal)
         if name is None:
@@ -144,7 +175,7 @@ def compose(template: str, values: Mapping[str, Value], *, isolate: bool = False
             label = value.label if isinstance(value, MessageLink) else value.name
             needs_isolation = isolate or has_rtl(label)
         else:
-            piece = format(value, spec or "") if conversion is None else str(value)
+            piece = str(value)
             needs_isolation = isolate or has_rtl(piece)
         if needs_isolation:
             segments.extend((FSI, piece, PDI))
@@ -154,8 +185,19 @@ def compose(template: str, values: Mapping[str, Value], *, isolate: bool = False
 
 
 def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
-    template_fields(template)
-    return list(string.Formatter().parse(template))
+    try:
+        return list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(
+            "the template has a broken placeholder ({problem}); write placeholders like "
+            "{{name}} and double the braces {{{{ }}}} for literal ones", problem=str(exc)
+        ) from exc
+
+
+def _shown(name: str, spec: str | None, conversion: str | None) -> str:
+    """A placeholder as the owner wrote it (near enough), to quote it back."""
+    return ("{" + name + (f"!{conversion}" if conversion else "")
+            + (f":{spec}" if spec else "") + "}")
 
 
 def _merge_strings(segments: list[Segment]) -> tuple[Segment, ...]:

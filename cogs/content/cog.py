@@ -19,6 +19,7 @@ from typing import ClassVar
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.actions import Delivery, DirectMessage, Post
+from bot.core.attachments import MEDIA_FILE, Attachment, media_suffix, safe_name
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import Event, TimeZoneChanged
@@ -43,6 +44,7 @@ from cogs.content.rules import build_trigger as trigger_for
 from cogs.content.scheduler import APSchedulerDriver, JobDriver, TimerDriver, store_key
 from storage import content as store
 from storage.content import ItemRow, QueueRow
+from storage.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +75,12 @@ class ContentCog(Cog):
         self._dm_gate = asyncio.Semaphore(1)
         self._running: set[asyncio.Task[None]] = set()
         self._driver: JobDriver | None = None
+        self._files: FileStore | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         repo = self.ctx.repository
+        self._files = FileStore.beside(repo.path)
         self._items = {i.id: i for i in await store.load_items(repo)}
         self._queues = {q.id: q for q in await store.load_queues(repo)}
         self._last_item, self._last_queue = await store.highest_ids(repo)
@@ -213,7 +217,7 @@ class ContentCog(Cog):
         if not won:
             return  # posted (or being posted) already: at most once per slot
         post = Post(community=owner.community, channel=owner.channel, text=plain(item.body),
-                    file=Path(item.file) if item.file else None, kind="content")
+                    file=self._file_of(item), kind="content")
         tries = max(self._setting(owner.community, "tries"), 1)
         delivery = await self._send_with_retries(post, tries)
         if not delivery.ok:
@@ -258,7 +262,7 @@ class ContentCog(Cog):
             async with self._dm_gate:
                 delivery = await self.ctx.outbox.send(DirectMessage(
                     community=item.community, member=member, text=plain(item.body),
-                    file=Path(item.file) if item.file else None, kind="content"))
+                    file=self._file_of(item), kind="content"))
                 if delivery.ok:
                     sent += 1
                 else:
@@ -309,9 +313,11 @@ class ContentCog(Cog):
                           "In quotes: \"once 2026-12-01 10:00\", \"every 3 days 10:00\", "
                           "\"every 2 weeks tue 10:00\", \"cron 0 10 * * TUE\" or \"queue\"")
         return [
-            Command(("content", "add"), "Schedule a post (text may start with --dm, "
-                    "--stage STAGE, --file PATH)", self.cmd_add,
-                    (topic, schedule, Option("text", OptionKind.TEXT, "What to post")),
+            Command(("content", "add"), "Schedule a post (text may start with --dm or "
+                    "--stage STAGE; attach an image or a PDF to post it too)", self.cmd_add,
+                    (topic, schedule, Option("text", OptionKind.TEXT, "What to post"),
+                     Option("file", OptionKind.FILE, "An image or a PDF posted with the text",
+                            required=False, accepts=MEDIA_FILE)),
                     moderator=True),
             Command(("content", "queue"), "Post a topic's queued items in rotation",
                     self.cmd_queue, (topic, schedule), moderator=True),
@@ -375,14 +381,12 @@ class ContentCog(Cog):
                                       self.ctx.communities.timezone(community), inv.at)
         except ContentError as exc:
             raise self._fail(community, exc) from None
-        attachment = await asyncio.to_thread(_attachment, flags.file)
-        if flags.file and attachment is None:
-            raise CommandError(tr.gettext("There is no file “{file}” to attach.",
-                                          file=flags.file))
+        upload: Attachment | None = inv.args.get("file")
+        stored = await self._keep(upload) if upload is not None else None
         self._last_item += 1
         item = ItemRow(
             id=self._last_item, community=community, topic=topic, body=body,
-            file=attachment,
+            file=stored,
             channel=inv.channel, direct=flags.direct, stage=flags.stage,
             schedule=schedule.spec, since=inv.at, state="active", note="",
             created_by=inv.invoker.id, created_at=inv.at, updated_at=inv.at)
@@ -402,6 +406,24 @@ class ContentCog(Cog):
         return Reply(tr.gettext("Scheduled item {id} ({topic}): {schedule}. First post: {when}.",
                                 id=item.id, topic=topic, schedule=schedule.spec,
                                 when=self._local(community, when) if when else "—"))
+
+    async def _keep(self, upload: Attachment) -> str:
+        """Keep an attached file's bytes in the bot's own folder; the item stores its name.
+        The stored name ends as the bytes say (a PDF named .png is kept as .pdf)."""
+        assert self._files is not None
+        suffix = media_suffix(upload.data) or ""
+        return await self._files.keep(upload.data, Path(safe_name(upload.name)).stem + suffix)
+
+    def _file_of(self, item: ItemRow) -> Path | None:
+        """The item's kept file; an item whose file is gone posts its text alone."""
+        if not item.file:
+            return None
+        assert self._files is not None
+        path = self._files.path(item.file)
+        if path is None:
+            log.warning("content %s: its file %r is not in %s any more; posting the text "
+                        "alone", item.id, item.file, self._files.folder)
+        return path
 
     def _queue_for(self, community: str, topic: str, *, removed: bool = False
                    ) -> QueueRow | None:
@@ -589,8 +611,7 @@ class ContentCog(Cog):
                 raise CommandError(tr.gettext("The queue {id} has no items yet.",
                                               id=_label(owner)))
             owner = item
-        return Reply(plain(owner.body), private=True,
-                     file=Path(owner.file) if owner.file else None)
+        return Reply(plain(owner.body), private=True, file=self._file_of(owner))
 
     async def cmd_next(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
@@ -682,14 +703,6 @@ class ContentCog(Cog):
         return Reply(self._tr(inv.community).gettext(
             "Direct messages are allowed again: you get the topics you subscribed to."),
             private=True)
-
-
-def _attachment(name: str | None) -> str | None:
-    """The absolute path of an attachment that exists, else None."""
-    if not name:
-        return None
-    path = Path(name).expanduser().resolve()
-    return str(path) if path.is_file() else None
 
 
 def _label(owner: Owner) -> str:

@@ -20,10 +20,10 @@ from apscheduler.triggers.calendarinterval import CalendarIntervalTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
+from bot.core.text import TEXT_LIMITS, text_limit  # noqa: F401 - also this module's API
+
 #: Journey stages an item can be aimed at (kept in step with the journey cog).
 STAGES = ("visitor", "audience", "participant", "regular", "champion")
-#: Longest message each platform accepts, in characters.
-TEXT_LIMITS = {"discord": 2000, "telegram": 4096, "console": 4096}
 DEFAULT_GRACE = timedelta(hours=1)
 MAX_EVERY = 366
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -284,35 +284,35 @@ def next_in_rotation(entries: Sequence[QueueEntry]) -> int | None:
 class ContentFlags:
     direct: bool = False
     stage: str | None = None
-    file: str | None = None
     body: str = ""
 
 
 def parse_flags(text: str) -> ContentFlags:
-    """Leading ``--dm``, ``--stage STAGE`` and ``--file PATH`` of a content text."""
+    """Leading ``--dm`` and ``--stage STAGE`` of a content text. A file is attached to the
+    command's message, never named (``--file PATH`` is refused: it would read the host)."""
     words = text.split(" ")
-    direct, stage, file = False, None, None
+    direct, stage = False, None
     while words and words[0].startswith("--"):
         flag, _, value = words.pop(0).partition("=")
         flag = flag.lower()
         if flag == "--dm":
             direct = True
-        elif flag in ("--stage", "--file"):
+        elif flag == "--file":
+            raise ContentError("Attach the file to the command's message instead of naming "
+                               "it; I never open a file named in a command.")
+        elif flag == "--stage":
             if not value:
                 if not words:
                     raise ContentError("{flag} needs a value.", flag=flag)
                 value = words.pop(0)
-            if flag == "--stage":
-                stage = check_stage(value)
-            else:
-                file = value
+            stage = check_stage(value)
         else:
-            raise ContentError("I don't know the option {flag}; use --dm, --stage or --file.",
+            raise ContentError("I don't know the option {flag}; use --dm or --stage.",
                                flag=flag)
     if stage is not None and not direct:
         # the channel post is seen by everyone: a stage can only choose who gets the DMs
         raise ContentError(STAGE_NEEDS_DM, stage=stage)
-    return ContentFlags(direct=direct, stage=stage, file=file, body=" ".join(words).strip())
+    return ContentFlags(direct=direct, stage=stage, body=" ".join(words).strip())
 
 
 STAGE_NEEDS_DM = ("--stage {stage} only chooses which of the topic's subscribers also get the "
@@ -335,11 +335,6 @@ def check_topic(topic: str) -> str:
             "A topic is one word of letters, digits or dashes (up to 32), not “{topic}”.",
             topic=topic)
     return value
-
-
-def text_limit(community: str) -> int:
-    platform = community.partition(":")[0]
-    return TEXT_LIMITS.get(platform, min(TEXT_LIMITS.values()))
 
 
 def check_text(body: str, community: str) -> str:

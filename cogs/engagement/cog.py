@@ -6,7 +6,6 @@ totals live in memory; ledger rows go through the batched writer.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 import io
@@ -17,13 +16,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from bot.config import EngagementSection, describe_errors
+from bot.config import LEVEL_UP_FIELDS, EngagementSection, describe_errors
 from bot.core.actions import Post, SetRole
+from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import (
@@ -49,7 +48,7 @@ from bot.core.events import (
     ReferralConverted,
 )
 from bot.core.ids import platform_of
-from bot.core.text import Mention, RichText, check_template, compose
+from bot.core.text import Mention, RichText, TemplateError, check_template, compose
 from cogs.engagement.rules import (
     MemberState,
     Policy,
@@ -63,7 +62,6 @@ from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
 
-LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 RECENT_MESSAGES = 200_000
 MAX_GRANT = 1_000_000
 STREAK_WINDOW_DAYS = 370
@@ -371,7 +369,8 @@ class EngagementCog(Cog):
                     (member_opt,), moderator=True),
             Command(("points", "import"), "Import points from another bot (CSV)",
                     self.cmd_import,
-                    (Option("file", OptionKind.FILE, "CSV: member id, points"),),
+                    (Option("file", OptionKind.FILE, "CSV: member id, points",
+                            accepts=CSV_FILE),),
                     moderator=True),
             Command(("season", "close"), "Archive totals and restart the leaderboard",
                     self.cmd_season_close, moderator=True),
@@ -503,8 +502,8 @@ class EngagementCog(Cog):
 
     async def cmd_import(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
-        path: Path = inv.args["file"]
-        data = await asyncio.to_thread(path.read_bytes)
+        upload: Attachment = inv.args["file"]
+        data = upload.data
         rows = parse_points_csv(data, platform_of(inv.community), tr)
         ref = "import:" + hashlib.sha256(data).hexdigest()[:16]
         day = self.ctx.communities.local_day(inv.community, inv.at)
@@ -516,7 +515,7 @@ class EngagementCog(Cog):
                 continue
             state.total += points
             self._ledger(inv.community, member, points, "imported", ref, inv.at, day,
-                         actor=inv.invoker.id, note=path.name)
+                         actor=inv.invoker.id, note=safe_name(upload.name))
         return Reply(tr.ngettext("Imported points for {n} member.",
                                  "Imported points for {n} members.", len(rows)))
 
@@ -547,11 +546,12 @@ class EngagementCog(Cog):
         current = self.policy(inv.community).model_dump()
         try:
             if key == "level_up_template":
-                check_template(str(value), LEVEL_UP_FIELDS)
+                check_template(str(value), LEVEL_UP_FIELDS, community=inv.community)
             EngagementSection.model_validate({**current, key: value})
         except (ValidationError, ValueError) as exc:
             detail = ("; ".join(describe_errors(exc)) if isinstance(exc, ValidationError)
-                      else str(exc))
+                      else tr.gettext(exc.message, **exc.values).plain()
+                      if isinstance(exc, TemplateError) else str(exc))
             raise CommandError(tr.gettext("{key} was not changed: {problem}", key=key,
                                           problem=detail.replace("[", "").replace("]", ""))
                                ) from None

@@ -3,13 +3,17 @@
 Forgetting keeps other members' numbers right: ledger rows and totals are moved to an
 anonymous id instead of being deleted, so points others earned from the forgotten
 member's reactions, and the community's totals, do not change.
+
+The anonymous id is random, new at every forget: nothing (no hash of the member's id,
+no key kept in the database beside the data) can lead back to the member, and a member
+who comes back and forgets again gets a second id that cannot collide with the first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+import secrets
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,8 +65,7 @@ class PrivacyCog(Cog):
                                     "and points here, for good. To go ahead: /forget me "
                                     "confirm"), private=True)
         member = inv.invoker.id
-        anonymous = "forgotten:" + hashlib.sha256(
-            f"{inv.community}|{member}".encode()).hexdigest()[:16]
+        anonymous = "forgotten:" + secrets.token_hex(16)
         self.store.forget(inv.community, member, anonymous)
         await self.ctx.repository.flush()
         self.ctx.publish(MemberForgotten(community=inv.community, at=inv.at, member=member))

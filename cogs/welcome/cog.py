@@ -38,7 +38,13 @@ from bot.core.events import (
 )
 from bot.core.text import ChannelLink, Mention, MessageLink, RichText, TemplateError
 from bot.i18n import Catalog
-from cogs.welcome.rules import WELCOME_FIELDS, in_burst, is_newcomer, render_welcome
+from cogs.welcome.rules import (
+    WELCOME_FIELDS,
+    check_welcome,
+    in_burst,
+    is_newcomer,
+    render_welcome,
+)
 from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
@@ -416,10 +422,11 @@ class WelcomeCog(Cog):
         tr = self._tr(inv.community)
         text = str(inv.args["text"])
         try:
-            render_welcome(text, {}, rtl=tr.rtl)
+            check_welcome(text, inv.community)
         except TemplateError as exc:
-            raise CommandError(tr.gettext("The welcome text was not changed: {problem}",
-                                          problem=str(exc))) from None
+            raise CommandError(tr.gettext(
+                "The welcome text was not changed: {problem}",
+                problem=tr.gettext(exc.message, **exc.values).plain())) from None
         language = self.ctx.communities.language(inv.community)
         self.ctx.communities.set(inv.community, f"welcome.template.{language}", text)
         return Reply(tr.gettext("Welcome text saved. Try /welcome test to see it."))

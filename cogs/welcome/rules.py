@@ -12,10 +12,15 @@ WELCOME_FIELDS = frozenset({"member", "name", "community", "member_count", "rule
                             "buddy"})
 
 
+def check_welcome(template: str, community: str) -> None:
+    """An owner's welcome: bare placeholders it offers, no longer than one post."""
+    check_template(template, WELCOME_FIELDS, community=community)
+
+
 def render_welcome(template: str, values: Mapping[str, Value], *, rtl: bool) -> RichText:
     """Fill the owner's template; placeholders without a value (no rules channel, no
-    buddy) become empty rather than failing a welcome that is already being sent."""
-    check_template(template, WELCOME_FIELDS)
+    buddy) become empty rather than failing a welcome that is already being sent. A
+    format spec stored by an older version is ignored (``compose`` never applies one)."""
     filled = {name: values.get(name, "") for name in WELCOME_FIELDS}
     return compose(template, filled, isolate=rtl)
 

@@ -534,3 +534,72 @@ async def test_stop_in_the_middle_of_a_send_settles_the_slot_once(tmp_path: Path
     await asyncio.sleep(0.5)
     await rt.stop()
     assert console.sent == []
+
+
+# -- files: attached to the command, kept by the bot, never read from a named path -------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+async def test_attached_image_is_kept_by_the_bot_and_posted(tribe: Community,
+                                                           tmp_path: Path) -> None:
+    upload = tmp_path / "uploads" / "poster.png"
+    upload.parent.mkdir()
+    upload.write_bytes(PNG)
+    reply = await tribe.command("mod", '/content add tips "once 2026-11-03 10:00" See this',
+                                files=[upload])
+    assert reply.startswith("Scheduled item 1")
+    upload.unlink()  # the bot kept its own copy; the moderator's file does not matter now
+    await advance(tribe, datetime(2026, 11, 4, tzinfo=UTC))
+    [post] = posts(tribe)
+    assert post.file is not None and post.file.read_bytes() == PNG
+    assert post.file.name == "poster.png"
+    assert post.file.parent.parent == tmp_path / "test.db.files"
+    with sqlite3.connect(tmp_path / "test.db") as conn:
+        [(stored,)] = conn.execute("SELECT file FROM content_items").fetchall()
+    assert not Path(stored).is_absolute() and stored.endswith("/poster.png")
+
+
+async def test_a_file_is_kept_under_the_type_its_bytes_say(tribe: Community,
+                                                          tmp_path: Path) -> None:
+    pdf = tmp_path / "guide.png"
+    pdf.write_bytes(b"%PDF-1.7\n" + b"x" * 20)
+    await tribe.command("mod", '/content add tips "once 2026-11-03 10:00" Guide', files=[pdf])
+    await advance(tribe, datetime(2026, 11, 4, tzinfo=UTC))
+    [post] = posts(tribe)
+    assert post.file is not None and post.file.name == "guide.pdf"
+
+
+async def test_content_add_never_reads_a_named_file(tribe: Community, tmp_path: Path) -> None:
+    secret = tmp_path / "config.toml"
+    secret.write_text("token = 'hunter2'\n", encoding="utf-8")
+    reply = await tribe.command(
+        "mod", f'/content add tips "once 2026-11-03 10:00" --file {secret} Read this')
+    assert reply == ("Attach the file to the command's message instead of naming it; I never "
+                     "open a file named in a command.")
+    assert "/content list" not in reply and "Scheduled" not in reply
+    text = tmp_path / "notes.txt"
+    text.write_text("just text", encoding="utf-8")
+    assert await tribe.command("mod", '/content add tips "once 2026-11-03 10:00" Hi',
+                               files=[text]) == (
+        "/content add: “notes.txt” is not an image or a PDF; attach a PNG, JPEG, GIF or WebP "
+        "image or a PDF.")
+    assert "empty" in await tribe.command("mod", "/content list")
+
+
+async def test_a_stored_host_path_is_never_posted(tmp_path: Path) -> None:
+    """An item saved by an older version with a moderator's path posts its text alone."""
+    async with Runtime(make_settings(tmp_path), clock=SimulatedClock(START),
+                       cogs=[ModerationCog, QuickContent]) as rt:
+        tribe = await _open(rt)
+        await tribe.command("mod", '/content add tips "once 2026-11-03 10:00" Hello')
+    secret = tmp_path / "config.toml"
+    secret.write_text("token = 'hunter2'\n", encoding="utf-8")
+    with sqlite3.connect(tmp_path / "test.db") as conn:
+        conn.execute("UPDATE content_items SET file = ?", (str(secret),))
+    async with Runtime(make_settings(tmp_path), clock=SimulatedClock(START),
+                       cogs=[ModerationCog, QuickContent]) as rt:
+        tribe = Community(ConsoleAdapter(rt, echo=False, moderators=["mod"]))
+        await advance(tribe, datetime(2026, 11, 4, tzinfo=UTC))
+        [post] = posts(tribe)
+        assert post.text.plain() == "Hello" and post.file is None

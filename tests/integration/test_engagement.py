@@ -249,21 +249,50 @@ async def test_points_import_from_csv(tribe: Community, tmp_path: Path) -> None:
     await tribe.open("ann")
     csv_file = tmp_path / "mee6.csv"
     csv_file.write_text("member,points\nann,1500\nben,300\n", encoding="utf-8")
-    assert await tribe.command("mod", f"/points import {csv_file}") == \
+    assert await tribe.command("mod", "/points import", files=[csv_file]) == \
         "Imported points for 2 members."
-    await tribe.command("mod", f"/points import {csv_file}")  # same file again: no change
+    await tribe.command("mod", "/points import", files=[csv_file])  # same file: no change
     assert await tribe.points("ann") == 1500
     assert await tribe.reasons("ben") == [("imported", 300)]
     bad = tmp_path / "bad.csv"
     bad.write_text("member,points\nann,lots\nben,\n", encoding="utf-8")
-    reply = await tribe.command("mod", f"/points import {bad}")
+    reply = await tribe.command("mod", "/points import", files=[bad])
     assert reply == ("Nothing was imported: line 2: points must be a whole number, not 'lots'; "
                      "line 3: points must be a whole number, not ''")
     assert await tribe.points("ann") == 1500
     empty = tmp_path / "empty.csv"
     empty.write_text("member,points\n", encoding="utf-8")
-    assert await tribe.command("mod", f"/points import {empty}") == \
+    assert await tribe.command("mod", "/points import", files=[empty]) == \
         "Nothing was imported: the file has no rows of member id, points."
+
+
+async def test_points_import_never_opens_a_file_named_in_the_command(
+        tribe: Community, tmp_path: Path) -> None:
+    await tribe.open("ann")
+    secret = tmp_path / "config.toml"
+    secret.write_text("token,hunter2-secret\nann,5\n", encoding="utf-8")
+    reply = await tribe.command("mod", f"/points import {secret}")
+    assert reply == ("/points import: attach the file to the command's message; I never open "
+                     "a file named in a command.")
+    assert "hunter2" not in reply
+    assert await tribe.points("ann") == 0
+    assert await tribe.command("mod", "/points import") == reply  # and nothing attached
+
+
+async def test_points_import_refuses_what_is_not_a_small_csv(tribe: Community,
+                                                             tmp_path: Path) -> None:
+    await tribe.open("ann")
+    image = tmp_path / "points.csv"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    assert await tribe.command("mod", "/points import", files=[image]) == (
+        "/points import: “points.csv” is not a CSV file; attach a CSV (UTF-8 text) of "
+        "member id, points.")
+    big = tmp_path / "big.csv"
+    big.write_text("ann,1\n" * 400_000, encoding="utf-8")  # 2.4 MB
+    assert await tribe.command("mod", "/points import", files=[big]) == (
+        "/points import: “big.csv” is 2.4 MB; a file for this command can be at most "
+        "2.0 MB.")
+    assert await tribe.points("ann") == 0
 
 
 async def test_hebrew_community_replies_in_hebrew(tribe: Community) -> None:

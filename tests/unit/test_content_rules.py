@@ -142,14 +142,20 @@ def test_rotation_posts_every_item_once_before_any_twice() -> None:
 
 
 def test_flags_lead_the_text() -> None:
-    flags = parse_flags("--dm --stage=regular --file a.png Read this -- carefully")
-    assert (flags.direct, flags.stage, flags.file, flags.body) == \
-        (True, "regular", "a.png", "Read this -- carefully")
+    flags = parse_flags("--dm --stage=regular Read this -- carefully")
+    assert (flags.direct, flags.stage, flags.body) == (True, "regular", "Read this -- carefully")
     assert parse_flags("Plain text").direct is False
     with pytest.raises(ContentError, match="I don't know the option --loud"):
         parse_flags("--loud Hi")
     with pytest.raises(ContentError, match="There is no stage"):
         parse_flags("--stage boss Hi")
+
+
+def test_a_file_cannot_be_named_in_the_text() -> None:
+    with pytest.raises(ContentError, match="Attach the file to the command's message"):
+        parse_flags("--file /etc/passwd Read this")
+    with pytest.raises(ContentError, match="Attach the file"):
+        parse_flags("--dm --file=config.toml Read this")
 
 
 def test_text_limit_follows_the_platform() -> None:

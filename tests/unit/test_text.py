@@ -80,3 +80,31 @@ def test_local_day_follows_the_zone_across_daylight_saving() -> None:
     assert communities.local_day("c", datetime(2026, 11, 1, 4, 30, tzinfo=UTC)) == "2026-11-01"
     assert communities.local_day("c", datetime(2026, 11, 2, 4, 30, tzinfo=UTC)) == "2026-11-01"
     assert communities.local_day("c", datetime(2026, 11, 2, 5, 30, tzinfo=UTC)) == "2026-11-02"
+
+
+@pytest.mark.parametrize("template", [
+    "{name:>50000000}", "{name!r}", "{name.__class__}", "{name[0]}", "{name:{name}}",
+])
+def test_only_bare_placeholders_are_accepted(template: str) -> None:
+    with pytest.raises(TemplateError, match=r"is not a bare placeholder; write it as \{name\}"):
+        check_template(template, {"name"})
+
+
+def test_a_format_spec_is_never_applied() -> None:
+    """A template stored before specs were refused still gives a normal-size text."""
+    assert compose("Hi {name:>50000000}!", {"name": "Avi"}).plain() == "Hi Avi!"
+    assert compose("{n:,}{n!r}", {"n": 12345}).plain() == "1234512345"
+
+
+def test_a_template_is_no_longer_than_a_post_on_its_platform() -> None:
+    check_template("x" * 2000, {"name"}, community="discord:1")
+    with pytest.raises(TemplateError, match=r"discord allows at most 2000\. Shorten it by 1"):
+        check_template("x" * 2001, {"name"}, community="discord:1")
+    check_template("x" * 4096, {"name"}, community="telegram:-100")
+
+
+def test_template_problems_are_said_in_the_community_s_language() -> None:
+    with pytest.raises(TemplateError) as caught:
+        check_template("{name:>9}", {"name"})
+    said = catalog("he").gettext(caught.value.message, **caught.value.values).plain()
+    assert "{name:>9}" in said and "{name}" in said and "bare placeholder" not in said

@@ -8,9 +8,11 @@ commands, pop what the bot sent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,12 +30,17 @@ from bot.core.actions import (
     Post,
     SetRole,
 )
+from bot.core.attachments import Attachment
 from bot.core.commands import (
     ChannelRef,
+    Command,
     CommandError,
     Invocation,
     MemberRef,
     Reply,
+    attach_files,
+    check_declared_size,
+    file_options,
     parse_text_arguments,
     split_words,
 )
@@ -45,6 +52,7 @@ from bot.core.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.i18n import Catalog
 from bot.runtime import Runtime
 
 
@@ -83,6 +91,8 @@ class ConsoleAdapter:
         self._authors: dict[str, str] = {}
         self._moderators: set[str] = {qualify(m) for m in moderators}
         self._counter = 0
+        #: where the files named by a replay's commands are looked up
+        self._folder = Path.cwd()
         runtime.register_sender(self.platform, self)
 
     # -- platform side: actions from the bot -------------------------------------------
@@ -173,9 +183,13 @@ class ConsoleAdapter:
 
     async def command(
         self, community: str, member: str, text: str, *, channel: str | None = None,
-        at: datetime | None = None,
+        at: datetime | None = None, files: Sequence[Attachment | Path] = (),
     ) -> Reply:
-        """Run a text command as ``member`` would type it (``/points give @bob 5 thanks``)."""
+        """Run a text command as ``member`` would type it (``/points give @bob 5 thanks``).
+
+        ``files`` are attached to the command's message. This is the one adapter where a
+        file may be given as a path: it runs on the operator's own machine.
+        """
         community, member = qualify(community), qualify(member)
         channel = qualify(channel) if channel else f"{community}-general"
         when = at or self.runtime.clock.now()
@@ -197,6 +211,7 @@ class ConsoleAdapter:
                 command, rest, lambda word: self._resolve_member(community, word), channels,
                 tr,
             )
+            attach_files(command, args, [await _load(command, f, tr) for f in files], tr)
         except CommandError as exc:
             return Reply(exc.text, private=True)
         invocation = Invocation(
@@ -234,7 +249,7 @@ class ConsoleAdapter:
         if isinstance(item, CommandLine):
             report.commands += 1
             await self.command(item.community, item.member, item.text, channel=item.channel,
-                               at=item.at)
+                               at=item.at, files=[self._folder / f for f in item.files])
         elif await self.push(item):
             report.events += 1
         else:
@@ -243,6 +258,7 @@ class ConsoleAdapter:
     async def replay(self, path: Path, report: ReplayReport | None = None) -> ReplayReport:
         """Feed a JSON Lines file through the bot; bad lines are reported and skipped."""
         report = report or ReplayReport()
+        self._folder = path.parent
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if report.stopped_early:
@@ -277,3 +293,24 @@ class ConsoleAdapter:
             for member in listed:
                 if isinstance(member, str):
                     self.add_moderator(member)
+
+
+async def _load(command: Command, file: Attachment | Path, tr: Catalog) -> Attachment:
+    """A local file as an attachment, read up to one byte past the largest limit."""
+    if isinstance(file, Attachment):
+        return file
+    options = [o for o in file_options(command) if o.accepts is not None]
+    limit = max((o.accepts.max_bytes for o in options if o.accepts), default=0)
+
+    def read() -> tuple[int, bytes]:
+        with file.open("rb") as handle:
+            return os.fstat(handle.fileno()).st_size, handle.read(limit + 1)
+
+    try:
+        size, data = await asyncio.to_thread(read)
+        if options:
+            check_declared_size(command, options[0], file.name, size, tr)
+    except OSError as exc:
+        raise CommandError(tr.gettext("I cannot read the attached file {file} ({problem}).",
+                                      file=str(file), problem=exc.strerror or "")) from None
+    return Attachment(file.name, data)

@@ -36,13 +36,15 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CommandLine:
-    """A member typing a command (``/rank``) in a channel."""
+    """A member typing a command (``/rank``) in a channel; ``files`` are paths of files
+    attached to it, on the operator's machine (relative to the replay file)."""
 
     community: str
     channel: str
     member: str
     text: str
     at: datetime
+    files: tuple[str, ...] = ()
 
 
 def qualify(identifier: str) -> str:
@@ -145,8 +147,12 @@ def parse_record(raw: Any, where: str) -> Event | CommandLine:
     kind = f.text("type")
     base = {"community": f.ident("community"), "at": f.moment()}
     if kind == "command":
+        files = raw.get("files", [])
+        if not isinstance(files, list) or not all(isinstance(x, str) and x for x in files):
+            raise RecordError(f'{where}: "files" must be a list of file paths')
         return CommandLine(community=base["community"], channel=f.ident("channel"),
-                           member=f.ident("member"), text=f.text("text"), at=base["at"])
+                           member=f.ident("member"), text=f.text("text"), at=base["at"],
+                           files=tuple(files))
     builder = _BUILDERS.get(kind)
     if builder is None:
         raise RecordError(f"{where}: unknown type {kind!r}; expected one of "

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +65,7 @@ from bot.core.actions import (
     Post,
     SetRole,
 )
+from bot.core.attachments import Attachment, safe_name
 from bot.core.commands import (
     ChannelRef,
     ChannelResolver,
@@ -73,9 +73,13 @@ from bot.core.commands import (
     CommandError,
     Invocation,
     MemberRef,
+    Option,
     OptionKind,
     Reply,
     UsageError,
+    attach_files,
+    check_declared_size,
+    file_options,
     parse_text_arguments,
     split_words,
 )
@@ -180,20 +184,31 @@ class DiscordAdapter:
         self, command: Command, interaction: discord.Interaction, values: dict[str, Any]
     ) -> None:
         deferred = False
-        if any(o.kind is OptionKind.FILE for o in command.options):
+        if file_options(command):  # a download can take longer than Discord waits
             await interaction.response.defer(thinking=True, ephemeral=True)
             deferred = True
-        with tempfile.TemporaryDirectory(prefix="tribebot-") as folder:
-            args = await self._arguments(command, values, Path(folder))
-            invocation = self._invocation(interaction, args)
-            running = asyncio.ensure_future(self.runtime.invoke(command, invocation))
-            if not deferred:
-                done, _ = await asyncio.wait({running}, timeout=self.answer_within)
-                if not done:
-                    await interaction.response.defer(thinking=True)
-                    deferred = True
-            reply = await running
-            await self._answer(interaction, command, reply, deferred=deferred)
+        invocation = self._invocation(interaction, {})
+        try:
+            args = self._arguments(command, values)
+            if not command.moderator or invocation.is_moderator:  # else refused unread
+                tr = self.runtime.communities.catalog(invocation.community)
+                files = [await _download(command, option, values[option.name], tr)
+                         for option in file_options(command)
+                         if values.get(option.name) is not None]
+                attach_files(command, args, files, tr)
+        except CommandError as exc:
+            await self._answer(interaction, command, Reply(exc.text, private=True),
+                               deferred=deferred)
+            return
+        invocation = dataclasses.replace(invocation, args=args)
+        running = asyncio.ensure_future(self.runtime.invoke(command, invocation))
+        if not deferred:
+            done, _ = await asyncio.wait({running}, timeout=self.answer_within)
+            if not done:
+                await interaction.response.defer(thinking=True)
+                deferred = True
+        reply = await running
+        await self._answer(interaction, command, reply, deferred=deferred)
 
     async def _run_prefix_command(self, message: discord.Message) -> bool:
         """``!rank``, ``!points give @dana 50 thanks``: the same commands as the slash
@@ -215,40 +230,30 @@ class DiscordAdapter:
 
         channels = self._channels(message.guild, message.channel.id, tr)
 
-        with tempfile.TemporaryDirectory(prefix="tribebot-") as folder:
-            try:
-                # a file comes attached, not typed: the words fill the other options
-                typed = dataclasses.replace(command, options=tuple(
-                    o for o in command.options if o.kind is not OptionKind.FILE))
-                args = parse_text_arguments(typed, words, members, channels, tr)
-                args.update(await self._attached_files(command, message, Path(folder), tr))
-            except CommandError as exc:
-                await self._reply_to(message, Reply(exc.text, private=True))
-                return True
-            author = message.author
-            permissions = (author.guild_permissions if isinstance(author, discord.Member)
-                           else discord.Permissions.none())
-            invocation = Invocation(
-                community=community, channel=translate.channel_id(message.channel.id),
-                invoker=MemberRef(translate.member_id(author.id), author.display_name),
-                is_moderator=self._is_moderator(author, permissions),
-                at=self.runtime.clock.now(), args=args, channels=channels,
-            )
-            reply = await self.runtime.invoke(command, invocation)
-            await self._reply_to(message, reply)
+        author = message.author
+        permissions = (author.guild_permissions if isinstance(author, discord.Member)
+                       else discord.Permissions.none())
+        is_moderator = self._is_moderator(author, permissions)
+        try:
+            # a file comes attached to the message, never typed: words fill the rest
+            args = parse_text_arguments(command, words, members, channels, tr)
+            if not command.moderator or is_moderator:  # else refused, nothing downloaded
+                wanted = file_options(command)
+                files = [await _download(command, wanted[0], message.attachments[0], tr)
+                         ] if wanted and message.attachments else []
+                attach_files(command, args, files, tr)
+        except CommandError as exc:
+            await self._reply_to(message, Reply(exc.text, private=True))
+            return True
+        invocation = Invocation(
+            community=community, channel=translate.channel_id(message.channel.id),
+            invoker=MemberRef(translate.member_id(author.id), author.display_name),
+            is_moderator=is_moderator, at=self.runtime.clock.now(), args=args,
+            channels=channels,
+        )
+        reply = await self.runtime.invoke(command, invocation)
+        await self._reply_to(message, reply)
         return True
-
-    async def _attached_files(
-        self, command: Command, message: discord.Message, folder: Path, tr: Catalog,
-    ) -> dict[str, Path]:
-        """A FILE option of a typed command takes the message's attachment."""
-        wanted = [o for o in command.options if o.kind is OptionKind.FILE]
-        if not wanted:
-            return {}
-        if not message.attachments:
-            raise UsageError(tr.gettext("/{command}: attach the file to the message.",
-                                        command=command.name))
-        return {wanted[0].name: await _saved(message.attachments[0], folder)}
 
     async def _reply_to(self, message: discord.Message, reply: Reply) -> None:
         """Answer in the channel, as a reply (a typed command has no ephemeral answers)."""
@@ -258,20 +263,17 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("could not answer a command in %s: %s", message.channel.id, exc)
 
-    async def _arguments(
-        self, command: Command, values: dict[str, Any], folder: Path
-    ) -> dict[str, Any]:
+    def _arguments(self, command: Command, values: dict[str, Any]) -> dict[str, Any]:
+        """The typed options' values; FILE options are downloaded separately."""
         args: dict[str, Any] = {}
         for option in command.options:
             value = values.get(option.name)
-            if value is None:
+            if value is None or option.kind is OptionKind.FILE:
                 continue
             if option.kind is OptionKind.MEMBER:
                 args[option.name] = MemberRef(translate.member_id(value.id), value.display_name)
             elif option.kind is OptionKind.CHANNEL:
                 args[option.name] = ChannelRef(translate.channel_id(value.id), value.name)
-            elif option.kind is OptionKind.FILE:
-                args[option.name] = await _saved(value, folder)
             elif option.kind is OptionKind.CHOICE:
                 args[option.name] = str(value).lower()
             else:
@@ -473,8 +475,16 @@ class DiscordAdapter:
                         guild.id, action.role, exc)
 
 
-async def _saved(attachment: discord.Attachment, folder: Path) -> Path:
-    """Download an attached file into ``folder`` under its own (base) name."""
-    path = folder / Path(attachment.filename).name
-    await attachment.save(path)
-    return path
+async def _download(command: Command, option: Option, attachment: discord.Attachment,
+                    tr: Catalog) -> Attachment:
+    """The attachment's bytes, if Discord says it fits the option's limit (checked again on
+    the bytes by ``attach_files``)."""
+    name = safe_name(attachment.filename)
+    check_declared_size(command, option, name, attachment.size, tr)
+    try:
+        data = await attachment.read()
+    except discord.HTTPException as exc:
+        log.warning("could not download the attachment %s: %s", attachment.id, exc)
+        raise UsageError(tr.gettext("/{command}: I could not download “{name}”; attach it "
+                                    "again.", command=command.name, name=name)) from None
+    return Attachment(name, data, attachment.content_type or "")

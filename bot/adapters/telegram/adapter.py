@@ -81,19 +81,25 @@ from bot.core.actions import (
     Post,
     SetRole,
 )
+from bot.core.attachments import Attachment, safe_name
 from bot.core.commands import (
     ChannelRef,
+    Command,
     CommandError,
     Invocation,
     MemberRef,
     OptionKind,
     Reply,
+    UsageError,
+    attach_files,
+    check_declared_size,
+    file_options,
     parse_text_arguments,
     split_words,
 )
 from bot.core.events import Event, MemberJoined, MemberLeft
 from bot.core.text import Mention, RichText
-from bot.i18n import catalog
+from bot.i18n import Catalog, catalog
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -333,13 +339,41 @@ class TelegramAdapter:
         # Only commands whose answer depends on rights cost a getChatMember call.
         needs_rights = command.moderator or any(o.kind is OptionKind.MEMBER
                                                 for o in command.options)
+        is_moderator = needs_rights and await self._is_moderator(message)
+        if file_options(command) and (not command.moderator or is_moderator):
+            try:  # a member's file for a moderator command is refused unread
+                attach_files(command, args, await self._attached(command, message, tr), tr)
+            except CommandError as exc:
+                await self._reply(message, Reply(exc.text, private=True))
+                return
         invocation = Invocation(
             community=community, channel=message_channel(message),
             invoker=MemberRef(member_id(user.id), user.full_name),
-            is_moderator=needs_rights and await self._is_moderator(message),
-            at=message.date, args=args, channels=channels,
+            is_moderator=is_moderator, at=message.date, args=args, channels=channels,
         )
         await self._reply(message, await self.runtime.invoke(command, invocation))
+
+    async def _attached(self, command: Command, message: Message, tr: Catalog
+                        ) -> list[Attachment]:
+        """The file sent with the command (its caption is the command), else the file of
+        the message the command replies to; downloaded through getFile."""
+        found = _sent_file(message)
+        if found is None and message.reply_to_message is not None:
+            found = _sent_file(message.reply_to_message)
+        if found is None:
+            return []
+        file_id, name, size, content_type = found
+        option = file_options(command)[0]
+        check_declared_size(command, option, name, size, tr)
+        try:
+            file = await self.application.bot.get_file(file_id)
+            check_declared_size(command, option, name, file.file_size, tr)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("could not download the file %s: %s", file_id, exc)
+            raise UsageError(tr.gettext("/{command}: I could not download “{name}”; attach it "
+                                        "again.", command=command.name, name=name)) from None
+        return [Attachment(name, data, content_type)]
 
     async def _is_moderator(self, message: Message) -> bool:
         """Creator or administrator per getChatMember, cached briefly; an anonymous
@@ -486,6 +520,18 @@ class TelegramAdapter:
             sent = await bot.send_document(chat, file, filename=file.name, **options)
         rest = [] if caption is not None else await self._send_text(chat, thread, text, None)
         return [sent, *rest]
+
+
+def _sent_file(message: Message) -> tuple[str, str, int | None, str] | None:
+    """(file id, base name, size, content type) of a document or photo in ``message``."""
+    if message.document is not None:
+        doc = message.document
+        return (doc.file_id, safe_name(doc.file_name or "document"), doc.file_size,
+                doc.mime_type or "")
+    if message.photo:
+        photo = message.photo[-1]  # the largest size Telegram made of it
+        return photo.file_id, "photo.jpg", photo.file_size, "image/jpeg"
+    return None
 
 
 def _reply_to(message: int | None) -> ReplyParameters | None:

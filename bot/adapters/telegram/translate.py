@@ -283,9 +283,10 @@ class CommandCall:
 
 
 def command_call(message: Message) -> CommandCall | None:
-    """The command at the start of a message, or None for an ordinary message."""
-    text = message.text
-    entities = message.entities
+    """The command at the start of a message (or of a file's caption: ``/points import``
+    sent with the CSV), or None for an ordinary message."""
+    text = message.text if message.text is not None else message.caption
+    entities = message.entities if message.text is not None else message.caption_entities
     if not text or not entities:
         return None
     first = min(entities, key=lambda e: e.offset)

@@ -59,6 +59,8 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.invites: dict[int, list[Json]] = {}
         self.attachments: dict[str, bytes] = {}
+        #: names of the attachments the bot downloaded, in order
+        self.downloads: list[str] = []
         #: Users whose direct messages are closed: sending to them is refused (50007).
         self.closed_dms: set[int] = set()
         #: Users for whom even opening a DM channel is refused (also 50007).
@@ -164,7 +166,11 @@ class FakeDiscord:
         return found
 
     async def _attachment(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.attachments[request.match_info["name"]])
+        name = request.match_info["name"]
+        if name not in self.attachments:
+            return web.Response(status=404)
+        self.downloads.append(name)
+        return web.Response(body=self.attachments[name])
 
     async def _read(self, request: web.Request) -> tuple[Json, tuple[str, ...]]:
         if request.content_type.startswith("multipart/"):

@@ -2,8 +2,11 @@
 
 It speaks enough of the real protocol for python-telegram-bot's Application: getMe,
 getUpdates (a queue the test fills, answered within a fraction of a second), sending
-and deleting messages, photos and documents, command menus, getChatMember and
-getChatMemberCount. Every call is recorded, uploads with their bytes.
+and deleting messages, photos and documents, command menus, getChatMember,
+getChatMemberCount, and files as the real API serves them: getFile (refusing
+unknown ids and files over 20 MB) then a download from
+``/file/bot<token>/<file_path>`` that serves only paths getFile handed out. Every
+call is recorded, uploads with their bytes.
 
 It refuses what the real Bot API refuses (the descriptions are Telegram's): a sendPhoto
 whose upload is not an image (``IMAGE_PROCESS_FAILED``) or has impossible dimensions
@@ -52,6 +55,8 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
+#: The Bot API lets bots download files up to this size (getFile refuses bigger ones).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 @dataclass
@@ -78,12 +83,18 @@ class FakeBotApi:
         self._next_message = 5000
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        #: file_id -> bytes of files members sent; file_path -> file_id once getFile ran
+        self.files: dict[str, bytes] = {}
+        self._paths: dict[str, str] = {}
+        #: file paths downloaded, in order
+        self.downloads: list[str] = []
         self.port = 0
 
     # -- test side ---------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -105,6 +116,12 @@ class FakeBotApi:
         self._updates.append({"update_id": update_id, **update})
         self._arrived.set()
         return update_id
+
+    def add_file(self, data: bytes) -> str:
+        """A file a member sent; returns the file_id Telegram would put in the message."""
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return file_id
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -201,6 +218,26 @@ class FakeBotApi:
         if chat not in self.member_counts:
             return _error(400, "Bad Request: chat not found")
         return _ok(self.member_counts[chat])
+
+    async def _getFile(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id") or "")
+        data = self.files.get(file_id)
+        if data is None:
+            return _error(400, "Bad Request: invalid file_id")
+        if len(data) > DOWNLOAD_LIMIT:
+            return _error(400, "Bad Request: file is too big")
+        path = f"documents/{file_id}"
+        self._paths[path] = file_id
+        return _ok({"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                    "file_size": len(data), "file_path": path})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        if request.match_info["token"] != self.token or path not in self._paths:
+            return _error(404, "Not Found")
+        self.downloads.append(path)
+        return web.Response(body=self.files[self._paths[path]],
+                            content_type="application/octet-stream")
 
     async def _getChatMember(self, params: dict[str, Any]) -> web.Response:
         chat, user_id = int(params["chat_id"]), int(params["user_id"])
