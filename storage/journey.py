@@ -67,6 +67,7 @@ FORGET = [BOOK.add(f"forget_{i}", sql) for i, sql in enumerate([
     "AND reply_to_author_id = ?2",
     "DELETE FROM reactions WHERE community_id = ?1 AND reactor_id = ?2",
     "UPDATE reactions SET author_id = ?3 WHERE community_id = ?1 AND author_id = ?2",
+    "DELETE FROM farmed_messages WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM daily_activity WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM member_weeks WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM member_events WHERE community_id = ?1 AND member_id = ?2",
@@ -266,6 +267,8 @@ class JourneyStore:
             "invited_by": "SELECT * FROM invites WHERE community_id = ? AND member_id = ?",
             "messages": "SELECT * FROM messages WHERE community_id = ? AND author_id = ?",
             "reactions": "SELECT * FROM reactions WHERE community_id = ? AND reactor_id = ?",
+            "messages_refused_as_farming": "SELECT * FROM farmed_messages "
+                                           "WHERE community_id = ? AND member_id = ?",
             "daily_activity": "SELECT * FROM daily_activity WHERE community_id = ? "
                               "AND member_id = ?",
             "points_ledger": "SELECT * FROM ledger WHERE community_id = ? AND member_id = ?",

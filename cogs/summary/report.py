@@ -7,13 +7,16 @@ it. Every number comes from a storage query; nothing here estimates.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.text import RichText, plain
+from bot.core.text import RichText, compose, plain
 from bot.i18n import Catalog
+from cogs.journey.stages import RANK, JourneyPolicy, week_of_day, week_start
+from cogs.summary.journey import Journey, MemberWeeks, journey, recent_start
 from storage import content as content_store
 from storage.repository import Repository
 from storage.summary import STAGE_NAMES, SummaryStore, Week
@@ -84,7 +87,7 @@ class WeeklySummary:
 
 async def build_summary(
     repository: Repository, community: str, name: str, zone: ZoneInfo, *,
-    day: date, until: datetime | None = None,
+    day: date, policy: JourneyPolicy, until: datetime | None = None,
 ) -> WeeklySummary:
     """The summary of the ISO week containing ``day`` (to ``until`` when week to date)."""
     store = SummaryStore(repository)
@@ -97,7 +100,8 @@ async def build_summary(
     weekly = [await store.weekly_active(community, w) for _, w in weeks]
     now, before = len(weeks) - 1, len(weeks) - 2
 
-    present = await store.present_members(community, week.end)
+    members = await store.membership(community, week.end)
+    present = {m for m, seen in members.items() if seen.present_at(week.end)}
     joined, left = await store.joins_and_leaves(community, week)
     summary.members = {"total": len(present), "joined": joined, "left": left,
                        "net": joined - left}
@@ -109,25 +113,43 @@ async def build_summary(
                          "newcomers_retained": await store.active_among(community, week,
                                                                         newcomers_before)}
 
-    stage_of, fans = await store.stages_over_time(community, [w.end for _, w in weeks])
-    stages = {member: stage for member, stage in stage_of.items() if member in present}
-    counts = {stage: 0 for stage in STAGE_NAMES}
-    for stage in stages.values():
-        counts[stage] += 1
+    standings, last_weeks = await _journeys(store, community, [w for _, w in weeks], policy,
+                                            complete=until is None)
+    counts = dict.fromkeys(STAGE_NAMES, 0)
+    fans = [0] * len(weeks)
+    moves: Counter[tuple[str, str, bool]] = Counter()
+    champions, drifting = [], []
+    for member, seen in members.items():
+        journey = standings.get(member, NEVER_CONTRIBUTED)
+        for index, fan in enumerate(journey.fan_at):
+            fans[index] += fan and seen.present_at(weeks[index][1].end)
+        if member not in present:
+            continue
+        counts[journey.stage] += 1
+        if journey.stage == "champion":
+            champions.append(member)
+        if journey.drifting:
+            drifting.append(member)
+        old = "new" if seen.first_seen >= week.start else journey.previous
+        started_drifting = journey.drifting and not journey.was_drifting
+        if old != journey.stage or started_drifting:
+            moves[(old, journey.stage, started_drifting)] += 1
     summary.journey = {
         "stages": counts,
         "true_fans": counts["regular"] + counts["champion"],
-        "moves": [{"from": old, "to": new, "count": n}
-                  for old, new, n in await store.moves(community, week)],
+        "moves": [{"from": old, "to": new, "drifting": started, "count": n}
+                  for (old, new, started), n in sorted(moves.items(), key=_meaningful)],
     }
 
     top = await store.top_contributors(community, week, TOP)
     before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
     rising = await store.rising(community, week, before_first, 3)
-    champions = sorted(m for m, s in stages.items() if s == "champion")
-    drifting = await store.drifting(community)
+    champions.sort()
+    last_active = await store.last_active_days(
+        community, {m: last_weeks[m] for m in drifting})
+    drifting.sort(key=lambda m: (last_active.get(m, ""), m), reverse=True)
     names = await store.names(community, {m for m, _, _ in top} | {m for m, _, _ in rising}
-                              | set(champions) | {m for m, _ in drifting})
+                              | set(champions) | set(drifting))
 
     def person(member: str) -> dict[str, Any]:
         return {"member": member, "name": names.get(member) or member.split(":", 1)[1]}
@@ -136,7 +158,7 @@ async def build_summary(
     summary.rising = [{**person(m), "points": p, "average": round(avg, 1)}
                       for m, p, avg in rising]
     summary.champions = [person(m) for m in champions]
-    summary.drifting = [{**person(m), "last_active": last} for m, last in drifting]
+    summary.drifting = [{**person(m), "last_active": last_active.get(m)} for m in drifting]
 
     count, never, wait = await store.first_responses(community, week)
     summary.first_messages = {"count": count, "answered": count - never,
@@ -154,6 +176,70 @@ async def build_summary(
                                       for k in ("active", "new", "true_fans")):
         summary.history.pop(0)  # weeks before the community had any history
     return summary
+
+
+NEVER_CONTRIBUTED = Journey("visitor", "visitor", False, False, (False,) * (HISTORY_WEEKS + 1))
+
+
+async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
+                    policy: JourneyPolicy, *, complete: bool
+                    ) -> tuple[dict[str, Journey], dict[str, str]]:
+    """Every member who ever contributed, at the end of each of ``weeks``, by the
+    journey's rule applied to the weeks they contributed up to then; and the Monday of
+    the last week each contributed.
+
+    "Was a regular" for the weeks before these comes from the journey's stored moves;
+    reading a year of weeks to re-derive it would cost the summary its speed. Members
+    with the same weeks, help and history stand the same, so each pattern is judged once.
+    """
+    ends = [week_of_day(w.first_day) for w in weeks]
+    start = week_start(recent_start(ends, policy)).isoformat()
+    earlier_fans = await store.fans_before(community, weeks[0].start)
+    facts: dict[str, MemberWeeks] = {}
+    last_weeks: dict[str, str] = {}
+    for row in await store.contributed_weeks(community, recent=start, last=weeks[-1].first_day):
+        facts[row.member] = MemberWeeks(min(row.before, policy.participant_weeks),
+                                        [week_of_day(w) for w in row.recent],
+                                        row.member in earlier_fans)
+        last_weeks[row.member] = row.last_week
+    for member, reason, day in await store.journey_signals(community, start,
+                                                           weeks[-1].last_day):
+        member_weeks = facts.get(member)
+        if member_weeks is None:
+            continue  # never contributed: a visitor, whatever they were credited for
+        week = week_of_day(day)
+        if reason == "referral":
+            first = member_weeks.referred
+            member_weeks.referred = week if first is None else min(first, week)
+        elif week not in member_weeks.helps:
+            member_weeks.helps.append(week)
+    judged: dict[tuple[object, ...], Journey] = {}
+    out = {}
+    for member, facts_of in facts.items():
+        facts_of.helps.sort()
+        key = (facts_of.before, tuple(facts_of.recent), tuple(facts_of.helps),
+               facts_of.referred, facts_of.regular_before)
+        found = judged.get(key)
+        if found is None:
+            found = judged[key] = journey(facts_of, ends, policy, complete=complete)
+        out[member] = found
+    return out, last_weeks
+
+
+def _meaningful(move: tuple[tuple[str, str, bool], int]) -> tuple[int, int, int, int]:
+    """Moves in the order an owner reads them: conversions (a visitor or one-time poster
+    who came back), regulars who started drifting, other promotions, demotions, then
+    newcomers' first stage; the larger first within each."""
+    (old, new, started_drifting), count = move
+    if old == "new":
+        group = 4
+    elif started_drifting:
+        group = 1
+    elif RANK[new] > RANK[old]:
+        group = 0 if RANK[old] < RANK["participant"] <= RANK[new] else 2
+    else:
+        group = 3
+    return group, -count, -RANK.get(old, -1), RANK[new]
 
 
 async def _content(store: SummaryStore, repository: Repository, community: str, week: Week
@@ -197,27 +283,26 @@ def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
         "{newcomers} newcomers contributed again.", returning=r["count"],
         retained=r["newcomers_retained"], newcomers=r["newcomers_last_week"]))
     stages = j["stages"]
-    label = {stage: tr.phrase(stage) for stage in STAGE_NAMES} | {"new": tr.phrase("new")}
+    label = {stage: tr.phrase(stage) for stage in STAGE_NAMES}
     parts.append(tr.gettext(
         "\n🧭 Journey: {visitor} visitors, {audience} audience, {participant} participants, "
         "{regular} regulars, {champion} champions — {fans} true fans.",
         fans=j["true_fans"], **stages))
-    for move in j["moves"][:4]:
-        parts.append(tr.gettext("\n   {count} moved from {old} to {new}.", count=move["count"],
-                                old=label[move["from"]], new=label[move["to"]]))
+    parts += [_move(move, tr, label) for move in j["moves"]]
     if s.top_contributors:
-        names = ", ".join(f"{p['name']} ({p['points']})" for p in s.top_contributors)
-        parts.append(tr.gettext("\n🏆 Top contributors: {names}.", names=names))
+        parts.append(_listing(tr, "\n🏆 Top contributors: {names}.", [
+            tr.gettext("{name} ({points})", name=p["name"], points=p["points"])
+            for p in s.top_contributors]))
     if s.rising:
-        parts.append(tr.gettext("\n📈 Rising: {names}.",
-                                names=", ".join(p["name"] for p in s.rising)))
+        parts.append(_listing(tr, "\n📈 Rising: {names}.", [
+            _name(tr, p["name"]) for p in s.rising]))
     if s.champions:
-        parts.append(tr.gettext("\n⭐ Champions: {names}.",
-                                names=", ".join(p["name"] for p in s.champions[:10])))
+        parts.append(_listing(tr, "\n⭐ Champions: {names}.", [
+            _name(tr, p["name"]) for p in s.champions[:10]]))
     if s.drifting:
-        names = ", ".join(f"{p['name']} ({p['last_active'] or '—'})" for p in s.drifting[:8])
-        parts.append(tr.gettext("\n🌫️ Drifting, worth a personal message: {names}.",
-                                names=names))
+        parts.append(_listing(tr, "\n🌫️ Drifting, worth a personal message: {names}.", [
+            tr.gettext("{name} ({day})", name=p["name"], day=p["last_active"] or "—")
+            for p in s.drifting[:8]]))
     f = s.first_messages
     if f["count"]:
         wait = f["median_minutes_to_first_response"]
@@ -241,10 +326,67 @@ def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
     return text
 
 
+def _move(move: dict[str, Any], tr: Catalog, label: dict[str, str]) -> RichText:
+    """One journey move in an owner's words ("new → visitor" is someone who joined and
+    has not posted yet)."""
+    old, new, n = move["from"], move["to"], move["count"]
+    if old == "new":
+        if new == "visitor":
+            return tr.ngettext("\n   {n} joined and has not posted yet.",
+                               "\n   {n} joined and have not posted yet.", n)
+        if new == "audience":
+            return tr.ngettext("\n   {n} joined and posted in their first week.",
+                               "\n   {n} joined and posted in their first week.", n)
+        return tr.ngettext("\n   {n} joined and counts as {stage} already.",
+                           "\n   {n} joined and count as {stage} already.", n,
+                           stage=label[new])
+    if move["drifting"]:
+        return tr.ngettext("\n   {n} moved from {old} to drifting (stopped posting).",
+                           "\n   {n} moved from {old} to drifting (stopped posting).", n,
+                           old=label[old])
+    if (old, new) == ("visitor", "audience"):
+        return tr.ngettext("\n   {n} posted for the first time since joining.",
+                           "\n   {n} posted for the first time since joining.", n)
+    if RANK[new] > RANK[old]:
+        return tr.ngettext("\n   {n} moved up from {old} to {new}.",
+                           "\n   {n} moved up from {old} to {new}.", n,
+                           old=label[old], new=label[new])
+    return tr.ngettext("\n   {n} moved down from {old} to {new}.",
+                       "\n   {n} moved down from {old} to {new}.", n,
+                       old=label[old], new=label[new])
+
+
+def _name(tr: Catalog, name: str) -> RichText:
+    return compose("{name}", {"name": name}, isolate=tr.rtl)
+
+
+def _listing(tr: Catalog, template: str, items: list[RichText]) -> RichText:
+    """A sentence whose ``{names}`` is a list, each item composed (and so isolated) on its
+    own: isolating the whole list as one value lets the first name's direction order
+    all of it, and in a Hebrew line the scores then sit beside the wrong names."""
+    head, _, tail = tr.phrase(template).partition("{names}")
+    text = plain(head)
+    for index, item in enumerate(items):
+        text = text + (plain(", ") + item if index else item)
+    return text + plain(tail)
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def _escaped(text: str) -> str:
+    """Names are the members' own: a ``*`` or ``_`` in one must not turn into emphasis."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def to_markdown(s: WeeklySummary, tr: Catalog) -> str:
-    lines = [f"# {to_text(s, tr).plain().splitlines()[0]}", ""]
-    lines += [f"- {line.strip()}" for line in to_text(s, tr).plain().splitlines()[2:]
-              if line.strip()]
+    """The post as Markdown: a bullet per line, the journey's moves nested under theirs."""
+    text = to_text(s, tr).plain().splitlines()
+    lines = [f"# {_escaped(text[0])}", ""]
+    for line in text[2:]:
+        if line.strip():
+            nested = "  " if line[:1].isspace() else ""
+            lines.append(f"{nested}- {_escaped(line.strip())}")
     if s.history:
         lines += ["", "| week | active | new | returning | true fans |", "|---|---|---|---|---|"]
         lines += [f"| {h['week']} | {h['active']} | {h['new']} | {h['returning']} | "
