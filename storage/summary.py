@@ -33,32 +33,31 @@ class Week:
 
 
 @dataclass(frozen=True, slots=True)
-class WeeksRow:
-    """One member's contributed weeks up to a week's end, as the journey pass needs them."""
+class Roster:
+    """Everyone (not bots) seen before a moment: when each was first seen, and the joins
+    and leaves, in order, of those who ever left (everyone else stayed)."""
 
-    member: str
-    before: int  # weeks before ``recent``
-    recent: tuple[str, ...]  # the Mondays from ``recent`` on, in order
-    last_week: str  # the Monday of the last week contributed
+    first_seen: dict[str, int]
+    comings_and_goings: dict[str, list[tuple[int, str]]]
 
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """When a member (not a bot) was first seen, and their joins and leaves, in order."""
-
-    first_seen: int
-    events: tuple[tuple[int, str], ...]
-
-    def present_at(self, moment: int) -> bool:
+    def present_at(self, member: str, moment: int) -> bool:
         """Seen before ``moment`` and not gone at it (the last join or leave before it)."""
-        if self.first_seen >= moment:
+        first = self.first_seen.get(member)
+        if first is None or first >= moment:
             return False
+        events = self.comings_and_goings.get(member)
+        if events is None:
+            return True
         kind = "joined"
-        for at, what in self.events:
+        for at, what in events:
             if at >= moment:
                 break
             kind = what
         return kind == "joined"
+
+    def present(self, moment: int) -> set[str]:
+        gone = {m for m in self.comings_and_goings if not self.present_at(m, moment)}
+        return {m for m, first in self.first_seen.items() if first < moment} - gone
 
 
 class SummaryStore:
@@ -152,10 +151,10 @@ class SummaryStore:
             (community, week.first_day, before_first, week.last_day, limit))
         return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
-    async def membership(self, community: str, end: int) -> dict[str, Membership]:
+    async def roster(self, community: str, end: int) -> Roster:
         """Everyone (not bots) seen before ``end``, with the joins and leaves before it of
         those who ever left: who was present at the end of each of the summary's weeks."""
-        members = {r[0]: int(r[1]) for r in await self.repo.rows(
+        first_seen = {r[0]: int(r[1]) for r in await self.repo.rows(
             """SELECT member_id, first_seen_at FROM members
                WHERE community_id = ? AND is_bot = 0 AND first_seen_at < ?""",
             (community, end))}
@@ -164,26 +163,23 @@ class SummaryStore:
             """SELECT member_id, at, kind FROM member_events
                WHERE community_id = ?1 AND at < ?2 AND member_id IN (
                    SELECT member_id FROM member_events
-                   WHERE community_id = ?1 AND kind = 'left' AND at < ?2)""",
-                (community, end)):
+                   WHERE community_id = ?1 AND kind = 'left' AND at < ?2)
+               ORDER BY member_id, at, kind""", (community, end)):
             events.setdefault(member, []).append((int(at), kind))
-        return {m: Membership(first, tuple(sorted(events.get(m, ()))))
-                for m, first in members.items()}
+        return Roster(first_seen, events)
 
     async def contributed_weeks(self, community: str, *, recent: str, last: str
-                                ) -> list[WeeksRow]:
+                                ) -> list[tuple[str, int, str | None, str]]:
         """Every member's contributed weeks up to the week of Monday ``last``, in one pass
-        over ``member_weeks`` in member order (its index): how many before ``recent``,
-        which from then on, and the last."""
-        rows = await self.repo.rows(
+        over ``member_weeks`` in member order (its index): (member, how many weeks before
+        ``recent``, the Mondays from ``recent`` on joined by commas, the last Monday)."""
+        return await self.repo.rows(
             """SELECT member_id, sum(week < :recent),
                       group_concat(week) FILTER (WHERE week >= :recent), max(week)
                FROM member_weeks INDEXED BY member_weeks_by_member
                WHERE community_id = :community AND week <= :last
                GROUP BY member_id""",
             {"community": community, "recent": recent, "last": last})
-        return [WeeksRow(r[0], int(r[1]), tuple(sorted(r[2].split(","))) if r[2] else (),
-                         r[3]) for r in rows]
 
     async def fans_before(self, community: str, moment: int) -> set[str]:
         """Members the journey had made a regular or champion before ``moment`` (its
@@ -202,7 +198,9 @@ class SummaryStore:
             """SELECT DISTINCT member_id, reason, day FROM ledger
                WHERE community_id = ?1
                  AND reason IN ('helpful_answer', 'welcomed_newcomer', 'referral')
-                 AND day <= ?3 AND (reason = 'referral' OR day >= ?2)""",
+                 AND (reason = 'referral' AND day <= ?3
+                      OR reason IN ('helpful_answer', 'welcomed_newcomer')
+                         AND day BETWEEN ?2 AND ?3)""",
             (community, first_day, last_day))
         return [(r[0], r[1], r[2]) for r in rows]
 

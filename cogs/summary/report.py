@@ -6,9 +6,10 @@ it. Every number comes from a storage query; nothing here estimates.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from cogs.journey.stages import RANK, JourneyPolicy, week_of_day, week_start
 from cogs.summary.journey import Journey, MemberWeeks, journey, recent_start
 from storage import content as content_store
 from storage.repository import Repository
-from storage.summary import STAGE_NAMES, SummaryStore, Week
+from storage.summary import STAGE_NAMES, Roster, SummaryStore, Week
 
 SCHEMA = "tribebot.weekly-summary/1"
 #: Weeks in the chart, this one included (plus one before it for "returning").
@@ -82,14 +83,19 @@ class WeeklySummary:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, **asdict(self)}
+        # the fields hold plain JSON values already: no deep copy (asdict) of long lists
+        return {"schema": SCHEMA, **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 
 async def build_summary(
     repository: Repository, community: str, name: str, zone: ZoneInfo, *,
     day: date, policy: JourneyPolicy, until: datetime | None = None,
 ) -> WeeklySummary:
-    """The summary of the ISO week containing ``day`` (to ``until`` when week to date)."""
+    """The summary of the ISO week containing ``day`` (to ``until`` when week to date).
+
+    The queries are all asked at once: the store's thread answers them in turn while
+    the journey is worked out here from the first answers.
+    """
     store = SummaryStore(repository)
     label, week = week_of(day, zone, until=until)
     _, previous = week_of(day - timedelta(days=7), zone)
@@ -97,54 +103,34 @@ async def build_summary(
                             until is not None)
     weeks = [week_of(day - timedelta(weeks=back), zone) for back in range(HISTORY_WEEKS, 0, -1)]
     weeks.append((label, week))
-    weekly = [await store.weekly_active(community, w) for _, w in weeks]
+    before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
+    (roster, (standings, last_weeks), weekly, joins, newcomers_before, top, rising,
+     responses, lurkers, content) = await asyncio.gather(
+        store.roster(community, week.end),
+        _journeys(store, community, [w for _, w in weeks], policy, complete=until is None),
+        asyncio.gather(*(store.weekly_active(community, w) for _, w in weeks)),
+        asyncio.gather(*(store.joins_and_leaves(community, w) for _, w in weeks)),
+        store.joined_members(community, previous),
+        store.top_contributors(community, week, TOP),
+        store.rising(community, week, before_first, 3),
+        store.first_responses(community, week),
+        store.lurkers(community, week),
+        _content(store, repository, community, week))
     now, before = len(weeks) - 1, len(weeks) - 2
 
-    members = await store.membership(community, week.end)
-    present = {m for m, seen in members.items() if seen.present_at(week.end)}
-    joined, left = await store.joins_and_leaves(community, week)
+    present = roster.present(week.end)
+    joined, left = joins[now]
     summary.members = {"total": len(present), "joined": joined, "left": left,
                        "net": joined - left}
-    newcomers_before = await store.joined_members(community, previous)
     summary.active = {"count": weekly[now][0], "previous": weekly[before][0],
                       "change": weekly[now][0] - weekly[before][0]}
     summary.returning = {"count": weekly[now][1],
                          "newcomers_last_week": len(newcomers_before),
                          "newcomers_retained": await store.active_among(community, week,
                                                                         newcomers_before)}
+    summary.journey, fans, champions, drifting = _journey_figures(
+        standings, roster, present, [w for _, w in weeks])
 
-    standings, last_weeks = await _journeys(store, community, [w for _, w in weeks], policy,
-                                            complete=until is None)
-    counts = dict.fromkeys(STAGE_NAMES, 0)
-    fans = [0] * len(weeks)
-    moves: Counter[tuple[str, str, bool]] = Counter()
-    champions, drifting = [], []
-    for member, seen in members.items():
-        journey = standings.get(member, NEVER_CONTRIBUTED)
-        for index, fan in enumerate(journey.fan_at):
-            fans[index] += fan and seen.present_at(weeks[index][1].end)
-        if member not in present:
-            continue
-        counts[journey.stage] += 1
-        if journey.stage == "champion":
-            champions.append(member)
-        if journey.drifting:
-            drifting.append(member)
-        old = "new" if seen.first_seen >= week.start else journey.previous
-        started_drifting = journey.drifting and not journey.was_drifting
-        if old != journey.stage or started_drifting:
-            moves[(old, journey.stage, started_drifting)] += 1
-    summary.journey = {
-        "stages": counts,
-        "true_fans": counts["regular"] + counts["champion"],
-        "moves": [{"from": old, "to": new, "drifting": started, "count": n}
-                  for (old, new, started), n in sorted(moves.items(), key=_meaningful)],
-    }
-
-    top = await store.top_contributors(community, week, TOP)
-    before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
-    rising = await store.rising(community, week, before_first, 3)
-    champions.sort()
     last_active = await store.last_active_days(
         community, {m: last_weeks[m] for m in drifting})
     drifting.sort(key=lambda m: (last_active.get(m, ""), m), reverse=True)
@@ -160,25 +146,61 @@ async def build_summary(
     summary.champions = [person(m) for m in champions]
     summary.drifting = [{**person(m), "last_active": last_active.get(m)} for m in drifting]
 
-    count, never, wait = await store.first_responses(community, week)
+    count, never, wait = responses
     summary.first_messages = {"count": count, "answered": count - never,
                               "never_answered": never,
                               "median_minutes_to_first_response":
                                   round(wait, 1) if wait is not None else None}
-    summary.lurkers = await store.lurkers(community, week)
-    summary.content = await _content(store, repository, community, week)
+    summary.lurkers = lurkers
+    summary.content = content
     summary.history = [
-        {"week": lbl, "active": weekly[i][0],
-         "new": (await store.joins_and_leaves(community, w))[0],
-         "returning": weekly[i][1], "true_fans": fans[i]}
-        for i, (lbl, w) in enumerate(weeks) if i > 0]
+        {"week": lbl, "active": weekly[i][0], "new": joins[i][0], "returning": weekly[i][1],
+         "true_fans": fans[i]}
+        for i, (lbl, _) in enumerate(weeks) if i > 0]
     while summary.history and not any(summary.history[0][k]
                                       for k in ("active", "new", "true_fans")):
         summary.history.pop(0)  # weeks before the community had any history
     return summary
 
 
-NEVER_CONTRIBUTED = Journey("visitor", "visitor", False, False, (False,) * (HISTORY_WEEKS + 1))
+def _journey_figures(standings: dict[str, Journey], roster: Roster, present: set[str],
+                     weeks: list[Week]) -> tuple[dict[str, Any], list[int], list[str],
+                                                 list[str]]:
+    """The journey part of the summary (stages, true fans, moves), the true fans at the
+    end of each of ``weeks``, and who were champions and drifting at the last one."""
+    week = weeks[-1]
+    counts = dict.fromkeys(STAGE_NAMES, 0)
+    fans = [0] * len(weeks)
+    moves: Counter[tuple[str, str, bool]] = Counter()
+    champions, drifting = [], []
+    for member, standing in standings.items():
+        if True in standing.fan_at:
+            for index, fan in enumerate(standing.fan_at):
+                if fan and roster.present_at(member, weeks[index].end):
+                    fans[index] += 1
+        if member not in present:
+            continue
+        counts[standing.stage] += 1
+        if standing.stage == "champion":
+            champions.append(member)
+        if standing.drifting:
+            drifting.append(member)
+        old = "new" if roster.first_seen[member] >= week.start else standing.previous
+        started_drifting = standing.drifting and not standing.was_drifting
+        if old != standing.stage or started_drifting:
+            moves[(old, standing.stage, started_drifting)] += 1
+    never_contributed = present.difference(standings)  # visitors, at every week's end
+    counts["visitor"] += len(never_contributed)
+    arrived = sum(1 for m in never_contributed if roster.first_seen[m] >= week.start)
+    if arrived:
+        moves[("new", "visitor", False)] += arrived
+    journey = {
+        "stages": counts,
+        "true_fans": counts["regular"] + counts["champion"],
+        "moves": [{"from": old, "to": new, "drifting": started, "count": n}
+                  for (old, new, started), n in sorted(moves.items(), key=_meaningful)],
+    }
+    return journey, fans, sorted(champions), drifting
 
 
 async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
@@ -197,11 +219,12 @@ async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
     earlier_fans = await store.fans_before(community, weeks[0].start)
     facts: dict[str, MemberWeeks] = {}
     last_weeks: dict[str, str] = {}
-    for row in await store.contributed_weeks(community, recent=start, last=weeks[-1].first_day):
-        facts[row.member] = MemberWeeks(min(row.before, policy.participant_weeks),
-                                        [week_of_day(w) for w in row.recent],
-                                        row.member in earlier_fans)
-        last_weeks[row.member] = row.last_week
+    cap = policy.participant_weeks  # beyond it, how many weeks changes no stage
+    for member, before, recent, last in await store.contributed_weeks(
+            community, recent=start, last=weeks[-1].first_day):
+        facts[member] = MemberWeeks(min(before, cap), sorted(map(week_of_day, recent.split(",")))
+                                    if recent else [], member in earlier_fans)
+        last_weeks[member] = last
     for member, reason, day in await store.journey_signals(community, start,
                                                            weeks[-1].last_day):
         member_weeks = facts.get(member)
@@ -229,7 +252,7 @@ async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
 def _meaningful(move: tuple[tuple[str, str, bool], int]) -> tuple[int, int, int, int]:
     """Moves in the order an owner reads them: conversions (a visitor or one-time poster
     who came back), regulars who started drifting, other promotions, demotions, then
-    newcomers' first stage; the larger first within each."""
+    newcomers' first stage; within each the larger first, then the higher stage."""
     (old, new, started_drifting), count = move
     if old == "new":
         group = 4
@@ -239,7 +262,7 @@ def _meaningful(move: tuple[tuple[str, str, bool], int]) -> tuple[int, int, int,
         group = 0 if RANK[old] < RANK["participant"] <= RANK[new] else 2
     else:
         group = 3
-    return group, -count, -RANK.get(old, -1), RANK[new]
+    return group, -count, -RANK[new], -RANK.get(old, -1)
 
 
 async def _content(store: SummaryStore, repository: Repository, community: str, week: Week
