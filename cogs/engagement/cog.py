@@ -237,6 +237,7 @@ class EngagementCog(Cog):
     async def on_forgotten(self, event: MemberForgotten) -> None:
         self._states.pop((event.community, event.member), None)
         self._names.pop((event.community, event.member), None)
+        self._counted_week.pop((event.community, event.member), None)
 
     async def on_greeting(self, event: NewcomerGreeted) -> None:
         await self._award(event.community, event.member, self.policy(event.community)

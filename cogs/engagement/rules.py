@@ -132,8 +132,8 @@ def remember_print(state: MemberState, print_: str, at: datetime, window_seconds
     return seen is not None and (at - seen).total_seconds() <= window_seconds
 
 
-#: Why a message earned nothing that make it farming, not contribution. A cooldown or the
-#: daily cap only hold back points: the message still counts as contribution.
+#: The reasons for earning nothing that make a message farming, not contribution. A
+#: cooldown or the daily cap only hold back points: the message still counts.
 FARMING = frozenset({"too short", "duplicate", "excluded channel"})
 
 

@@ -331,6 +331,7 @@ async def test_forget_me_keeps_others_totals(tribe: Community) -> None:
     await tribe.react("ann", post)
     tribe.tick(minutes=2)
     await tribe.say("ann", "ann says something")
+    await tribe.say("ann", "ok")  # refused as farming: stored as such, and forgotten too
     ben_before = await tribe.points("ben")
     assert "/forget me confirm" in await tribe.command("ann", "/forget me")
     assert await tribe.points("ann") == 20  # asking alone erases nothing
