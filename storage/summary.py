@@ -12,7 +12,6 @@ statistics (a bot's database is rarely ANALYZEd): each reads one index range.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
@@ -34,30 +33,23 @@ class Week:
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Everyone (not bots) seen before a moment: when each was first seen, and the joins
-    and leaves, in order, of those who ever left (everyone else stayed)."""
+    """Who were members (not bots) at the end of a week, without listing everyone: how
+    many had been seen by then and how many of them first in that week; and for those
+    who ever left, when first seen and their joins and leaves in order (everyone else
+    stayed from when first seen)."""
 
-    first_seen: dict[str, int]
-    comings_and_goings: dict[str, list[tuple[int, str]]]
+    seen: int
+    seen_in_week: int
+    leavers: dict[str, tuple[int, list[tuple[int, str]]]]
 
-    def present_at(self, member: str, moment: int) -> bool:
-        """Seen before ``moment`` and not gone at it (the last join or leave before it)."""
-        first = self.first_seen.get(member)
-        if first is None or first >= moment:
-            return False
-        events = self.comings_and_goings.get(member)
-        if events is None:
-            return True
+    def gone_at(self, member: str, moment: int) -> bool:
+        """Their last join or leave before ``moment`` was a leave."""
         kind = "joined"
-        for at, what in events:
+        for at, what in self.leavers[member][1] if member in self.leavers else ():
             if at >= moment:
                 break
             kind = what
-        return kind == "joined"
-
-    def present(self, moment: int) -> set[str]:
-        gone = {m for m in self.comings_and_goings if not self.present_at(m, moment)}
-        return {m for m, first in self.first_seen.items() if first < moment} - gone
+        return kind == "left"
 
 
 class SummaryStore:
@@ -151,34 +143,41 @@ class SummaryStore:
             (community, week.first_day, before_first, week.last_day, limit))
         return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
-    async def roster(self, community: str, end: int) -> Roster:
-        """Everyone (not bots) seen before ``end``, with the joins and leaves before it of
-        those who ever left: who was present at the end of each of the summary's weeks."""
-        first_seen = {r[0]: int(r[1]) for r in await self.repo.rows(
-            """SELECT member_id, first_seen_at FROM members
-               WHERE community_id = ? AND is_bot = 0 AND first_seen_at < ?""",
-            (community, end))}
-        events: dict[str, list[tuple[int, str]]] = {}
-        for member, at, kind in await self.repo.rows(
-            """SELECT member_id, at, kind FROM member_events
-               WHERE community_id = ?1 AND at < ?2 AND member_id IN (
-                   SELECT member_id FROM member_events
-                   WHERE community_id = ?1 AND kind = 'left' AND at < ?2)
-               ORDER BY member_id, at, kind""", (community, end)):
-            events.setdefault(member, []).append((int(at), kind))
-        return Roster(first_seen, events)
+    async def roster(self, community: str, week: Week) -> Roster:
+        """Members (not bots) seen by the end of ``week``, counted; those who ever left
+        by then, with their joins and leaves: who was present at each week's end."""
+        [(seen, seen_in_week)] = await self.repo.rows(
+            """SELECT count(*), COALESCE(sum(first_seen_at >= ?3), 0) FROM members
+               WHERE community_id = ?1 AND is_bot = 0 AND first_seen_at < ?2""",
+            (community, week.end, week.start))
+        leavers: dict[str, tuple[int, list[tuple[int, str]]]] = {}
+        for member, first_seen, at, kind in await self.repo.rows(
+            """SELECT e.member_id, m.first_seen_at, e.at, e.kind FROM member_events e
+               JOIN members m ON m.community_id = e.community_id
+                             AND m.member_id = e.member_id
+               WHERE e.community_id = ?1 AND e.at < ?2 AND m.is_bot = 0
+                 AND m.first_seen_at < ?2 AND e.member_id IN (
+                     SELECT member_id FROM member_events
+                     WHERE community_id = ?1 AND kind = 'left' AND at < ?2)
+               ORDER BY e.member_id, e.at, e.kind""", (community, week.end)):
+            leavers.setdefault(member, (int(first_seen), []))[1].append((int(at), kind))
+        return Roster(int(seen), int(seen_in_week), leavers)
 
     async def contributed_weeks(self, community: str, *, recent: str, last: str
-                                ) -> list[tuple[str, int, str | None, str]]:
+                                ) -> list[tuple[str, int, str | None, str, int | None]]:
         """Every member's contributed weeks up to the week of Monday ``last``, in one pass
         over ``member_weeks`` in member order (its index): (member, how many weeks before
-        ``recent``, the Mondays from ``recent`` on joined by commas, the last Monday)."""
+        ``recent``, the Mondays from ``recent`` on joined by commas, the last Monday, when
+        first seen — None for a bot)."""
         return await self.repo.rows(
-            """SELECT member_id, sum(week < :recent),
-                      group_concat(week) FILTER (WHERE week >= :recent), max(week)
-               FROM member_weeks INDEXED BY member_weeks_by_member
-               WHERE community_id = :community AND week <= :last
-               GROUP BY member_id""",
+            """SELECT w.member_id, sum(w.week < :recent),
+                      group_concat(w.week) FILTER (WHERE w.week >= :recent), max(w.week),
+                      (SELECT m.first_seen_at FROM members m
+                       WHERE m.community_id = :community AND m.member_id = w.member_id
+                         AND m.is_bot = 0)
+               FROM member_weeks AS w INDEXED BY member_weeks_by_member
+               WHERE w.community_id = :community AND w.week <= :last
+               GROUP BY w.member_id""",
             {"community": community, "recent": recent, "last": last})
 
     async def fans_before(self, community: str, moment: int) -> set[str]:
@@ -207,18 +206,25 @@ class SummaryStore:
     async def last_active_days(self, community: str, last_weeks: dict[str, str]
                                ) -> dict[str, str]:
         """The last local day each member contributed, given the Monday of their last
-        week contributed: seven key lookups each in the day-first rollup."""
-        if not last_weeks:
-            return {}
-        pairs = json.dumps([[member, (date.fromisoformat(week) + timedelta(days=d)).isoformat()]
-                            for member, week in sorted(last_weeks.items()) for d in range(7)])
-        rows = await self.repo.rows(
-            """SELECT d.member_id, max(d.day)
-               FROM json_each(?2) AS j CROSS JOIN daily_activity AS d
-               WHERE d.community_id = ?1 AND d.day = json_extract(j.value, '$[1]')
-                 AND d.member_id = json_extract(j.value, '$[0]') AND d.messages > d.farmed
-               GROUP BY d.member_id""", (community, pairs))
-        return {r[0]: r[1] for r in rows}
+        week contributed: key lookups in the day-first rollup, one query per such week
+        (members who went quiet the same week share its seven days)."""
+        by_week: dict[str, list[str]] = {}
+        for member, week in sorted(last_weeks.items()):
+            by_week.setdefault(week, []).append(member)
+        found: dict[str, str] = {}
+        for week, members in by_week.items():
+            monday = date.fromisoformat(week)
+            days = [(monday + timedelta(days=n)).isoformat() for n in range(7)]
+            for start in range(0, len(members), 900):  # SQLite's variable limit
+                chunk = members[start:start + 900]
+                rows = await self.repo.rows(
+                    f"""SELECT member_id, max(day) FROM daily_activity
+                        WHERE community_id = ? AND day IN ({",".join("?" * 7)})
+                          AND member_id IN ({",".join("?" * len(chunk))})
+                          AND messages > farmed
+                        GROUP BY member_id""", (community, *days, *chunk))
+                found.update((r[0], r[1]) for r in rows)
+        return found
 
     async def first_responses(self, community: str, week: Week
                               ) -> tuple[int, int, float | None]:

@@ -104,9 +104,9 @@ async def build_summary(
     weeks = [week_of(day - timedelta(weeks=back), zone) for back in range(HISTORY_WEEKS, 0, -1)]
     weeks.append((label, week))
     before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
-    (roster, (standings, last_weeks), weekly, joins, newcomers_before, top, rising,
-     responses, lurkers, content) = await asyncio.gather(
-        store.roster(community, week.end),
+    (roster, (standings, first_seen, last_weeks), weekly, joins, newcomers_before, top,
+     rising, responses, lurkers, content) = await asyncio.gather(
+        store.roster(community, week),
         _journeys(store, community, [w for _, w in weeks], policy, complete=until is None),
         asyncio.gather(*(store.weekly_active(community, w) for _, w in weeks)),
         asyncio.gather(*(store.joins_and_leaves(community, w) for _, w in weeks)),
@@ -118,9 +118,10 @@ async def build_summary(
         _content(store, repository, community, week))
     now, before = len(weeks) - 1, len(weeks) - 2
 
-    present = roster.present(week.end)
+    summary.journey, fans, champions, drifting, present = _journey_figures(
+        standings, first_seen, roster, [w for _, w in weeks])
     joined, left = joins[now]
-    summary.members = {"total": len(present), "joined": joined, "left": left,
+    summary.members = {"total": present, "joined": joined, "left": left,
                        "net": joined - left}
     summary.active = {"count": weekly[now][0], "previous": weekly[before][0],
                       "change": weekly[now][0] - weekly[before][0]}
@@ -128,8 +129,6 @@ async def build_summary(
                          "newcomers_last_week": len(newcomers_before),
                          "newcomers_retained": await store.active_among(community, week,
                                                                         newcomers_before)}
-    summary.journey, fans, champions, drifting = _journey_figures(
-        standings, roster, present, [w for _, w in weeks])
 
     last_active = await store.last_active_days(
         community, {m: last_weeks[m] for m in drifting})
@@ -163,35 +162,42 @@ async def build_summary(
     return summary
 
 
-def _journey_figures(standings: dict[str, Journey], roster: Roster, present: set[str],
-                     weeks: list[Week]) -> tuple[dict[str, Any], list[int], list[str],
-                                                 list[str]]:
+def _journey_figures(standings: dict[str, Journey], first_seen: dict[str, int],
+                     roster: Roster, weeks: list[Week]
+                     ) -> tuple[dict[str, Any], list[int], list[str], list[str], int]:
     """The journey part of the summary (stages, true fans, moves), the true fans at the
-    end of each of ``weeks``, and who were champions and drifting at the last one."""
+    end of each of ``weeks``, who were champions and drifting at the last one, and how
+    many members were present then. Members who never contributed are only counted:
+    visitors at every week's end."""
     week = weeks[-1]
+    gone = {m for m in roster.leavers if roster.gone_at(m, week.end)}
+    present = roster.seen - len(gone)
+    arrived = roster.seen_in_week - sum(1 for m in gone if roster.leavers[m][0] >= week.start)
     counts = dict.fromkeys(STAGE_NAMES, 0)
     fans = [0] * len(weeks)
     moves: Counter[tuple[str, str, bool]] = Counter()
     champions, drifting = [], []
     for member, standing in standings.items():
+        first = first_seen[member]
         if True in standing.fan_at:
             for index, fan in enumerate(standing.fan_at):
-                if fan and roster.present_at(member, weeks[index].end):
+                end = weeks[index].end
+                if fan and first < end and not roster.gone_at(member, end):
                     fans[index] += 1
-        if member not in present:
+        if first >= week.end or member in gone:
             continue
         counts[standing.stage] += 1
         if standing.stage == "champion":
             champions.append(member)
         if standing.drifting:
             drifting.append(member)
-        old = "new" if roster.first_seen[member] >= week.start else standing.previous
+        is_new = first >= week.start
+        arrived -= is_new
+        old = "new" if is_new else standing.previous
         started_drifting = standing.drifting and not standing.was_drifting
         if old != standing.stage or started_drifting:
             moves[(old, standing.stage, started_drifting)] += 1
-    never_contributed = present.difference(standings)  # visitors, at every week's end
-    counts["visitor"] += len(never_contributed)
-    arrived = sum(1 for m in never_contributed if roster.first_seen[m] >= week.start)
+    counts["visitor"] = present - sum(counts.values())
     if arrived:
         moves[("new", "visitor", False)] += arrived
     journey = {
@@ -200,15 +206,15 @@ def _journey_figures(standings: dict[str, Journey], roster: Roster, present: set
         "moves": [{"from": old, "to": new, "drifting": started, "count": n}
                   for (old, new, started), n in sorted(moves.items(), key=_meaningful)],
     }
-    return journey, fans, sorted(champions), drifting
+    return journey, fans, sorted(champions), drifting, present
 
 
 async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
                     policy: JourneyPolicy, *, complete: bool
-                    ) -> tuple[dict[str, Journey], dict[str, str]]:
-    """Every member who ever contributed, at the end of each of ``weeks``, by the
-    journey's rule applied to the weeks they contributed up to then; and the Monday of
-    the last week each contributed.
+                    ) -> tuple[dict[str, Journey], dict[str, int], dict[str, str]]:
+    """Every member (not a bot) who ever contributed, at the end of each of ``weeks``, by
+    the journey's rule applied to the weeks they contributed up to then; when each was
+    first seen; and the Monday of the last week each contributed.
 
     "Was a regular" for the weeks before these comes from the journey's stored moves;
     reading a year of weeks to re-derive it would cost the summary its speed. Members
@@ -218,12 +224,16 @@ async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
     start = week_start(recent_start(ends, policy)).isoformat()
     earlier_fans = await store.fans_before(community, weeks[0].start)
     facts: dict[str, MemberWeeks] = {}
+    first_seen: dict[str, int] = {}
     last_weeks: dict[str, str] = {}
     cap = policy.participant_weeks  # beyond it, how many weeks changes no stage
-    for member, before, recent, last in await store.contributed_weeks(
+    for member, before, recent, last, first in await store.contributed_weeks(
             community, recent=start, last=weeks[-1].first_day):
+        if first is None:
+            continue  # a bot
         facts[member] = MemberWeeks(min(before, cap), sorted(map(week_of_day, recent.split(",")))
                                     if recent else [], member in earlier_fans)
+        first_seen[member] = first
         last_weeks[member] = last
     for member, reason, day in await store.journey_signals(community, start,
                                                            weeks[-1].last_day):
@@ -246,7 +256,7 @@ async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
         if found is None:
             found = judged[key] = journey(facts_of, ends, policy, complete=complete)
         out[member] = found
-    return out, last_weeks
+    return out, first_seen, last_weeks
 
 
 def _meaningful(move: tuple[tuple[str, str, bool], int]) -> tuple[int, int, int, int]:
