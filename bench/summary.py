@@ -188,8 +188,38 @@ def build(db: Path, members: int, messages: int, seed: int = 7) -> None:
                     SELECT community_id, day, member_id FROM daily_activity
                     WHERE messages > farmed""")
     conn.execute("COMMIT")
+    add_content(conn, rng, base, len(days))
     build_stages(conn, JourneySection())
     conn.close()
+
+
+def add_content(conn: sqlite3.Connection, rng: np.random.Generator, base: int,
+                messages: int) -> None:
+    """Three content posts a week (tips, events, questions), each answered by some of the
+    week's later messages, as the content cog records them."""
+    conn.execute("BEGIN")
+    for week in range(DAYS // 7):
+        for n, topic in enumerate(("tips", "events", "questions")):
+            slot = base + week * 7 * 86400 + (n * 2 + 1) * 86400 + 9 * 3600
+            post = f"console:post{week}-{n}"
+            conn.execute(
+                "INSERT INTO messages (community_id, message_id, channel_id, author_id, "
+                "author_is_bot, at, day, length) VALUES (?, ?, 'console:general', "
+                "'console:bot', 1, ?, ?, 200)", (COMMUNITY, post, slot, _day(week * 7 + n * 2 + 1)))
+            conn.execute(
+                "INSERT INTO content_slots (job, slot, community_id, item_id, topic, status, "
+                "channel_id, message_id, recorded_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'sent', 'console:general', ?, ?, ?)",
+                (f"queue:{n + 1}", slot, COMMUNITY, week * 3 + n + 1, topic, post, slot, slot))
+            # replies: messages of the next days, picked at random by their (time-ordered) ids
+            first = int(messages * (week * 7 + n * 2 + 1) / DAYS)
+            last = min(int(messages * (week * 7 + n * 2 + 3) / DAYS), messages)
+            replies = rng.integers(first, max(last, first + 1), 40)
+            conn.executemany(
+                "UPDATE messages SET reply_to_id = ?, reply_to_author_id = 'console:bot' "
+                "WHERE community_id = ? AND message_id = ?",
+                ((post, COMMUNITY, f"console:m{i}") for i in replies.tolist()))
+    conn.execute("COMMIT")
 
 
 def build_stages(conn: sqlite3.Connection, policy: JourneySection) -> None:
