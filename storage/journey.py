@@ -97,7 +97,7 @@ class StageRow:
 
 @dataclass(slots=True)
 class ActivityHistory:
-    """What the journey needs of one member: weeks with messages, and if they ever reacted."""
+    """What the journey needs of one member: weeks contributed, and if they ever reacted."""
 
     weeks: set[str]
     reacted: bool = False
@@ -188,7 +188,8 @@ class JourneyStore:
                         bool(rows[0][3])) if rows else None
 
     async def activity(self, community: str) -> dict[str, ActivityHistory]:
-        """Weeks (their Monday, local) in which each member posted, and who ever reacted.
+        """Weeks (their Monday, local) in which each member contributed (posted a message
+        not refused as farming), and who ever reacted.
 
         From ``member_weeks`` (kept by triggers, one row per member and week) rather than
         grouping the daily rollup by week: about 5x faster at start-up in the 10 M-message
