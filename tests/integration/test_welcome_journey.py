@@ -399,7 +399,7 @@ async def test_activity_read_at_start_matches_the_daily_rollup(tribe: Community)
     with sqlite3.connect(runtime.repository.path) as conn:
         expected: dict[str, tuple[set[str], bool]] = {}
         for member, week, messages, reactions in conn.execute(
-            """SELECT member_id, date(day, '-6 days', 'weekday 1'), sum(messages),
+            """SELECT member_id, date(day, '-6 days', 'weekday 1'), sum(messages > farmed),
                       sum(reactions_given) FROM daily_activity WHERE community_id = ?
                GROUP BY 1, 2""", (COMMUNITY,)):
             weeks, reacted = expected.get(member, (set(), False))
