@@ -34,18 +34,17 @@ class Week:
 @dataclass(frozen=True, slots=True)
 class Roster:
     """Who were members (not bots) at the end of a week, without listing everyone: how
-    many had been seen by then and how many of them first in that week; and for those
-    who ever left, when first seen and their joins and leaves in order (everyone else
-    stayed from when first seen)."""
+    many had been seen by then, who of them first in that week, and the joins and leaves
+    in order of those who ever left (everyone else stayed from when first seen)."""
 
     seen: int
-    seen_in_week: int
-    leavers: dict[str, tuple[int, list[tuple[int, str]]]]
+    new: set[str]
+    leavers: dict[str, list[tuple[int, str]]]
 
     def gone_at(self, member: str, moment: int) -> bool:
         """Their last join or leave before ``moment`` was a leave."""
         kind = "joined"
-        for at, what in self.leavers[member][1] if member in self.leavers else ():
+        for at, what in self.leavers.get(member, ()):
             if at >= moment:
                 break
             kind = what
@@ -144,24 +143,22 @@ class SummaryStore:
         return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
     async def roster(self, community: str, week: Week) -> Roster:
-        """Members (not bots) seen by the end of ``week``, counted; those who ever left
-        by then, with their joins and leaves: who was present at each week's end."""
-        [(seen, seen_in_week)] = await self.repo.rows(
-            """SELECT count(*), COALESCE(sum(first_seen_at >= ?3), 0) FROM members
-               WHERE community_id = ?1 AND is_bot = 0 AND first_seen_at < ?2""",
+        """Members (not bots) seen by the end of ``week``: how many, who first in it, and
+        the joins and leaves of those who ever left — who was present at each week's end."""
+        [(seen, new)] = await self.repo.rows(
+            """SELECT count(*), group_concat(CASE WHEN first_seen_at >= ?3 THEN member_id END,
+                                             char(10))
+               FROM members WHERE community_id = ?1 AND is_bot = 0 AND first_seen_at < ?2""",
             (community, week.end, week.start))
-        leavers: dict[str, tuple[int, list[tuple[int, str]]]] = {}
-        for member, first_seen, at, kind in await self.repo.rows(
-            """SELECT e.member_id, m.first_seen_at, e.at, e.kind FROM member_events e
-               JOIN members m ON m.community_id = e.community_id
-                             AND m.member_id = e.member_id
-               WHERE e.community_id = ?1 AND e.at < ?2 AND m.is_bot = 0
-                 AND m.first_seen_at < ?2 AND e.member_id IN (
-                     SELECT member_id FROM member_events
-                     WHERE community_id = ?1 AND kind = 'left' AND at < ?2)
-               ORDER BY e.member_id, e.at, e.kind""", (community, week.end)):
-            leavers.setdefault(member, (int(first_seen), []))[1].append((int(at), kind))
-        return Roster(int(seen), int(seen_in_week), leavers)
+        leavers: dict[str, list[tuple[int, str]]] = {}
+        for member, at, kind in await self.repo.rows(
+            """SELECT member_id, at, kind FROM member_events
+               WHERE community_id = ?1 AND at < ?2 AND member_id IN (
+                   SELECT member_id FROM member_events
+                   WHERE community_id = ?1 AND kind = 'left' AND at < ?2)
+               ORDER BY member_id, at, kind""", (community, week.end)):
+            leavers.setdefault(member, []).append((int(at), kind))
+        return Roster(int(seen), set(new.split("\n")) if new else set(), leavers)
 
     async def contributed_weeks(self, community: str, *, recent: str, last: str
                                 ) -> list[tuple[str, int, str | None, str, int | None]]:

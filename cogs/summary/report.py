@@ -172,7 +172,7 @@ def _journey_figures(standings: dict[str, Journey], first_seen: dict[str, int],
     week = weeks[-1]
     gone = {m for m in roster.leavers if roster.gone_at(m, week.end)}
     present = roster.seen - len(gone)
-    arrived = roster.seen_in_week - sum(1 for m in gone if roster.leavers[m][0] >= week.start)
+    arrived = len(roster.new - gone)
     counts = dict.fromkeys(STAGE_NAMES, 0)
     fans = [0] * len(weeks)
     moves: Counter[tuple[str, str, bool]] = Counter()
