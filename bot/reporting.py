@@ -37,7 +37,7 @@ async def render_report(settings: Settings, community: str, week: str | None, fm
                 raise ReportError(str(exc)) from None
             day = datetime.fromisocalendar(year, number, 1).date()
         summary = await build_summary(repository, community, communities.name(community), zone,
-                                      day=day)
+                                      day=day, policy=settings.journey)
         tr = communities.catalog(community)
         if chart is not None:
             write_chart(summary.history, summary.name, summary.week, chart, tr)

@@ -67,6 +67,7 @@ FORGET = [BOOK.add(f"forget_{i}", sql) for i, sql in enumerate([
     "AND reply_to_author_id = ?2",
     "DELETE FROM reactions WHERE community_id = ?1 AND reactor_id = ?2",
     "UPDATE reactions SET author_id = ?3 WHERE community_id = ?1 AND author_id = ?2",
+    "DELETE FROM farmed_messages WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM daily_activity WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM member_weeks WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM member_events WHERE community_id = ?1 AND member_id = ?2",
@@ -96,7 +97,7 @@ class StageRow:
 
 @dataclass(slots=True)
 class ActivityHistory:
-    """What the journey needs of one member: weeks with messages, and if they ever reacted."""
+    """What the journey needs of one member: weeks contributed, and if they ever reacted."""
 
     weeks: set[str]
     reacted: bool = False
@@ -187,7 +188,8 @@ class JourneyStore:
                         bool(rows[0][3])) if rows else None
 
     async def activity(self, community: str) -> dict[str, ActivityHistory]:
-        """Weeks (their Monday, local) in which each member posted, and who ever reacted.
+        """Weeks (their Monday, local) in which each member contributed (posted a message
+        not refused as farming), and who ever reacted.
 
         From ``member_weeks`` (kept by triggers, one row per member and week) rather than
         grouping the daily rollup by week: about 5x faster at start-up in the 10 M-message
@@ -266,6 +268,8 @@ class JourneyStore:
             "invited_by": "SELECT * FROM invites WHERE community_id = ? AND member_id = ?",
             "messages": "SELECT * FROM messages WHERE community_id = ? AND author_id = ?",
             "reactions": "SELECT * FROM reactions WHERE community_id = ? AND reactor_id = ?",
+            "messages_refused_as_farming": "SELECT * FROM farmed_messages "
+                                           "WHERE community_id = ? AND member_id = ?",
             "daily_activity": "SELECT * FROM daily_activity WHERE community_id = ? "
                               "AND member_id = ?",
             "points_ledger": "SELECT * FROM ledger WHERE community_id = ? AND member_id = ?",

@@ -18,10 +18,22 @@ from typing import Any
 import aiosqlite
 
 from storage import spill
-from storage.database import DatabaseError, connect, migrate, schema_version, sqlite_path
+from storage.database import (
+    OPTIMIZE_AT_OPEN,
+    DatabaseError,
+    connect,
+    migrate,
+    optimize,
+    schema_version,
+    sqlite_path,
+)
 from storage.writer import BatchedWriter, Statement, StatementBook, WriterStopped
 
 log = logging.getLogger(__name__)
+
+#: Rows written between two ``PRAGMA optimize`` (SQLite's statistics go stale as tables
+#: grow; a community writes this many rows in hours to days).
+OPTIMIZE_EVERY = 250_000
 
 #: Every write statement of every storage module, in batch execution order.
 BOOK = StatementBook()
@@ -51,6 +63,11 @@ INSERT_MEMBER_EVENT = _book.add("insert_member_event", """
 INSERT_INVITE = _book.add("insert_invite", """
     INSERT OR IGNORE INTO invites (community_id, member_id, inviter_id, code, at)
     VALUES (?, ?, ?, ?, ?)""")
+# Before the message in a batch: the day is then never counted as contribution at all
+# (the other order is right too, the rollup's triggers take the day back).
+INSERT_FARMED = _book.add("insert_farmed", """
+    INSERT OR IGNORE INTO farmed_messages (community_id, message_id, member_id, reason, at, day)
+    VALUES (?, ?, ?, ?, ?, ?)""")
 INSERT_MESSAGE = _book.add("insert_message", """
     INSERT OR IGNORE INTO messages (community_id, message_id, channel_id, thread_id, author_id,
         author_is_bot, reply_to_id, reply_to_author_id, at, day, length, has_media, text)
@@ -163,10 +180,11 @@ class Repository:
             await self._read.execute("PRAGMA query_only=ON")
         self.writer = BatchedWriter(
             self._write, max_batch=self._max_batch, max_delay_ms=self._max_delay_ms,
-            bulk=self._bulk,
+            bulk=self._bulk, optimize_every=OPTIMIZE_EVERY,
         )
         await self.writer.start()
         await self._write_kept_rows()
+        await optimize(self._write, OPTIMIZE_AT_OPEN)  # after migrations and kept rows
         return applied
 
     async def _write_kept_rows(self) -> None:
@@ -214,6 +232,8 @@ class Repository:
             if self._read is not None and self._read is not self._write:
                 await self._read.close()
             if self._write is not None:
+                if self.writer is not None and not self.writer.unsaved:  # the store is fine
+                    await optimize(self._write)
                 await self._write.close()
             self._write = self._read = None
 
@@ -302,6 +322,12 @@ class Repository:
             community, message, channel, thread, author, int(author_is_bot), reply_to,
             reply_to_author, epoch(at), day, length, int(has_media), text,
         ))
+
+    def record_farmed(
+        self, community: str, message: str, member: str, reason: str, at: datetime, day: str
+    ) -> None:
+        """A message the engagement rules refused as farming: not contribution."""
+        self._submit(INSERT_FARMED, (community, message, member, reason, epoch(at), day))
 
     def record_edit(
         self, community: str, message: str, at: datetime, length: int, text: str | None

@@ -2,12 +2,18 @@
 
 Weeks are ISO weeks of local days ('YYYY-MM-DD' in the community's time zone), so the
 queries compare day strings and never convert time zones; moments that are stored as
-UTC seconds (member stages) are compared with the week's UTC bounds the caller passes.
+UTC seconds (joins and leaves) are compared with the week's UTC bounds the caller passes.
+"Contributed" is the journey's word: posted a message that was not refused as farming
+(``messages > farmed`` in the daily rollup, a row in ``member_weeks``).
+
+Every query here is written to take the same plan with or without the planner's
+statistics (a bot's database is rarely ANALYZEd): each reads one index range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from statistics import median
 
 from storage.repository import Repository
@@ -23,6 +29,26 @@ class Week:
     last_day: str
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """Who were members (not bots) at the end of a week, without listing everyone: how
+    many had been seen by then, who of them first in that week, and the joins and leaves
+    in order of those who ever left (everyone else stayed from when first seen)."""
+
+    seen: int
+    new: set[str]
+    leavers: dict[str, list[tuple[int, str]]]
+
+    def gone_at(self, member: str, moment: int) -> bool:
+        """Their last join or leave before ``moment`` was a leave."""
+        kind = "joined"
+        for at, what in self.leavers.get(member, ()):
+            if at >= moment:
+                break
+            kind = what
+        return kind == "left"
 
 
 class SummaryStore:
@@ -47,18 +73,6 @@ class SummaryStore:
             f"SELECT member_id, name FROM members WHERE community_id = ? "
             f"AND member_id IN ({marks})", (community, *wanted))
         return {r[0]: r[1] for r in rows}
-
-    async def present_members(self, community: str, end: int) -> set[str]:
-        """Members (not bots) present at ``end``: seen before it, and not gone at it."""
-        rows = await self.repo.rows(
-            """SELECT m.member_id FROM members m
-               WHERE m.community_id = ?1 AND m.is_bot = 0 AND m.first_seen_at < ?2
-                 AND COALESCE((SELECT e.kind FROM member_events e
-                               WHERE e.community_id = m.community_id
-                                 AND e.member_id = m.member_id AND e.at < ?2
-                               ORDER BY e.at DESC LIMIT 1), 'joined') = 'joined'""",
-            (community, end))
-        return {r[0] for r in rows}
 
     async def joins_and_leaves(self, community: str, week: Week) -> tuple[int, int]:
         rows = await self.repo.rows(
@@ -91,23 +105,24 @@ class SummaryStore:
         marks = ",".join("?" * len(wanted))
         return await self._one(
             f"""SELECT count(DISTINCT member_id) FROM daily_activity
-                WHERE community_id = ? AND day BETWEEN ? AND ? AND messages > 0
+                WHERE community_id = ? AND day BETWEEN ? AND ? AND messages > farmed
                 AND member_id IN ({marks})""",
             (community, week.first_day, week.last_day, *wanted))
 
     async def lurkers(self, community: str, week: Week) -> int:
-        """Members who reacted in the week but posted nothing."""
+        """Members who reacted in the week but contributed no message."""
         return await self._one(
             """SELECT count(*) FROM (SELECT member_id FROM daily_activity
-               WHERE community_id = ? AND day BETWEEN ? AND ?
-               GROUP BY member_id HAVING sum(messages) = 0 AND sum(reactions_given) > 0)""",
+               WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
+               HAVING sum(messages) <= sum(farmed) AND sum(reactions_given) > 0)""",
             (community, week.first_day, week.last_day))
 
     async def top_contributors(self, community: str, week: Week, limit: int
                                ) -> list[tuple[str, int, int]]:
-        """(member, points, messages) with the most points in the week."""
+        """(member, points, messages counted as contribution) with the most points."""
         rows = await self.repo.rows(
-            """SELECT member_id, sum(points) AS p, sum(messages) AS m FROM daily_activity
+            """SELECT member_id, sum(points) AS p, sum(messages - farmed) AS m
+               FROM daily_activity
                WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
                HAVING p > 0 ORDER BY p DESC, m DESC, member_id LIMIT ?""",
             (community, week.first_day, week.last_day, limit))
@@ -127,56 +142,86 @@ class SummaryStore:
             (community, week.first_day, before_first, week.last_day, limit))
         return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
-    async def stages_over_time(self, community: str, ends: list[int]
-                               ) -> tuple[dict[str, str], list[int]]:
-        """One pass over the journey moves: every member's stage at the last of ``ends``,
-        and the number of true fans (regulars + champions) at each of ``ends``."""
-        rows = await self.repo.rows(
-            """SELECT member_id, new_stage, at FROM stage_history
-               WHERE community_id = ? AND at < ? ORDER BY at, rowid""",
-            (community, max(ends)))
-        stages: dict[str, str] = {}
-        fans, counts = 0, []
-        marks = sorted(ends)
-        index = 0
-        for member, stage, at in rows:
-            while index < len(marks) and at >= marks[index]:
-                counts.append(fans)
-                index += 1
-            was = stages.get(member) in ("regular", "champion")
-            now = stage in ("regular", "champion")
-            fans += now - was
-            stages[member] = stage
-        counts.extend([fans] * (len(marks) - index))
-        return stages, counts
+    async def roster(self, community: str, week: Week) -> Roster:
+        """Members (not bots) seen by the end of ``week``: how many, who first in it, and
+        the joins and leaves of those who ever left — who was present at each week's end."""
+        [(seen, new)] = await self.repo.rows(
+            """SELECT count(*), group_concat(CASE WHEN first_seen_at >= ?3 THEN member_id END,
+                                             char(10))
+               FROM members WHERE community_id = ?1 AND is_bot = 0 AND first_seen_at < ?2""",
+            (community, week.end, week.start))
+        leavers: dict[str, list[tuple[int, str]]] = {}
+        for member, at, kind in await self.repo.rows(
+            """SELECT member_id, at, kind FROM member_events
+               WHERE community_id = ?1 AND at < ?2 AND member_id IN (
+                   SELECT member_id FROM member_events
+                   WHERE community_id = ?1 AND kind = 'left' AND at < ?2)
+               ORDER BY member_id, at, kind""", (community, week.end)):
+            leavers.setdefault(member, []).append((int(at), kind))
+        return Roster(int(seen), set(new.split("\n")) if new else set(), leavers)
 
-    async def moves(self, community: str, week: Week) -> list[tuple[str, str, int]]:
-        """(from, to, how many members) for the week's stage moves, net per member."""
-        rows = await self.repo.rows(
-            """SELECT member_id, old_stage, new_stage FROM stage_history
-               WHERE community_id = ? AND day BETWEEN ? AND ? ORDER BY at, rowid""",
-            (community, week.first_day, week.last_day))
-        first_old: dict[str, str | None] = {}
-        last_new: dict[str, str] = {}
-        for member, old, new in rows:
-            first_old.setdefault(member, old)
-            last_new[member] = new
-        counts: dict[tuple[str, str], int] = {}
-        for member, new in last_new.items():
-            old = first_old[member] or "new"
-            if old != new:
-                counts[(old, new)] = counts.get((old, new), 0) + 1
-        return sorted(((o, n, c) for (o, n), c in counts.items()), key=lambda m: (-m[2], m))
+    async def contributed_weeks(self, community: str, *, recent: str, last: str
+                                ) -> list[tuple[str, int, str | None, str, int | None]]:
+        """Every member's contributed weeks up to the week of Monday ``last``, in one pass
+        over ``member_weeks`` in member order (its index): (member, how many weeks before
+        ``recent``, the Mondays from ``recent`` on joined by commas, the last Monday, when
+        first seen — None for a bot)."""
+        return await self.repo.rows(
+            """SELECT w.member_id, sum(w.week < :recent),
+                      group_concat(w.week) FILTER (WHERE w.week >= :recent), max(w.week),
+                      (SELECT m.first_seen_at FROM members m
+                       WHERE m.community_id = :community AND m.member_id = w.member_id
+                         AND m.is_bot = 0)
+               FROM member_weeks AS w INDEXED BY member_weeks_by_member
+               WHERE w.community_id = :community AND w.week <= :last
+               GROUP BY w.member_id""",
+            {"community": community, "recent": recent, "last": last})
 
-    async def drifting(self, community: str) -> list[tuple[str, str | None]]:
-        """Drifting members and the last local day they posted."""
+    async def fans_before(self, community: str, moment: int) -> set[str]:
+        """Members the journey had made a regular or champion before ``moment`` (its
+        stored moves): how "drifting" knows a regular of long ago."""
         rows = await self.repo.rows(
-            """SELECT s.member_id, (SELECT max(day) FROM daily_activity d
-                 WHERE d.community_id = s.community_id AND d.member_id = s.member_id
-                   AND d.messages > 0)
-               FROM member_stages s WHERE s.community_id = ? AND s.drifting = 1
-               ORDER BY 2 DESC""", (community,))
-        return [(r[0], r[1]) for r in rows]
+            """SELECT DISTINCT member_id FROM stage_history INDEXED BY stage_history_fans
+               WHERE community_id = ? AND new_stage IN ('regular', 'champion') AND at < ?""",
+            (community, moment))
+        return {r[0] for r in rows}
+
+    async def journey_signals(self, community: str, first_day: str, last_day: str
+                              ) -> list[tuple[str, str, str]]:
+        """(member, reason, day) of the ledger rows that make a champion: helpful answers
+        and greetings from ``first_day``, referrals ever, all up to ``last_day``."""
+        rows = await self.repo.rows(
+            """SELECT DISTINCT member_id, reason, day FROM ledger
+               WHERE community_id = ?1
+                 AND reason IN ('helpful_answer', 'welcomed_newcomer', 'referral')
+                 AND (reason = 'referral' AND day <= ?3
+                      OR reason IN ('helpful_answer', 'welcomed_newcomer')
+                         AND day BETWEEN ?2 AND ?3)""",
+            (community, first_day, last_day))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def last_active_days(self, community: str, last_weeks: dict[str, str]
+                               ) -> dict[str, str]:
+        """The last local day each member contributed, given the Monday of their last
+        week contributed: key lookups in the day-first rollup, one query per such week
+        (members who went quiet the same week share its seven days)."""
+        by_week: dict[str, list[str]] = {}
+        for member, week in sorted(last_weeks.items()):
+            by_week.setdefault(week, []).append(member)
+        found: dict[str, str] = {}
+        for week, members in by_week.items():
+            monday = date.fromisoformat(week)
+            days = [(monday + timedelta(days=n)).isoformat() for n in range(7)]
+            for start in range(0, len(members), 900):  # SQLite's variable limit
+                chunk = members[start:start + 900]
+                rows = await self.repo.rows(
+                    f"""SELECT member_id, max(day) FROM daily_activity
+                        WHERE community_id = ? AND day IN ({",".join("?" * 7)})
+                          AND member_id IN ({",".join("?" * len(chunk))})
+                          AND messages > farmed
+                        GROUP BY member_id""", (community, *days, *chunk))
+                found.update((r[0], r[1]) for r in rows)
+        return found
 
     async def first_responses(self, community: str, week: Week
                               ) -> tuple[int, int, float | None]:

@@ -36,6 +36,8 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from storage.database import optimize
+
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any]
@@ -120,12 +122,14 @@ class BatchedWriter:
     def __init__(
         self, conn: aiosqlite.Connection, *, max_batch: int = 1000, max_delay_ms: float = 50,
         bulk: bool = True, retry_first_s: float = 0.5, retry_max_s: float = 30.0,
+        optimize_every: int | None = None,
     ) -> None:
         """``bulk=False`` runs every group row by row: the reference that the bulk forms
         are tested against, and the fallback when SQLite has no JSON functions.
 
         While the store is unavailable a batch is retried after ``retry_first_s``, the
-        pause doubling up to ``retry_max_s``.
+        pause doubling up to ``retry_max_s``. After every ``optimize_every`` rows the
+        planner's statistics are refreshed (``PRAGMA optimize``), between two batches.
         """
         self._conn = conn
         self._max_batch = max_batch
@@ -142,6 +146,8 @@ class BatchedWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._json_ok = bulk
+        self._optimize_every = optimize_every
+        self._since_optimize = 0
         self.batches = 0
         self.failed_rows = 0
         #: batches that met an unavailable store and were kept for another try
@@ -259,7 +265,11 @@ class BatchedWriter:
                     await self._commit_when_possible(batch, done)
                     self._in_flight = None
                     self._committed += len(batch)
+                    self._since_optimize += len(batch)
                 self._committed_event.set()
+                if self._optimize_every and self._since_optimize >= self._optimize_every:
+                    self._since_optimize = 0
+                    await optimize(self._conn)
         except Exception as exc:
             # Not a bad row and not a busy store: a lost connection or a bug. Stop
             # loudly (flush raises, ``failed`` tells the runtime) instead of hanging.

@@ -214,6 +214,19 @@ class HelpfulAnswerGiven(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContributionCounted(Event):
+    """A member's message counted as contribution: the engagement rules did not refuse it
+    as farming. Published for the first such message of a member's week (and again
+    after a restart), which is all the journey needs to know."""
+
+    member: str
+    message: str
+
+    def _identity(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReferralConverted(Event):
     """Someone a member invited became a participant: the inviter earns the credit."""
 

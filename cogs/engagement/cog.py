@@ -37,6 +37,7 @@ from bot.core.commands import (
     unknown_channel,
 )
 from bot.core.events import (
+    ContributionCounted,
     Event,
     HelpfulAnswerGiven,
     MemberForgotten,
@@ -51,6 +52,7 @@ from bot.core.ids import platform_of
 from bot.core.text import Mention, RichText, TemplateError, check_template, compose
 from cogs.engagement.rules import (
     MemberState,
+    MessageAward,
     Policy,
     award_message,
     level_for,
@@ -58,6 +60,7 @@ from cogs.engagement.rules import (
     reward_for,
     streaks,
 )
+from cogs.journey.stages import week_of_day
 from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,8 @@ class EngagementCog(Cog):
         self._given_today: BoundedDict[tuple[str, str, str], int] = BoundedDict(
             RECENT_MESSAGES)
         self._helpful: BoundedDict[str, None] = BoundedDict(RECENT_MESSAGES)
+        #: the last week each member's messages counted as contribution (for the journey)
+        self._counted_week: BoundedDict[tuple[str, str], int] = BoundedDict(RECENT_MESSAGES)
         self._last_channel: dict[tuple[str, str], str] = {}
         self._names: dict[tuple[str, str], str] = {}
 
@@ -174,6 +179,8 @@ class EngagementCog(Cog):
             is_bot=event.author_is_bot, excluded=excluded,
             replies_to_other=parent is not None and parent not in self._bots, rng=self._rng,
         )
+        if not event.author_is_bot:
+            self._count_contribution(event, day, award)
         before = state.total - award.message_points - award.reply_points
         if award.message_points:
             self._ledger(community, author, award.message_points, "message", event.message,
@@ -183,6 +190,18 @@ class EngagementCog(Cog):
                          event.at, day)
         if state.total > before:
             await self._maybe_level_up(community, author, before, state.total, event.channel)
+
+    def _count_contribution(self, event: MessagePosted, day: str, award: MessageAward) -> None:
+        """Farming is not contribution: a refused message is stored as farmed (the weekly
+        rollups leave it out), a counted one tells the journey, once per member and week."""
+        key = (event.community, event.author)
+        if award.farmed:
+            self.ctx.repository.record_farmed(event.community, event.message, event.author,
+                                              award.why_not, event.at, day)
+        elif self._counted_week.get(key) != (week := week_of_day(day)):
+            self._counted_week.put(key, week)
+            self.ctx.publish(ContributionCounted(community=event.community, at=event.at,
+                                                 member=event.author, message=event.message))
 
     async def on_reaction_added(self, event: ReactionAdded) -> None:
         community = event.community
@@ -221,6 +240,7 @@ class EngagementCog(Cog):
     async def on_forgotten(self, event: MemberForgotten) -> None:
         self._states.pop((event.community, event.member), None)
         self._names.pop((event.community, event.member), None)
+        self._counted_week.pop((event.community, event.member), None)
 
     async def on_greeting(self, event: NewcomerGreeted) -> None:
         await self._award(event.community, event.member, self.policy(event.community)

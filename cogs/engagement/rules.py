@@ -132,11 +132,20 @@ def remember_print(state: MemberState, print_: str, at: datetime, window_seconds
     return seen is not None and (at - seen).total_seconds() <= window_seconds
 
 
+#: The reasons for earning nothing that make a message farming, not contribution. A
+#: cooldown or the daily cap only hold back points: the message still counts.
+FARMING = frozenset({"too short", "duplicate", "excluded channel"})
+
+
 @dataclass(frozen=True, slots=True)
 class MessageAward:
     message_points: int
     reply_points: int
     why_not: str = ""  # the reason nothing was earned (for logs and tests)
+
+    @property
+    def farmed(self) -> bool:
+        return self.why_not in FARMING
 
 
 def award_message(

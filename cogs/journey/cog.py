@@ -1,7 +1,9 @@
 """The journey cog: keeps every member's stage current and announces moves on the bus.
 
 Stages are recomputed from stored activity at start, promoted as soon as a message
-earns it, and demoted only by the weekly sweep at the community's Monday midnight.
+earns it, and demoted only by the weekly sweep at the community's Monday midnight. A
+message earns it only once the engagement rules counted it as contribution (the
+``ContributionCounted`` they publish): farming is not contribution.
 Every move is stored (with when each stage was first reached) and published as a
 StageChanged event; referral credit is given when an invitee becomes a participant.
 """
@@ -15,12 +17,12 @@ from datetime import datetime, time, timedelta
 
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.events import (
+    ContributionCounted,
     Event,
     HelpfulAnswerGiven,
     InviteUsed,
     MemberForgotten,
     MemberJoined,
-    MessagePosted,
     NewcomerGreeted,
     ReactionAdded,
     ReferralConverted,
@@ -103,7 +105,7 @@ class JourneyCog(Cog):
     def listeners(self) -> Mapping[type[Event], EventHandler]:
         return {
             MemberJoined: self.on_join,
-            MessagePosted: self.on_message,
+            ContributionCounted: self.on_contribution,
             ReactionAdded: self.on_reaction,
             InviteUsed: self.on_invite,
             HelpfulAnswerGiven: self.on_helpful,
@@ -134,15 +136,15 @@ class JourneyCog(Cog):
         self._evaluate(event.community, event.member, event.at)
         self._schedule_sweep(event.community)
 
-    async def on_message(self, event: MessagePosted) -> None:
-        if event.author_is_bot or event.author in self._bots:
+    async def on_contribution(self, event: ContributionCounted) -> None:
+        if event.member in self._bots:
             return
-        journey = self._journey(event.community, event.author)
+        journey = self._journey(event.community, event.member)
         week = self._week(event.community, event.at)
         if week in journey.weeks and journey.stage is not None and not journey.drifting:
             return  # nothing that decides the stage has changed
         journey.weeks.add(week)
-        self._evaluate(event.community, event.author, event.at)
+        self._evaluate(event.community, event.member, event.at)
         self._schedule_sweep(event.community)
 
     async def on_reaction(self, event: ReactionAdded) -> None:

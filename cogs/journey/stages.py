@@ -1,8 +1,12 @@
 """Pure journey rules: which stage a member is in, from the weeks they contributed.
 
 Weeks are ISO weeks in the community's time zone, numbered consecutively (see
-``week_number``). "Contributed" means posted at least one message; members who only
+``week_number``). "Contributed" means posted at least one message that the engagement
+rules did not refuse as farming (too short, a near-duplicate, an excluded channel; a
+cooldown or the daily cap hold back points, not the contribution); members who only
 react are lurkers, counted apart, because readers are part of a community too.
+``stage_of`` is the one definition of the stages: the live journey (``classify``) and
+the weekly summary (``cogs.summary.journey``) both apply it.
 """
 
 from __future__ import annotations
@@ -45,22 +49,36 @@ class Signals:
     referrals: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What decides a member's stage at the end of a week, as counts of stored facts."""
+
+    weeks: int  # weeks contributed up to the end of that week
+    in_window: int  # of those, weeks within the last ``regular_window`` weeks
+    helps: bool  # helped or greeted within that window, or ever brought a member in
+
+
+def stage_of(standing: Standing, policy: JourneyPolicy) -> str:
+    """The one definition of the stages (the README's table), from counts."""
+    if standing.weeks == 0:
+        return "visitor"
+    if standing.weeks < policy.participant_weeks:
+        return "audience"
+    if standing.in_window < policy.regular_weeks:
+        return "participant"
+    return "champion" if standing.helps else "regular"
+
+
 def classify(weeks: Collection[int], current: int, signals: Signals,
              policy: JourneyPolicy) -> str:
     """The stage as of the end of week ``current``, counting only weeks up to it."""
-    counted = [w for w in weeks if w <= current]
-    if not counted:
-        return "visitor"
-    if len(counted) < policy.participant_weeks:
-        return "audience"
-    window = range(current - policy.regular_window + 1, current + 1)
-    if sum(1 for w in window if w in weeks) < policy.regular_weeks:
-        return "participant"
     recent = current - policy.regular_window + 1
+    counted = sum(1 for w in weeks if w <= current)
+    in_window = sum(1 for w in range(recent, current + 1) if w in weeks)
     helps = (signals.helped_week is not None and signals.helped_week >= recent) or (
         signals.greeted_week is not None and signals.greeted_week >= recent
     ) or signals.referrals > 0
-    return "champion" if helps else "regular"
+    return stage_of(Standing(counted, in_window, helps), policy)
 
 
 def stage_now(weeks: Collection[int], current: int, signals: Signals,

@@ -118,7 +118,8 @@ class SummaryCog(Cog):
         await self.ctx.repository.flush()
         return await build_summary(
             self.ctx.repository, community, self.ctx.communities.name(community),
-            self.ctx.communities.timezone(community), day=day, until=until)
+            self.ctx.communities.timezone(community), day=day, policy=self.ctx.settings.journey,
+            until=until)
 
     def chart(self, summary: WeeklySummary) -> Path | None:
         if not summary.history:

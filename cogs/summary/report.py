@@ -6,17 +6,21 @@ it. Every number comes from a storage query; nothing here estimates.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.text import RichText, plain
+from bot.core.text import RichText, compose, plain
 from bot.i18n import Catalog
+from cogs.journey.stages import RANK, JourneyPolicy, week_of_day, week_start
+from cogs.summary.journey import Journey, MemberWeeks, journey, recent_start
 from storage import content as content_store
 from storage.repository import Repository
-from storage.summary import STAGE_NAMES, SummaryStore, Week
+from storage.summary import STAGE_NAMES, Roster, SummaryStore, Week
 
 SCHEMA = "tribebot.weekly-summary/1"
 #: Weeks in the chart, this one included (plus one before it for "returning").
@@ -79,14 +83,19 @@ class WeeklySummary:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, **asdict(self)}
+        # the fields hold plain JSON values already: no deep copy (asdict) of long lists
+        return {"schema": SCHEMA, **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 
 async def build_summary(
     repository: Repository, community: str, name: str, zone: ZoneInfo, *,
-    day: date, until: datetime | None = None,
+    day: date, policy: JourneyPolicy, until: datetime | None = None,
 ) -> WeeklySummary:
-    """The summary of the ISO week containing ``day`` (to ``until`` when week to date)."""
+    """The summary of the ISO week containing ``day`` (to ``until`` when week to date).
+
+    The queries are all asked at once: the store's thread answers them in turn while
+    the journey is worked out here from the first answers.
+    """
     store = SummaryStore(repository)
     label, week = week_of(day, zone, until=until)
     _, previous = week_of(day - timedelta(days=7), zone)
@@ -94,14 +103,26 @@ async def build_summary(
                             until is not None)
     weeks = [week_of(day - timedelta(weeks=back), zone) for back in range(HISTORY_WEEKS, 0, -1)]
     weeks.append((label, week))
-    weekly = [await store.weekly_active(community, w) for _, w in weeks]
+    before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
+    (roster, (standings, first_seen, last_weeks), weekly, joins, newcomers_before, top,
+     rising, responses, lurkers, content) = await asyncio.gather(
+        store.roster(community, week),
+        _journeys(store, community, [w for _, w in weeks], policy, complete=until is None),
+        asyncio.gather(*(store.weekly_active(community, w) for _, w in weeks)),
+        asyncio.gather(*(store.joins_and_leaves(community, w) for _, w in weeks)),
+        store.joined_members(community, previous),
+        store.top_contributors(community, week, TOP),
+        store.rising(community, week, before_first, 3),
+        store.first_responses(community, week),
+        store.lurkers(community, week),
+        _content(store, repository, community, week))
     now, before = len(weeks) - 1, len(weeks) - 2
 
-    present = await store.present_members(community, week.end)
-    joined, left = await store.joins_and_leaves(community, week)
-    summary.members = {"total": len(present), "joined": joined, "left": left,
+    summary.journey, fans, champions, drifting, present = _journey_figures(
+        standings, first_seen, roster, [w for _, w in weeks])
+    joined, left = joins[now]
+    summary.members = {"total": present, "joined": joined, "left": left,
                        "net": joined - left}
-    newcomers_before = await store.joined_members(community, previous)
     summary.active = {"count": weekly[now][0], "previous": weekly[before][0],
                       "change": weekly[now][0] - weekly[before][0]}
     summary.returning = {"count": weekly[now][1],
@@ -109,25 +130,11 @@ async def build_summary(
                          "newcomers_retained": await store.active_among(community, week,
                                                                         newcomers_before)}
 
-    stage_of, fans = await store.stages_over_time(community, [w.end for _, w in weeks])
-    stages = {member: stage for member, stage in stage_of.items() if member in present}
-    counts = {stage: 0 for stage in STAGE_NAMES}
-    for stage in stages.values():
-        counts[stage] += 1
-    summary.journey = {
-        "stages": counts,
-        "true_fans": counts["regular"] + counts["champion"],
-        "moves": [{"from": old, "to": new, "count": n}
-                  for old, new, n in await store.moves(community, week)],
-    }
-
-    top = await store.top_contributors(community, week, TOP)
-    before_first = (date.fromisoformat(week.first_day) - timedelta(days=28)).isoformat()
-    rising = await store.rising(community, week, before_first, 3)
-    champions = sorted(m for m, s in stages.items() if s == "champion")
-    drifting = await store.drifting(community)
+    last_active = await store.last_active_days(
+        community, {m: last_weeks[m] for m in drifting})
+    drifting.sort(key=lambda m: (last_active.get(m, ""), m), reverse=True)
     names = await store.names(community, {m for m, _, _ in top} | {m for m, _, _ in rising}
-                              | set(champions) | {m for m, _ in drifting})
+                              | set(champions) | set(drifting))
 
     def person(member: str) -> dict[str, Any]:
         return {"member": member, "name": names.get(member) or member.split(":", 1)[1]}
@@ -136,24 +143,136 @@ async def build_summary(
     summary.rising = [{**person(m), "points": p, "average": round(avg, 1)}
                       for m, p, avg in rising]
     summary.champions = [person(m) for m in champions]
-    summary.drifting = [{**person(m), "last_active": last} for m, last in drifting]
+    summary.drifting = [{**person(m), "last_active": last_active.get(m)} for m in drifting]
 
-    count, never, wait = await store.first_responses(community, week)
+    count, never, wait = responses
     summary.first_messages = {"count": count, "answered": count - never,
                               "never_answered": never,
                               "median_minutes_to_first_response":
                                   round(wait, 1) if wait is not None else None}
-    summary.lurkers = await store.lurkers(community, week)
-    summary.content = await _content(store, repository, community, week)
+    summary.lurkers = lurkers
+    summary.content = content
     summary.history = [
-        {"week": lbl, "active": weekly[i][0],
-         "new": (await store.joins_and_leaves(community, w))[0],
-         "returning": weekly[i][1], "true_fans": fans[i]}
-        for i, (lbl, w) in enumerate(weeks) if i > 0]
+        {"week": lbl, "active": weekly[i][0], "new": joins[i][0], "returning": weekly[i][1],
+         "true_fans": fans[i]}
+        for i, (lbl, _) in enumerate(weeks) if i > 0]
     while summary.history and not any(summary.history[0][k]
                                       for k in ("active", "new", "true_fans")):
         summary.history.pop(0)  # weeks before the community had any history
     return summary
+
+
+def _journey_figures(standings: dict[str, Journey], first_seen: dict[str, int],
+                     roster: Roster, weeks: list[Week]
+                     ) -> tuple[dict[str, Any], list[int], list[str], list[str], int]:
+    """The journey part of the summary (stages, true fans, moves), the true fans at the
+    end of each of ``weeks``, who were champions and drifting at the last one, and how
+    many members were present then. Members who never contributed are only counted:
+    visitors at every week's end."""
+    week = weeks[-1]
+    gone = {m for m in roster.leavers if roster.gone_at(m, week.end)}
+    present = roster.seen - len(gone)
+    arrived = len(roster.new - gone)
+    counts = dict.fromkeys(STAGE_NAMES, 0)
+    fans = [0] * len(weeks)
+    moves: Counter[tuple[str, str, bool]] = Counter()
+    champions, drifting = [], []
+    for member, standing in standings.items():
+        first = first_seen[member]
+        if True in standing.fan_at:
+            for index, fan in enumerate(standing.fan_at):
+                end = weeks[index].end
+                if fan and first < end and not roster.gone_at(member, end):
+                    fans[index] += 1
+        if first >= week.end or member in gone:
+            continue
+        counts[standing.stage] += 1
+        if standing.stage == "champion":
+            champions.append(member)
+        if standing.drifting:
+            drifting.append(member)
+        is_new = first >= week.start
+        arrived -= is_new
+        old = "new" if is_new else standing.previous
+        started_drifting = standing.drifting and not standing.was_drifting
+        if old != standing.stage or started_drifting:
+            moves[(old, standing.stage, started_drifting)] += 1
+    counts["visitor"] = present - sum(counts.values())
+    if arrived:
+        moves[("new", "visitor", False)] += arrived
+    journey = {
+        "stages": counts,
+        "true_fans": counts["regular"] + counts["champion"],
+        "moves": [{"from": old, "to": new, "drifting": started, "count": n}
+                  for (old, new, started), n in sorted(moves.items(), key=_meaningful)],
+    }
+    return journey, fans, sorted(champions), drifting, present
+
+
+async def _journeys(store: SummaryStore, community: str, weeks: list[Week],
+                    policy: JourneyPolicy, *, complete: bool
+                    ) -> tuple[dict[str, Journey], dict[str, int], dict[str, str]]:
+    """Every member (not a bot) who ever contributed, at the end of each of ``weeks``, by
+    the journey's rule applied to the weeks they contributed up to then; when each was
+    first seen; and the Monday of the last week each contributed.
+
+    "Was a regular" for the weeks before these comes from the journey's stored moves;
+    reading a year of weeks to re-derive it would cost the summary its speed. Members
+    with the same weeks, help and history stand the same, so each pattern is judged once.
+    """
+    ends = [week_of_day(w.first_day) for w in weeks]
+    start = week_start(recent_start(ends, policy)).isoformat()
+    earlier_fans = await store.fans_before(community, weeks[0].start)
+    facts: dict[str, MemberWeeks] = {}
+    first_seen: dict[str, int] = {}
+    last_weeks: dict[str, str] = {}
+    cap = policy.participant_weeks  # beyond it, how many weeks changes no stage
+    for member, before, recent, last, first in await store.contributed_weeks(
+            community, recent=start, last=weeks[-1].first_day):
+        if first is None:
+            continue  # a bot
+        facts[member] = MemberWeeks(min(before, cap), sorted(map(week_of_day, recent.split(",")))
+                                    if recent else [], member in earlier_fans)
+        first_seen[member] = first
+        last_weeks[member] = last
+    for member, reason, day in await store.journey_signals(community, start,
+                                                           weeks[-1].last_day):
+        member_weeks = facts.get(member)
+        if member_weeks is None:
+            continue  # never contributed: a visitor, whatever they were credited for
+        week = week_of_day(day)
+        if reason == "referral":
+            first = member_weeks.referred
+            member_weeks.referred = week if first is None else min(first, week)
+        elif week not in member_weeks.helps:
+            member_weeks.helps.append(week)
+    judged: dict[tuple[object, ...], Journey] = {}
+    out = {}
+    for member, facts_of in facts.items():
+        facts_of.helps.sort()
+        key = (facts_of.before, tuple(facts_of.recent), tuple(facts_of.helps),
+               facts_of.referred, facts_of.regular_before)
+        found = judged.get(key)
+        if found is None:
+            found = judged[key] = journey(facts_of, ends, policy, complete=complete)
+        out[member] = found
+    return out, first_seen, last_weeks
+
+
+def _meaningful(move: tuple[tuple[str, str, bool], int]) -> tuple[int, int, int, int]:
+    """Moves in the order an owner reads them: conversions (a visitor or one-time poster
+    who came back), regulars who started drifting, other promotions, demotions, then
+    newcomers' first stage; within each the larger first, then the higher stage."""
+    (old, new, started_drifting), count = move
+    if old == "new":
+        group = 4
+    elif started_drifting:
+        group = 1
+    elif RANK[new] > RANK[old]:
+        group = 0 if RANK[old] < RANK["participant"] <= RANK[new] else 2
+    else:
+        group = 3
+    return group, -count, -RANK[new], -RANK.get(old, -1)
 
 
 async def _content(store: SummaryStore, repository: Repository, community: str, week: Week
@@ -197,27 +316,26 @@ def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
         "{newcomers} newcomers contributed again.", returning=r["count"],
         retained=r["newcomers_retained"], newcomers=r["newcomers_last_week"]))
     stages = j["stages"]
-    label = {stage: tr.phrase(stage) for stage in STAGE_NAMES} | {"new": tr.phrase("new")}
+    label = {stage: tr.phrase(stage) for stage in STAGE_NAMES}
     parts.append(tr.gettext(
         "\n🧭 Journey: {visitor} visitors, {audience} audience, {participant} participants, "
         "{regular} regulars, {champion} champions — {fans} true fans.",
         fans=j["true_fans"], **stages))
-    for move in j["moves"][:4]:
-        parts.append(tr.gettext("\n   {count} moved from {old} to {new}.", count=move["count"],
-                                old=label[move["from"]], new=label[move["to"]]))
+    parts += [_move(move, tr, label) for move in j["moves"]]
     if s.top_contributors:
-        names = ", ".join(f"{p['name']} ({p['points']})" for p in s.top_contributors)
-        parts.append(tr.gettext("\n🏆 Top contributors: {names}.", names=names))
+        parts.append(_listing(tr, "\n🏆 Top contributors: {names}.", [
+            tr.gettext("{name} ({points})", name=p["name"], points=p["points"])
+            for p in s.top_contributors]))
     if s.rising:
-        parts.append(tr.gettext("\n📈 Rising: {names}.",
-                                names=", ".join(p["name"] for p in s.rising)))
+        parts.append(_listing(tr, "\n📈 Rising: {names}.", [
+            _name(tr, p["name"]) for p in s.rising]))
     if s.champions:
-        parts.append(tr.gettext("\n⭐ Champions: {names}.",
-                                names=", ".join(p["name"] for p in s.champions[:10])))
+        parts.append(_listing(tr, "\n⭐ Champions: {names}.", [
+            _name(tr, p["name"]) for p in s.champions[:10]]))
     if s.drifting:
-        names = ", ".join(f"{p['name']} ({p['last_active'] or '—'})" for p in s.drifting[:8])
-        parts.append(tr.gettext("\n🌫️ Drifting, worth a personal message: {names}.",
-                                names=names))
+        parts.append(_listing(tr, "\n🌫️ Drifting, worth a personal message: {names}.", [
+            tr.gettext("{name} ({day})", name=p["name"], day=p["last_active"] or "—")
+            for p in s.drifting[:8]]))
     f = s.first_messages
     if f["count"]:
         wait = f["median_minutes_to_first_response"]
@@ -241,10 +359,67 @@ def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
     return text
 
 
+def _move(move: dict[str, Any], tr: Catalog, label: dict[str, str]) -> RichText:
+    """One journey move in an owner's words ("new → visitor" is someone who joined and
+    has not posted yet)."""
+    old, new, n = move["from"], move["to"], move["count"]
+    if old == "new":
+        if new == "visitor":
+            return tr.ngettext("\n   {n} joined and has not posted yet.",
+                               "\n   {n} joined and have not posted yet.", n)
+        if new == "audience":
+            return tr.ngettext("\n   {n} joined and posted in their first week.",
+                               "\n   {n} joined and posted in their first week.", n)
+        return tr.ngettext("\n   {n} joined and counts as {stage} already.",
+                           "\n   {n} joined and count as {stage} already.", n,
+                           stage=label[new])
+    if move["drifting"]:
+        return tr.ngettext("\n   {n} moved from {old} to drifting (stopped posting).",
+                           "\n   {n} moved from {old} to drifting (stopped posting).", n,
+                           old=label[old])
+    if (old, new) == ("visitor", "audience"):
+        return tr.ngettext("\n   {n} posted for the first time since joining.",
+                           "\n   {n} posted for the first time since joining.", n)
+    if RANK[new] > RANK[old]:
+        return tr.ngettext("\n   {n} moved up from {old} to {new}.",
+                           "\n   {n} moved up from {old} to {new}.", n,
+                           old=label[old], new=label[new])
+    return tr.ngettext("\n   {n} moved down from {old} to {new}.",
+                       "\n   {n} moved down from {old} to {new}.", n,
+                       old=label[old], new=label[new])
+
+
+def _name(tr: Catalog, name: str) -> RichText:
+    return compose("{name}", {"name": name}, isolate=tr.rtl)
+
+
+def _listing(tr: Catalog, template: str, items: list[RichText]) -> RichText:
+    """A sentence whose ``{names}`` is a list, each item composed (and so isolated) on its
+    own: isolating the whole list as one value lets the first name's direction order
+    all of it, and in a Hebrew line the scores then sit beside the wrong names."""
+    head, _, tail = tr.phrase(template).partition("{names}")
+    text = plain(head)
+    for index, item in enumerate(items):
+        text = text + (plain(", ") + item if index else item)
+    return text + plain(tail)
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def _escaped(text: str) -> str:
+    """Names are the members' own: a ``*`` or ``_`` in one must not turn into emphasis."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def to_markdown(s: WeeklySummary, tr: Catalog) -> str:
-    lines = [f"# {to_text(s, tr).plain().splitlines()[0]}", ""]
-    lines += [f"- {line.strip()}" for line in to_text(s, tr).plain().splitlines()[2:]
-              if line.strip()]
+    """The post as Markdown: a bullet per line, the journey's moves nested under theirs."""
+    text = to_text(s, tr).plain().splitlines()
+    lines = [f"# {_escaped(text[0])}", ""]
+    for line in text[2:]:
+        if line.strip():
+            nested = "  " if line[:1].isspace() else ""
+            lines.append(f"{nested}- {_escaped(line.strip())}")
     if s.history:
         lines += ["", "| week | active | new | returning | true fans |", "|---|---|---|---|---|"]
         lines += [f"| {h['week']} | {h['active']} | {h['new']} | {h['returning']} | "

@@ -87,8 +87,8 @@ async def test_ids_forgotten_by_an_older_version_become_random(tmp_path: Path) -
 
     path = tmp_path / "old.db"
     old = "forgotten:" + hashlib.sha256(f"{COMMUNITY}|console:ann".encode()).hexdigest()[:16]
-    older = [m for m in migrations() if not m.name.endswith("_anonymous_ids_and_files.sql")]
-    assert len(older) == len(migrations()) - 1
+    [anonymous] = [m for m in migrations() if m.name.endswith("_anonymous_ids_and_files.sql")]
+    older = [m for m in migrations() if m.version < anonymous.version]
     with sqlite3.connect(path) as conn:
         for migration in older:
             conn.executescript(migration.sql)
@@ -110,7 +110,10 @@ async def test_ids_forgotten_by_an_older_version_become_random(tmp_path: Path) -
                      "'/etc/passwd', 'console:general', 'queue', 0, 0, 0)", (COMMUNITY,))
         for statement in FORGET:  # what `forget me` did before this version
             params = (COMMUNITY, ann, old) if "?3" in statement.sql else (COMMUNITY, ann)
-            conn.execute(statement.sql, params)
+            try:
+                conn.execute(statement.sql, params)
+            except sqlite3.OperationalError as exc:  # a table of a later version
+                assert "no such table" in str(exc)
         assert old in dump_every_table(conn)
     repo = await open_repository(f"sqlite:///{path}")
     await repo.close()

@@ -6,18 +6,24 @@ on a Sunday belongs to the next local week: the boundaries are tested, not assum
 
 import asyncio
 import json
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator
 
 from bot.cli import main
 from bot.core.actions import Post
 from bot.core.events import MemberLeft
 from bot.reporting import render_report
 from bot.runtime import Runtime
+from cogs.summary.cog import SummaryCog
 from cogs.summary.report import SCHEMA, parse_week
+from storage.journey import JourneyStore
 from tests.conftest import COMMUNITY, GENERAL, OWNERS, START, Community
 
 UTC = START.tzinfo
@@ -99,10 +105,10 @@ async def test_weekly_figures_match_the_hand_count(tribe: Community, settings) -
                                            "regular": 2, "champion": 0}
     assert report["journey"]["true_fans"] == 2
     assert report["journey"]["moves"] == [
-        {"from": "new", "to": "audience", "count": 2},
-        {"from": "participant", "to": "regular", "count": 2},
-        {"from": "new", "to": "visitor", "count": 1},
-        {"from": "visitor", "to": "audience", "count": 1},
+        {"from": "participant", "to": "regular", "drifting": False, "count": 2},
+        {"from": "visitor", "to": "audience", "drifting": False, "count": 1},
+        {"from": "new", "to": "audience", "drifting": False, "count": 2},
+        {"from": "new", "to": "visitor", "drifting": False, "count": 1},
     ]
     assert [(p["name"], p["points"]) for p in report["top_contributors"]] == [
         ("Mod", 40), ("Ann", 25), ("Dan", 22), ("Cat", 20), ("Eve", 20)]
@@ -124,10 +130,13 @@ async def test_text_and_markdown_say_the_same_numbers(tribe: Community, settings
     assert text.startswith("Week 2026-W47 in Tribe")
     assert "👥 Members: 7 (3 joined, 1 left, net +2)." in text
     assert "💬 Active: 5 members contributed (+2 vs. last week)." in text
-    assert "2 moved from participant to regular." in text
+    assert "\n   2 moved up from participant to regular.\n" in text
+    assert "\n   1 joined and has not posted yet.\n" in text
     assert "median first response 30 min; 2 never answered" in text
     markdown = await render_report(settings, COMMUNITY, "2026-W47", "markdown", None)
     assert markdown.startswith("# Week 2026-W47 in Tribe")
+    assert "- 🧭 Journey: 1 visitors, 4 audience, 0 participants, 2 regulars, 0 champions — " \
+           "2 true fans.\n  - 2 moved up from participant to regular.\n" in markdown
     assert "| 2026-W47 | 5 | 3 | 2 | 2 |" in markdown
 
 
@@ -226,3 +235,193 @@ async def test_content_that_resonated_is_in_the_summary(tribe: Community, settin
     text = await render_report(settings, COMMUNITY, "2026-W47", "text", None)
     assert "📣 Content: 1 posts, 1 replies, 1 reactions; best topic: tips; 0 slots skipped." \
         in text
+
+
+# -- as of the week's end -------------------------------------------------------------------
+
+def dec(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=UTC)
+
+
+async def a_regular_goes_quiet(tribe: Community) -> None:
+    """Ann and Ben post every week of W45-W47 (regulars); in W48 and W49 only Ben does.
+    Cy posted once in W47 and comes back in W49; Dee and Eli join in W49, Eli posts. The
+    history stops on Sunday night, before the Monday sweep (as a replay that ends there)."""
+    await tribe.open("ann", "ben", "cy")
+    await tribe.command("mod", "/community owners #owners")
+    for week in range(3):  # Mondays Nov 2, 9, 16
+        tribe.now = at(2 + 7 * week, 10)
+        await tribe.say("ann", f"ann in week {week}")
+        tribe.tick(minutes=2)
+        await tribe.say("ben", f"ben in week {week}")
+    tribe.now = at(18, 12)
+    await tribe.say("cy", "cy says hi once")
+    for day in (23, 30):
+        tribe.now = at(day, 10)
+        await tribe.say("ben", f"ben on the {day}th")
+    tribe.now = dec(2, 10)
+    await tribe.say("cy", "cy is back this week")
+    await tribe.join("dee")
+    await tribe.join("eli")
+    tribe.tick(minutes=1)
+    await tribe.say("eli", "eli's first words")
+    tribe.now = dec(6, 22)  # Sunday night of W49
+    await tribe.say("ben", "ben late on sunday")
+    await tribe.adapter.runtime.repository.flush()
+
+
+async def json_report(settings, week: str) -> dict[str, Any]:
+    return json.loads(await render_report(settings, COMMUNITY, week, "json", None))
+
+
+async def test_a_week_is_reported_as_it_stood_at_its_end_whenever_asked(
+        tribe: Community, settings) -> None:
+    await a_regular_goes_quiet(tribe)
+    ann = await JourneyStore(tribe.adapter.runtime.repository).stage_of(COMMUNITY,
+                                                                        "console:ann")
+    assert ann is not None and (ann.stage, ann.drifting) == ("regular", False)  # no sweep yet
+    on_sunday_night = await json_report(settings, "2026-W49")
+
+    journey = on_sunday_night["journey"]
+    assert journey["stages"] == {"visitor": 2, "audience": 1, "participant": 2, "regular": 1,
+                                 "champion": 0}
+    assert journey["true_fans"] == 1  # Ben; Ann went quiet: drifting, not a fan
+    assert [(p["name"], p["last_active"]) for p in on_sunday_night["drifting"]] == \
+        [("Ann", "2026-11-16")]
+    assert journey["moves"] == [
+        {"from": "audience", "to": "participant", "drifting": False, "count": 1},
+        {"from": "regular", "to": "participant", "drifting": True, "count": 1},
+        {"from": "new", "to": "audience", "drifting": False, "count": 1},
+        {"from": "new", "to": "visitor", "drifting": False, "count": 1},
+    ]
+    assert [h["true_fans"] for h in on_sunday_night["history"]] == [0, 0, 2, 2, 1]
+
+    # that Monday: the sweep has run and the summary is posted, saying the same
+    tribe.adapter.pop_sent()
+    await tribe.adapter.runtime.advance_to(dec(7, 9, 1))
+    [post] = [s.action for s in tribe.adapter.pop_sent()
+              if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+    assert on_sunday_night == await json_report(settings, "2026-W49")
+    assert post.text.plain() + "\n" == await render_report(settings, COMMUNITY, "2026-W49",
+                                                           "text", None)
+    # an older week, asked now, says what was true then: Ann was a regular, not drifting
+    older = await json_report(settings, "2026-W47")
+    assert older["drifting"] == [] and older["journey"]["true_fans"] == 2
+
+    # a month later, with Ann back and others around, the week still reads the same
+    for day in (15, 22, 29):
+        tribe.now = dec(day, 11)
+        await tribe.say("ann", f"ann is back, {day}")
+        await tribe.say("ben", f"ben as ever, {day}")
+    await tribe.join("fay")
+    await tribe.adapter.runtime.advance_to(datetime(2027, 1, 5, 12, tzinfo=UTC))
+    await tribe.adapter.runtime.repository.flush()
+    assert on_sunday_night == await json_report(settings, "2026-W49")
+
+
+async def test_every_move_is_in_the_text_most_meaningful_first(tribe: Community,
+                                                                settings) -> None:
+    await a_regular_goes_quiet(tribe)
+    text = await render_report(settings, COMMUNITY, "2026-W49", "text", None)
+    assert [row for row in text.splitlines() if row.startswith("   ")] == [
+        "   1 moved up from audience to participant.",
+        "   1 moved from regular to drifting (stopped posting).",
+        "   1 joined and posted in their first week.",
+        "   1 joined and has not posted yet.",
+    ]
+    assert "🌫️ Drifting, worth a personal message: Ann (2026-11-16)." in text
+    markdown = await render_report(settings, COMMUNITY, "2026-W49", "markdown", None)
+    assert "true fans.\n  - 1 moved up from audience to participant.\n  - 1 moved from " \
+           "regular to drifting (stopped posting).\n" in markdown
+
+
+async def test_farming_is_not_contribution(tribe: Community, settings) -> None:
+    await tribe.open("ann", "gm", "off")
+    await tribe.command("mod", "/engagement set excluded_channels #owners")
+    for week in range(3):  # W45-W47
+        monday = START + timedelta(weeks=week)
+        for day in range(5):
+            tribe.now = monday + timedelta(days=day)
+            await tribe.say("gm", "gm")  # too short, every day
+        tribe.now = monday + timedelta(hours=3)
+        await tribe.say("off", f"a long message where nothing counts, week {week}",
+                        channel=OWNERS)
+        tribe.now = monday + timedelta(hours=4)
+        await tribe.say("ann", f"a real contribution in week {week}")
+        tribe.tick(minutes=5)
+        await tribe.say("ann", f"a real contribution in week {week}")  # near-duplicate
+    runtime = tribe.adapter.runtime
+    await runtime.repository.flush()
+    report = await json_report(settings, "2026-W47")
+    assert report["active"]["count"] == 1  # only Ann contributed
+    assert report["journey"]["stages"]["regular"] == 1
+    assert report["journey"]["stages"]["visitor"] == 3  # mod, gm, off
+    assert report["journey"]["true_fans"] == 1
+    assert [(p["name"], p["messages"]) for p in report["top_contributors"]] == [("Ann", 1)]
+    for member in ("gm", "off"):  # the live journey agrees
+        row = await JourneyStore(runtime.repository).stage_of(COMMUNITY, f"console:{member}")
+        assert row is not None and row.stage == "visitor"
+    with sqlite3.connect(runtime.repository.path) as conn:
+        refused = dict(conn.execute("SELECT reason, count(*) FROM farmed_messages GROUP BY 1"))
+        assert refused == {"too short": 15, "excluded channel": 3, "duplicate": 3}
+        assert conn.execute("SELECT DISTINCT member_id FROM member_weeks").fetchall() == \
+            [("console:ann",)]
+
+
+async def test_a_cooldown_or_the_daily_cap_hold_back_points_not_the_contribution(
+        tribe: Community, settings) -> None:
+    await tribe.open("ann", "ben")
+    tribe.now = at(8, 23, 59) + timedelta(seconds=30)  # Sunday night of W45...
+    await tribe.say("ann", "just before midnight")
+    tribe.now = at(9, 0, 0) + timedelta(seconds=10)  # ...and 40 s later, in W46: cooling
+    await tribe.say("ann", "just after midnight")
+    await tribe.command("mod", "/engagement set daily_cap 0")
+    tribe.now = at(16, 10)
+    await tribe.say("ben", "nothing earned: the cap is zero")
+    tribe.now = at(23, 10)
+    await tribe.say("ben", "still nothing earned, still here")
+    runtime = tribe.adapter.runtime
+    await runtime.repository.flush()
+    assert await tribe.points("ben") == 0
+    for member in ("ann", "ben"):
+        row = await JourneyStore(runtime.repository).stage_of(COMMUNITY, f"console:{member}")
+        assert row is not None and row.stage == "participant"  # two weeks each
+    assert (await json_report(settings, "2026-W46"))["active"]["count"] == 1  # Ann
+    assert (await json_report(settings, "2026-W48"))["active"]["count"] == 1  # Ben
+    with sqlite3.connect(runtime.repository.path) as conn:
+        assert conn.execute("SELECT count(*) FROM farmed_messages").fetchone() == (0,)
+
+
+# -- the JSON schema ------------------------------------------------------------------------
+
+def strict(schema: Any) -> Any:
+    """The shipped schema with every described object closed: a field the report writes
+    and the schema does not describe fails the test (the file itself stays open to
+    fields added later under the same name, as the README promises)."""
+    if isinstance(schema, dict):
+        closed = {key: strict(value) for key, value in schema.items()}
+        if "properties" in closed:
+            closed["additionalProperties"] = False
+        return closed
+    if isinstance(schema, list):
+        return [strict(item) for item in schema]
+    return schema
+
+
+async def test_the_json_report_follows_the_shipped_schema(tribe: Community, settings) -> None:
+    shipped = json.loads(resources.files("cogs.summary").joinpath(
+        "weekly-summary.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(shipped)
+    assert shipped["properties"]["schema"]["const"] == SCHEMA
+    validator = Draft202012Validator(strict(shipped))
+    await a_regular_goes_quiet(tribe)
+    reports = [await json_report(settings, week) for week in ("2026-W47", "2026-W49")]
+    [cog] = [c for c in tribe.adapter.runtime.cogs if isinstance(c, SummaryCog)]
+    so_far = await cog.summary(COMMUNITY, tribe.now.date(), until=tribe.now)
+    assert so_far.week_to_date
+    for report in [*reports, so_far.to_json()]:
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                  for e in validator.iter_errors(report)]
+        assert errors == []
+    broken = {**reports[1], "journey": {**reports[1]["journey"], "true_fans": "1"}}
+    assert not validator.is_valid(broken)
