@@ -22,6 +22,7 @@ clock, nothing posted, one transaction per batch.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -48,13 +49,15 @@ from bot.core.events import (
 from bot.core.history import ImportProblem, Record, Timeline
 from bot.core.ids import PLATFORMS
 from bot.importing.sources import Source
-from bot.runtime import Runtime, default_cogs
+from bot.runtime import Runtime
 from storage.importing import ImportStore
 from storage.journey import JourneyStore
 from storage.repository import epoch
 
 #: Events per batch: one store query per kind and one transaction each.
 BATCH = 5_000
+#: Records read between two turns of the event loop (the writer needs them to go on).
+YIELD_EVERY = 200
 #: Message ids a muted "post" gets back (a welcome post to delete later is recognised by it).
 MUTED_POST = ":imported-post:"
 #: A welcome burst is posted at most this long after its first newcomer (burst_seconds).
@@ -66,11 +69,16 @@ log = logging.getLogger(__name__)
 
 
 def import_cogs() -> list[type[Cog]]:
-    """The cogs an import runs: all but those that only post on schedules of their own."""
-    from cogs.content.cog import ContentCog
-    from cogs.summary.cog import SummaryCog
+    """The cogs an import runs: the runtime's, in its order, but for the summary and content
+    cogs, which only post on schedules of their own (and would load matplotlib and
+    APScheduler for nothing: 65 MB)."""
+    from cogs.engagement.cog import EngagementCog
+    from cogs.journey.cog import JourneyCog
+    from cogs.moderation.cog import ModerationCog
+    from cogs.privacy.cog import PrivacyCog
+    from cogs.welcome.cog import WelcomeCog
 
-    return [cog for cog in default_cogs() if cog not in (ContentCog, SummaryCog)]
+    return [ModerationCog, EngagementCog, JourneyCog, WelcomeCog, PrivacyCog]
 
 
 def import_settings(settings: Settings) -> Settings:
@@ -154,6 +162,7 @@ class Importer:
         self._settled_at: datetime | None = None
         self._gap = timedelta(hours=settings.welcome.first_response_hours)
         self._primed: set[str] = set()
+        self._commit_task: asyncio.Future[None] | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -202,9 +211,11 @@ class Importer:
         pending += timeline.add(first)
         finished = False
         try:
-            for record in records:
+            for index, record in enumerate(records):
                 report.skip(record)
                 pending += timeline.add(record)
+                if index % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # the writer goes on committing the last batch
                 if len(pending) >= self.batch:
                     await self._commit(pending)
                     pending = []
@@ -218,17 +229,27 @@ class Importer:
         if finished:
             pending += timeline.rest()
         await self._commit(pending)
+        await self._committed()
         await self._settle()
         report.new_members = await store.member_count(community) - members_before
 
     # -- one batch ---------------------------------------------------------------------
     async def _commit(self, events: Sequence[Event]) -> None:
+        """Publish a batch's new events and start committing them, in one transaction; the
+        next batch is read meanwhile (SQLite works in its own thread)."""
+        await self._committed()
         fresh = await self._new_only(events)
         await self._feed(fresh)
         await self.runtime.bus.drain()
-        await self.runtime.repository.flush()  # the batch's one transaction
+        self._commit_task = asyncio.ensure_future(self.runtime.repository.flush())
         if self.progress is not None:
             self.progress(self.source.bytes_read, self.source.size, self.report)
+
+    async def _committed(self) -> None:
+        """Wait for the last batch's transaction (and hear of its failure)."""
+        task, self._commit_task = self._commit_task, None
+        if task is not None:
+            await task
 
     async def _new_only(self, events: Sequence[Event]) -> list[Event]:
         """The batch without the facts the store holds already; replies to messages of

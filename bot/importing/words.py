@@ -128,9 +128,10 @@ def report_lines(report: ImportReport, tr: Catalog) -> list[RichText]:
             joins=report.already.get("joins", 0)))
     for reason, count in sorted(report.skipped.items(), key=lambda item: -item[1]):
         examples = ", ".join(report.examples.get(reason, []))
-        lines.append(tr.ngettext("{n} message left out: {reason} (for example {examples}).",
-                                 "{n} messages left out: {reason} (for example {examples}).",
-                                 count, reason=reason_label(reason, tr), examples=examples))
+        lines.append(tr.ngettext("{n} message left out: {reason} (message ids: {examples}).",
+                                 "{n} messages left out: {reason} (message ids, for example: "
+                                 "{examples}).", count, reason=reason_label(reason, tr),
+                                 examples=examples))
     if report.would_have_sent:
         lines.append(tr.gettext("Nothing was posted to the platform. Live, the bot would "
                                 "have sent:"))

@@ -40,7 +40,7 @@ from bot.core.text import visible_length
 #: Message types people write (the live adapter's PERSON_MESSAGE_TYPES).
 PERSON_TYPES = frozenset({"Default", "Reply"})
 #: Replied-to messages whose author is remembered; older ones are asked of the store.
-RECENT = 100_000
+RECENT = 20_000
 #: A file whose messages go back in time by more than this was exported newest first.
 OUT_OF_ORDER = timedelta(days=1)
 

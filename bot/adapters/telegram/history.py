@@ -55,7 +55,7 @@ MEDIA_KEYS = frozenset({
     "giveaway_information", "paid_stars_amount", "todo_list",
 })
 #: Replied-to messages remembered (author and forum topic); older ones are asked of the store.
-RECENT = 100_000
+RECENT = 20_000
 #: What a name stands for when two members of the export share it.
 AMBIGUOUS = ""
 
