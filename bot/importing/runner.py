@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.communities import Communities
 from bot.config import Settings
 from bot.core.actions import Action, Delivery, Post
 from bot.core.clock import SimulatedClock
@@ -50,6 +51,7 @@ from bot.core.history import ImportProblem, Record, Timeline
 from bot.core.ids import PLATFORMS
 from bot.importing.sources import Source
 from bot.runtime import Runtime
+from storage import open_repository
 from storage.importing import ImportStore
 from storage.journey import JourneyStore
 from storage.repository import epoch
@@ -163,6 +165,8 @@ class Importer:
         self._gap = timedelta(hours=settings.welcome.first_response_hours)
         self._primed: set[str] = set()
         self._commit_task: asyncio.Future[None] | None = None
+        self._timeline = Timeline()
+        self._done = False
 
     @property
     def runtime(self) -> Runtime:
@@ -170,76 +174,88 @@ class Importer:
         return self._runtime
 
     async def run(self) -> ImportReport:
-        report = self.report
-        records = self.source.records()
+        """Import what the store does not hold yet. The runtime starts at the first new
+        event (not at the export's first message): then its start-up (the journey's sweep,
+        timers kept in the store) happens at a moment the stored history has reached, and
+        a second import of the same export does not even start it."""
+        report, community = self.report, self.source.community
+        records = iter(self.source.records())
+        probe = await open_repository(self.settings.storage.url)
         try:
-            first = next(records, None)
-        except ImportProblem as exc:
-            report.problem = exc
-            return report
-        if first is None:
-            return report
-        runtime = Runtime(import_settings(self.settings), clock=SimulatedClock(first.at),
-                          cogs=import_cogs())
-        self._runtime = runtime
-        await runtime.start()
-        try:
-            with _quiet_about_posting():
-                await self._import(first, records)
+            self._store = ImportStore(probe)
+            communities = Communities(self.settings, probe)
+            await communities.load()
+            report.language = communities.language(community)
+            self.source.learn_bots(await self._store.bots(community))
+            members_before = await self._store.member_count(community)
+            fresh: list[Event] = []
+            while not fresh and not self._done:
+                fresh = await self._new_only(await self._take(records))
         finally:
-            await runtime.stop()
+            await probe.close()
+        if fresh:
+            runtime = Runtime(import_settings(self.settings),
+                              clock=SimulatedClock(fresh[0].at), cogs=import_cogs())
+            self._runtime = runtime
+            await runtime.start()
+            try:
+                with _quiet_about_posting():
+                    await self._import([self.source.opening(fresh[0].at), *fresh], records)
+                    report.new_members = (await self._store_now().member_count(community)
+                                          - members_before)
+            finally:
+                await runtime.stop()
         report.would_have_sent = self.muted.would_have_sent
         return report
 
-    async def _import(self, first: Record, records: Iterator[Record]) -> None:
-        runtime, report, source = self.runtime, self.report, self.source
+    def _store_now(self) -> ImportStore:
+        assert self._store is not None
+        return self._store
+
+    async def _import(self, first: list[Event], records: Iterator[Record]) -> None:
+        runtime, community = self.runtime, self.source.community
         for platform in PLATFORMS:
             runtime.register_sender(platform, self.muted)
-        store = self._store = ImportStore(runtime.repository)
-        community = source.community
+        self._store = ImportStore(runtime.repository)
         if self.timezone is not None:
             runtime.communities.set_timezone(community, self.timezone)
-        report.language = runtime.communities.language(community)
         hours = runtime.communities.get(community, "welcome.first_response_hours",
                                         self.settings.welcome.first_response_hours)
         self._gap = timedelta(hours=float(hours))
-        source.learn_bots(await store.bots(community))
-        members_before = await store.member_count(community)
-        timeline = Timeline()
-        pending: list[Event] = [source.opening(first.at)]
-        report.skip(first)
-        pending += timeline.add(first)
-        finished = False
+        await self._publish(first)
+        while not self._done:
+            if self.should_stop():
+                self.report.stopped_early = True
+                break
+            batch = await self._take(records)
+            await self._committed()  # the last batch is in: the store can be asked
+            await self._publish(await self._new_only(batch))
+        await self._committed()
+        await self._settle()
+
+    async def _take(self, records: Iterator[Record]) -> list[Event]:
+        """The next batch of events in time order (all that is left at the end). Sets
+        ``_done`` at the end of the export, or when it breaks off: what came before the
+        break is whole, so it is imported."""
+        report, timeline, batch = self.report, self._timeline, []
         try:
             for index, record in enumerate(records):
                 report.skip(record)
-                pending += timeline.add(record)
+                batch += timeline.add(record)
                 if index % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # the writer goes on committing the last batch
-                if len(pending) >= self.batch:
-                    await self._commit(pending)
-                    pending = []
-                    if self.should_stop():
-                        report.stopped_early = True
-                        break
-            else:
-                finished = True
+                if len(batch) >= self.batch:
+                    return batch
+            batch += timeline.rest()
         except ImportProblem as exc:
-            report.problem = exc  # what came before it is whole: commit it
-        if finished:
-            pending += timeline.rest()
-        await self._commit(pending)
-        await self._committed()
-        await self._settle()
-        report.new_members = await store.member_count(community) - members_before
+            report.problem = exc
+        self._done = True
+        return batch
 
-    # -- one batch ---------------------------------------------------------------------
-    async def _commit(self, events: Sequence[Event]) -> None:
-        """Publish a batch's new events and start committing them, in one transaction; the
+    async def _publish(self, events: Sequence[Event]) -> None:
+        """Publish a batch's new events and start committing them in one transaction; the
         next batch is read meanwhile (SQLite works in its own thread)."""
-        await self._committed()
-        fresh = await self._new_only(events)
-        await self._feed(fresh)
+        await self._feed(events)
         await self.runtime.bus.drain()
         self._commit_task = asyncio.ensure_future(self.runtime.repository.flush())
         if self.progress is not None:
@@ -254,8 +270,7 @@ class Importer:
     async def _new_only(self, events: Sequence[Event]) -> list[Event]:
         """The batch without the facts the store holds already; replies to messages of
         earlier batches get their author from the store."""
-        assert self._store is not None
-        store, community, already = self._store, self.source.community, self.report.already
+        store, community, already = self._store_now(), self.source.community, self.report.already
         messages = {e.message for e in events if isinstance(e, MessagePosted)}
         reacted = {e.message for e in events if isinstance(e, ReactionAdded | ReactionsCounted)}
         people = {e.member for e in events if isinstance(e, MemberJoined | MemberLeft
