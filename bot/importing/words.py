@@ -99,26 +99,32 @@ def sent_label(kind: str, n: int, tr: Catalog) -> RichText:
 
 def report_lines(report: ImportReport, tr: Catalog) -> list[RichText]:
     """The end of an import: what came in, what was there already, what was left out."""
-    lines = [tr.gettext("Imported “{name}” ({community}).", name=report.name or "-",
+    lines = [tr.gettext("Importing “{name}” ({community}):", name=report.name or "-",
                         community=report.community)]
     if report.first is not None and report.last is not None:
         lines.append(tr.gettext("History from {first} to {last} (UTC).",
                                 first=report.first.strftime("%Y-%m-%d %H:%M"),
                                 last=report.last.strftime("%Y-%m-%d %H:%M")))
-    lines += [
-        tr.ngettext("{n} member took part ({new} new to the database).",
-                    "{n} members took part ({new} new to the database).",
-                    len(report.members), new=report.new_members),
-        tr.ngettext("{n} message imported.", "{n} messages imported.", report.messages),
-        tr.ngettext("{n} reaction imported from a named member (these earn the author "
-                    "points).", "{n} reactions imported from named members (these earn the "
-                    "author points).", report.reactions),
-        tr.ngettext("{n} reaction known only as a count (recorded, no points).",
-                    "{n} reactions known only as counts (recorded, no points).",
-                    report.counted),
-        tr.ngettext("{n} join imported", "{n} joins imported", report.joins)
-        + tr.ngettext(", {n} leave.", ", {n} leaves.", report.leaves),
-    ]
+    imported = (report.messages or report.reactions or report.counted or report.joins
+                or report.leaves)
+    if imported:
+        lines += [
+            tr.ngettext("{n} member took part ({new} new to the database).",
+                        "{n} members took part ({new} new to the database).",
+                        len(report.members), new=report.new_members),
+            tr.ngettext("{n} message imported.", "{n} messages imported.", report.messages),
+            tr.ngettext("{n} reaction imported from a named member (these earn the author "
+                        "points).", "{n} reactions imported from named members (these earn "
+                        "the author points).", report.reactions),
+            tr.ngettext("{n} reaction known only as a count (recorded, no points).",
+                        "{n} reactions known only as counts (recorded, no points).",
+                        report.counted),
+            tr.ngettext("{n} join imported", "{n} joins imported", report.joins)
+            + tr.ngettext(", {n} leave.", ", {n} leaves.", report.leaves),
+        ]
+    elif report.problem is None and not report.stopped_early:
+        lines.append(tr.gettext("Nothing new: the database holds everything in this export "
+                                "already."))
     if report.already:
         lines.append(tr.gettext(
             "Already in the database, so not imported again: {messages} messages, "

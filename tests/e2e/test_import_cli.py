@@ -86,7 +86,7 @@ def test_wrong_community_and_whole_account_exports_say_what_to_type(tmp_path: Pa
     chosen = tribebot("import", "telegram", str(account), "--chat", "Makers",
                       "--config", str(conf), cwd=tmp_path)
     assert chosen.returncode == 0, chosen.stderr
-    assert "Imported “Makers” (telegram:-100777)." in chosen.stdout
+    assert "Importing “Makers” (telegram:-100777):" in chosen.stdout
 
 
 def test_discord_files_of_one_server_import_together(tmp_path: Path) -> None:
@@ -94,6 +94,6 @@ def test_discord_files_of_one_server_import_together(tmp_path: Path) -> None:
                     str(FIXTURES / "discord_thread.json"), "--timezone", "Asia/Jerusalem",
                     "--config", str(config(tmp_path)), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Imported “Makers” (discord:555000111)." in done.stdout
+    assert "Importing “Makers” (discord:555000111):" in done.stdout
     assert "6 messages imported." in done.stdout
     assert "2 messages left out: a system notice" in done.stdout
