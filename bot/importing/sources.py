@@ -104,4 +104,4 @@ class DiscordSource:
             yield history.translate(raw, channel)
 
     def opening(self, at: datetime) -> CommunityJoined:
-        return self._history.opening(at, [e.channel for e in self.exports])
+        return self._history.opening(at)

@@ -217,6 +217,8 @@ async def test_discord_channel_files_of_one_server_become_one_community(
                              "WHERE thread_id IS NOT NULL")
     assert threads == [("discord:9009", "discord:700", "discord:800"),
                        ("discord:9010", "discord:700", "discord:800")]
-    channels = rows(settings, "SELECT community_id, channel_id, name FROM channels")
-    assert channels == [("discord:555000111", "discord:700", "general")]
+    [(name,)] = rows(settings, "SELECT name FROM communities")
+    assert name == "Makers"
+    # which channel welcomes go to is the live adapter's to say (the system channel)
+    assert rows(settings, "SELECT * FROM community_settings WHERE key = 'default_channel'") == []
     assert COMMUNITY not in {r[0] for r in rows(settings, "SELECT id FROM communities")}

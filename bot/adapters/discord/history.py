@@ -26,7 +26,6 @@ import ijson
 from bot.adapters.discord.ids import channel_id, community_id, emoji_key, member_id, message_id
 from bot.core.bounded import BoundedDict
 from bot.core.events import (
-    Channel,
     CommunityJoined,
     Event,
     MemberJoined,
@@ -137,10 +136,11 @@ class DiscordHistory:
         self._authors = BoundedDict(self.recent)
         self.community = community_id(self.guild)
 
-    def opening(self, at: datetime, channels: list[ChannelInfo]) -> CommunityJoined:
-        seen = {c.channel: c.name for c in channels}
-        return CommunityJoined(community=self.community, at=at, name=self.name,
-                               channels=tuple(Channel(id=c, name=n) for c, n in seen.items()))
+    def opening(self, at: datetime) -> CommunityJoined:
+        """The server by name only: which channel is its default one (the system channel,
+        where welcomes go) the live adapter knows when it connects; the exported files do
+        not say, and the first one named here would stick."""
+        return CommunityJoined(community=self.community, at=at, name=self.name)
 
     def _member(self, user: str) -> str:
         member = self._members.get(user)
