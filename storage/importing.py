@@ -2,7 +2,9 @@
 
 The import asks once per batch (never per event) and leaves those facts out, so a second
 import of the same export, or of one that overlaps it or the bot's own live record, adds
-nothing twice. Ids travel as one JSON array (``json_each``), whatever the batch size.
+nothing twice. Ids travel as one JSON array (``json_each``), whatever the batch size. The
+checks read what is committed, without waiting for the batch being committed meanwhile:
+they are about earlier imports and live records, long committed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class ImportStore:
         rows = await self.repo.rows(
             """SELECT message_id FROM messages WHERE community_id = ?
                AND message_id IN (SELECT value FROM json_each(?))""",
-            (community, _ids(messages)))
+            (community, _ids(messages)), consistent=False)
         return {r[0] for r in rows}
 
     async def authors(self, community: str, messages: Iterable[str]) -> dict[str, str]:
@@ -34,7 +36,7 @@ class ImportStore:
         rows = await self.repo.rows(
             """SELECT message_id, author_id FROM messages WHERE community_id = ?
                AND message_id IN (SELECT value FROM json_each(?))""",
-            (community, _ids(messages)))
+            (community, _ids(messages)), consistent=False)
         return {r[0]: r[1] for r in rows}
 
     async def reactions(self, community: str, messages: Iterable[str]
@@ -43,7 +45,7 @@ class ImportStore:
         rows = await self.repo.rows(
             """SELECT message_id, reactor_id, emoji FROM reactions WHERE community_id = ?
                AND message_id IN (SELECT value FROM json_each(?))""",
-            (community, _ids(messages)))
+            (community, _ids(messages)), consistent=False)
         return {(r[0], r[1], r[2]) for r in rows}
 
     async def reaction_totals(self, community: str, messages: Iterable[str]
@@ -51,7 +53,7 @@ class ImportStore:
         rows = await self.repo.rows(
             """SELECT message_id, total FROM reaction_counts WHERE community_id = ?
                AND message_id IN (SELECT value FROM json_each(?))""",
-            (community, _ids(messages)))
+            (community, _ids(messages)), consistent=False)
         return {r[0]: int(r[1]) for r in rows}
 
     async def member_events(self, community: str, members: Iterable[str]
@@ -60,14 +62,14 @@ class ImportStore:
         rows = await self.repo.rows(
             """SELECT member_id, kind, at FROM member_events WHERE community_id = ?
                AND member_id IN (SELECT value FROM json_each(?))""",
-            (community, _ids(members)))
+            (community, _ids(members)), consistent=False)
         return {(r[0], r[1], int(r[2])) for r in rows}
 
     async def invites(self, community: str, members: Iterable[str]) -> set[tuple[str, int]]:
         rows = await self.repo.rows(
             """SELECT member_id, at FROM invites WHERE community_id = ?
                AND member_id IN (SELECT value FROM json_each(?))""",
-            (community, _ids(members)))
+            (community, _ids(members)), consistent=False)
         return {(r[0], int(r[1])) for r in rows}
 
     async def bots(self, community: str) -> set[str]:

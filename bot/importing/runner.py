@@ -54,7 +54,7 @@ from bot.runtime import Runtime
 from storage import open_repository
 from storage.importing import ImportStore
 from storage.journey import JourneyStore
-from storage.repository import epoch
+from storage.repository import epoch, from_epoch
 
 #: Events per batch: one store query per kind and one transaction each.
 BATCH = 5_000
@@ -64,6 +64,9 @@ YIELD_EVERY = 200
 MUTED_POST = ":imported-post:"
 #: A welcome burst is posted at most this long after its first newcomer (burst_seconds).
 BURST_LIMIT = timedelta(hours=1)
+#: The community setting that says an import was cut short, and from when (epoch seconds)
+#: its events may be half in the store.
+UNFINISHED = "import.unfinished_after"
 #: Positions kept per reason, to name a few in the report.
 EXAMPLES = 3
 
@@ -167,6 +170,8 @@ class Importer:
         self._commit_task: asyncio.Future[None] | None = None
         self._timeline = Timeline()
         self._done = False
+        #: events from here on are published even if stored (the last run was cut short)
+        self._again_from: datetime | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -188,14 +193,19 @@ class Importer:
             report.language = communities.language(community)
             self.source.learn_bots(await self._store.bots(community))
             members_before = await self._store.member_count(community)
+            unfinished = communities.get(community, UNFINISHED)
+            if isinstance(unfinished, int):
+                self._again_from = from_epoch(unfinished)
             fresh: list[Event] = []
-            while not fresh and not self._done:
+            while not fresh and not self._done and not self.should_stop():
                 fresh = await self._new_only(await self._take(records))
         finally:
             await probe.close()
         if fresh:
             runtime = Runtime(import_settings(self.settings),
                               clock=SimulatedClock(fresh[0].at), cogs=import_cogs())
+            for platform in PLATFORMS:  # before the cogs start: they may send at once
+                runtime.register_sender(platform, self.muted)
             self._runtime = runtime
             await runtime.start()
             try:
@@ -214,24 +224,32 @@ class Importer:
 
     async def _import(self, first: list[Event], records: Iterator[Record]) -> None:
         runtime, community = self.runtime, self.source.community
-        for platform in PLATFORMS:
-            runtime.register_sender(platform, self.muted)
         self._store = ImportStore(runtime.repository)
         if self.timezone is not None:
             runtime.communities.set_timezone(community, self.timezone)
         hours = runtime.communities.get(community, "welcome.first_response_hours",
                                         self.settings.welcome.first_response_hours)
         self._gap = timedelta(hours=float(hours))
+        self._mark_unfinished(first[0].at)
         await self._publish(first)
         while not self._done:
             if self.should_stop():
                 self.report.stopped_early = True
                 break
-            batch = await self._take(records)
-            await self._committed()  # the last batch is in: the store can be asked
+            batch = await self._take(records)  # meanwhile, SQLite commits the last batch
             await self._publish(await self._new_only(batch))
         await self._committed()
+        if self._done and self.report.problem is None:
+            runtime.communities.clear(community, UNFINISHED)
         await self._settle()
+
+    def _mark_unfinished(self, moment: datetime) -> None:
+        """Everything before ``moment`` is committed whole. The mark is queued after the
+        rows it vouches for, and the writer commits in order; rows after it may be half in
+        (a transaction can close in the middle of a batch still being handled), so the
+        next run publishes the events from the mark on again, stored or not, and the
+        store's unique keys keep that from counting anything twice."""
+        self.runtime.communities.set(self.source.community, UNFINISHED, epoch(moment))
 
     async def _take(self, records: Iterator[Record]) -> list[Event]:
         """The next batch of events in time order (all that is left at the end). Sets
@@ -253,10 +271,13 @@ class Importer:
         return batch
 
     async def _publish(self, events: Sequence[Event]) -> None:
-        """Publish a batch's new events and start committing them in one transaction; the
-        next batch is read meanwhile (SQLite works in its own thread)."""
+        """Publish a batch's new events and start committing them; the next batch is read
+        and handled meanwhile (SQLite works in its own thread)."""
         await self._feed(events)
         await self.runtime.bus.drain()
+        if events:
+            self._mark_unfinished(events[-1].at)
+        await self._committed()  # one transaction in flight at a time
         self._commit_task = asyncio.ensure_future(self.runtime.repository.flush())
         if self.progress is not None:
             self.progress(self.source.bytes_read, self.source.size, self.report)
@@ -283,14 +304,15 @@ class Importer:
         moves = await store.member_events(community, people) if people else set()
         invites = await store.invites(community, people) if people else set()
         authors = await store.authors(community, asked) if asked else {}
+        again = self._again_from
         fresh: list[Event] = []
         for event in events:
-            if isinstance(event, MessagePosted):
+            if again is not None and event.at >= again:
+                pass  # after the last run's mark: possibly half in, so published again
+            elif isinstance(event, MessagePosted):
                 if event.message in stored:
                     already["messages"] += 1
                     continue
-                if event.reply_to in authors and event.reply_to_author is None:
-                    event = dataclasses.replace(event, reply_to_author=authors[event.reply_to])
             elif isinstance(event, ReactionAdded):
                 if (event.message, event.reactor, event.emoji) in reactions:
                     already["reactions"] += 1
@@ -305,6 +327,9 @@ class Importer:
                     continue
             elif isinstance(event, InviteUsed) and (event.member, epoch(event.at)) in invites:
                 continue
+            if (isinstance(event, MessagePosted) and event.reply_to in authors
+                    and event.reply_to_author is None):
+                event = dataclasses.replace(event, reply_to_author=authors[event.reply_to])
             fresh.append(event)
         return fresh
 

@@ -3,7 +3,11 @@ nothing twice, nothing half-written, nothing posted."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +226,53 @@ async def test_discord_channel_files_of_one_server_become_one_community(
     # which channel welcomes go to is the live adapter's to say (the system channel)
     assert rows(settings, "SELECT * FROM community_settings WHERE key = 'default_channel'") == []
     assert COMMUNITY not in {r[0] for r in rows(settings, "SELECT id FROM communities")}
+
+
+KILLABLE = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from bot.config import Settings
+from bot.importing.runner import Importer
+from bot.importing.sources import TelegramSource
+settings = Settings.model_validate({{"storage": {{"url": {url!r}}},
+    "engagement": {{"message_points_min": 20, "message_points_max": 20}}}})
+asyncio.run(Importer(settings, TelegramSource(__import__("pathlib").Path({path!r})),
+                     batch=100).run())
+"""
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kill_mid_import(settings: Settings, export: Path, *, after: int) -> None:
+    """Import in a child process and SIGKILL it once ``after`` messages are committed."""
+    db = settings.storage.url.removeprefix("sqlite:///")
+    script = KILLABLE.format(root=str(ROOT), url=settings.storage.url, path=str(export))
+    child = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(1000):
+            time.sleep(0.02)
+            if Path(db).exists():
+                with contextlib.suppress(sqlite3.Error), sqlite3.connect(db) as conn:
+                    if conn.execute("SELECT count(*) FROM messages").fetchone()[0] > after:
+                        break
+    finally:
+        child.kill()
+        child.wait()
+
+
+async def test_an_import_killed_at_any_moment_and_run_again_is_one_whole_import(
+        tmp_path: Path) -> None:
+    """SIGKILL: no clean stop, the transaction in flight is lost; the next run still ends
+    with every fact once and every message's points."""
+    export = write(tmp_path / "result.json", tg_export(busy_group(day(5), messages=1500)))
+    killed = settings_for(tmp_path, "killed")
+    kill_mid_import(killed, export, after=400)
+    half = len(rows(killed, FACTS["messages"]))
+    await Importer(killed, TelegramSource(export), batch=100).run()
+    whole = settings_for(tmp_path, "whole")
+    await Importer(whole, TelegramSource(export), batch=100).run()
+    assert 0 < half < len(rows(whole, FACTS["messages"])), "killed in the middle"
+    for name in ("messages", "reactions", "ledger", "totals", "daily", "moves", "first",
+                 "stages"):
+        assert facts(killed)[name] == facts(whole)[name], name

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from bot.adapters.telegram.history import ChatInfo, TelegramExport, TelegramHistory
+from bot.adapters.telegram.history import ChatInfo, TelegramExport, TelegramHistory, bots_from
 from bot.adapters.telegram.translate import message_event
 from bot.core.events import (
     InviteUsed,
@@ -312,3 +312,7 @@ def test_history_modules_import_no_platform_library() -> None:
         imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                      if isinstance(node, ast.ImportFrom) and node.module}
         assert not imported & {"telegram", "discord"}, path
+
+
+def test_bot_ids_are_read_in_every_form_a_user_may_type() -> None:
+    assert bots_from(["123", "user456", "telegram:789", "@helper", ""]) == {123, 456, 789}
