@@ -316,3 +316,13 @@ def test_history_modules_import_no_platform_library() -> None:
 
 def test_bot_ids_are_read_in_every_form_a_user_may_type() -> None:
     assert bots_from(["123", "user456", "telegram:789", "@helper", ""]) == {123, 456, 789}
+
+
+def test_a_whole_account_export_that_breaks_before_the_chat_says_so(tmp_path: Path) -> None:
+    path = whole_account(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    export = TelegramExport(path, chat="Makers")
+    path.write_text(text[:text.index('"Makers"') + 30], encoding="utf-8")
+    with pytest.raises(ImportProblem) as caught:
+        list(export.messages())
+    assert caught.value.code == "broken_json"

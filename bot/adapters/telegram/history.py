@@ -111,13 +111,14 @@ class TelegramExport:
         breaks off or stops being JSON (everything yielded before stays valid)."""
         with self.path.open("rb") as raw:
             self._counter = ByteCounter(skip_bom(raw))
-            if self._single:
-                items: Iterator[Any] = ijson.items(self._counter, "messages.item",
-                                                   use_float=True)
-            else:
-                items = self._chosen_chat_items(ijson.parse(self._counter, use_float=True))
             last = "none"
             try:
+                if self._single:
+                    items: Iterator[Any] = ijson.items(self._counter, "messages.item",
+                                                       use_float=True)
+                else:
+                    items = self._chosen_chat_items(ijson.parse(self._counter,
+                                                                use_float=True))
                 for item in items:
                     if isinstance(item, dict):
                         last = str(item.get("id", last))
