@@ -326,3 +326,13 @@ def test_a_whole_account_export_that_breaks_before_the_chat_says_so(tmp_path: Pa
     with pytest.raises(ImportProblem) as caught:
         list(export.messages())
     assert caught.value.code == "broken_json"
+
+
+def test_choosing_by_id_reads_no_further_than_the_chat(tmp_path: Path) -> None:
+    """A whole account can be gigabytes: past the chosen chat nothing is read (here, the
+    file even breaks off after it)."""
+    path = whole_account(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index('"Dana"')], encoding="utf-8")
+    export = TelegramExport(path, community=COMMUNITY)
+    assert [m["text"] for m in export.messages()] == ["in tribe"]

@@ -21,7 +21,7 @@ What the export does and does not say, and what follows:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,7 +151,7 @@ class TelegramExport:
             except (ijson.JSONError, UnicodeDecodeError):
                 raise ImportProblem("not_an_export", file=self.path.name) from None
         if not self._single:
-            return self._choose(self._list_chats())
+            return self._choose()
         info = _chat_info(top)
         if info is None:
             raise ImportProblem("not_an_export", file=self.path.name)
@@ -168,8 +168,11 @@ class TelegramExport:
                                 given=self._community, expected=info.community)
         return info
 
-    def _list_chats(self) -> list[ChatInfo]:
-        """Every chat of a whole-account export (one pass over the file)."""
+    def _list_chats(self, until: Callable[[ChatInfo], bool] | None = None
+                    ) -> list[ChatInfo]:
+        """The chats of a whole-account export, each read up to its messages; ``until``
+        ends the pass at the first chat it accepts (an id is unique: no need to read the
+        gigabytes after it)."""
         chats: list[ChatInfo] = []
         with self.path.open("rb") as raw:
             try:
@@ -177,28 +180,35 @@ class TelegramExport:
                     info = _chat_info(fields)
                     if info is not None:
                         chats.append(info)
+                        if until is not None and until(info):
+                            break
             except (ijson.JSONError, UnicodeDecodeError) as exc:
                 raise ImportProblem("broken_json", file=self.path.name, after="none",
                                     offset=0, detail=str(exc).splitlines()[0]) from None
         return chats
 
-    def _choose(self, chats: list[ChatInfo]) -> ChatInfo:
-        groups = [c for c in chats if c.is_group]
-        if self._choice is not None:
-            found = [c for c in chats if _matches(c, self._choice)]
-        elif self._community is not None:
-            found = [c for c in groups if c.community == self._community]
+    def _choose(self) -> ChatInfo:
+        choice, community = self._choice, self._community
+        if choice is not None and not choice.strip().lstrip("-").isdigit():
+            chats = self._list_chats()  # a name may be shared: read every chat's
+            found = [c for c in chats if _matches(c, choice)]
         else:
-            found = []
+            def wanted(info: ChatInfo) -> bool:
+                if choice is not None:
+                    return _matches(info, choice)
+                return community is not None and info.is_group and info.community == community
+
+            chats = self._list_chats(until=wanted if choice or community else None)
+            found = [c for c in chats if wanted(c)]
         if len(found) == 1:
             self._wanted = found[0]
             return self._check(found[0])
-        listing = "; ".join(_describe_chat(c) for c in groups) or "-"
+        listing = "; ".join(_describe_chat(c) for c in chats if c.is_group) or "-"
         if len(found) > 1:
-            raise ImportProblem("chat_ambiguous", file=self.path.name,
-                                chat=str(self._choice), chats=listing)
-        raise ImportProblem("choose_chat", file=self.path.name, count=len(groups),
-                            chats=listing)
+            raise ImportProblem("chat_ambiguous", file=self.path.name, chat=str(choice),
+                                chats=listing)
+        raise ImportProblem("choose_chat", file=self.path.name,
+                            count=sum(1 for c in chats if c.is_group), chats=listing)
 
     def _chosen_chat_items(self, events: Iterator[tuple[str, str, Any]]
                            ) -> Iterator[Any]:
@@ -213,14 +223,18 @@ class TelegramExport:
 
 
 def _chat_headers(events: Iterator[tuple[str, str, Any]]) -> Iterator[dict[str, Any]]:
-    """{name, type, id} of each chat of a whole-account export."""
+    """{name, type, id} of each chat of a whole-account export, as soon as its messages
+    begin (the fields come first)."""
     bases = ("chats.list.item", "left_chats.list.item")
     fields: dict[str, Any] = {}
+    told = False
     for prefix, event, value in events:
         if prefix in bases:
             if event == "start_map":
-                fields = {}
-            elif event == "end_map":
+                fields, told = {}, False
+            elif (event == "map_key" and value == "messages") or (
+                    event == "end_map" and not told):
+                told = True
                 yield fields
         elif event in ("string", "number"):
             base, _, key = prefix.rpartition(".")
