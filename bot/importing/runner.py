@@ -12,8 +12,10 @@ clock, nothing posted, one transaction per batch.
   settled in the store, so the live bot never posts about the past.
 * **Batches, resumable.** Records are taken in batches; the store is asked once per batch
   which facts it holds already (those are left out: a re-import adds nothing), the rest is
-  published, handled and committed in one transaction. A stop or a broken file loses at
-  most the batch in progress, and the same command later goes on where it stopped.
+  published, handled and committed in one transaction, while the next batch is read. A
+  mark in the store says up to when everything is committed whole: after a stop, a broken
+  file or a killed process, the same command skips what is stored before the mark and
+  publishes what comes after it again (the store's unique keys count nothing twice).
 * **Fast enough.** The bus is not drained after every event (that costs the cogs a task
   switch per event): only before a due timer, around joins (whose welcome timers must
   exist before later events), and at least every ``first_response_hours`` of history, so
@@ -30,7 +32,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.communities import Communities
 from bot.config import Settings
@@ -70,7 +71,6 @@ UNFINISHED = "import.unfinished_after"
 #: Positions kept per reason, to name a few in the report.
 EXAMPLES = 3
 
-log = logging.getLogger(__name__)
 
 
 def import_cogs() -> list[type[Cog]]:
@@ -411,12 +411,3 @@ def _quiet_about_posting() -> Iterator[None]:
     finally:
         logger.setLevel(level)
 
-
-def summary_values(report: ImportReport) -> dict[str, Any]:
-    """The report's numbers as plain values (for tests and machine-readable output)."""
-    return {"messages": report.messages, "reactions": report.reactions,
-            "counted": report.counted, "joins": report.joins, "leaves": report.leaves,
-            "members": len(report.members), "new_members": report.new_members,
-            "already": dict(report.already), "skipped": dict(report.skipped),
-            "would_have_sent": dict(report.would_have_sent),
-            "settled": dict(report.settled)}
