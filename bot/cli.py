@@ -278,6 +278,71 @@ def db_recompute(config: Path | None, db: str | None) -> None:
     sys.exit(0)
 
 
+# -- tribebot import (issue 18): the work is in bot/importing/ ---------------------------
+timezone_option = click.option(
+    "--timezone", help="The community's time zone (IANA name, e.g. Asia/Jerusalem): the "
+    "days and weeks of the imported history are its local ones.")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import a group's history so points, stages and summaries start with it."""
+
+
+def _import_timezone(timezone: str | None) -> str | None:
+    from bot.config import validate_timezone
+
+    if timezone is None:
+        return None
+    try:
+        return validate_timezone(timezone)
+    except ValueError as exc:
+        err.print(f"--timezone: {exc}", style="red", markup=False)
+        sys.exit(BAD_INPUT)
+
+
+@import_group.command("telegram")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--community", help="The group as the bot knows it, e.g. telegram:-1001234567 "
+              "(checked against the export).")
+@click.option("--chat", help="In a whole-account export: the chat's id or name.")
+@click.option("--bot", "bots", multiple=True, help="A member that is a bot (Telegram's "
+              "export does not say); repeat for several.")
+@timezone_option
+@config_option
+@db_option
+def import_telegram(path: Path, community: str | None, chat: str | None,
+                    bots: tuple[str, ...], timezone: str | None, config: Path | None,
+                    db: str | None) -> None:
+    """A Telegram Desktop export (Export chat history, format JSON: result.json)."""
+    settings = _settings(config, db)
+    _setup_logging(settings.bot.log_level)
+    from bot.importing.command import run_import, telegram_source
+
+    zone = _import_timezone(timezone)
+    sys.exit(run_import(settings, lambda: telegram_source(
+        path, chat=chat, community=community, bots=bots, settings=settings),
+        out=out, err=err, timezone=zone, run=_run))
+
+
+@import_group.command("discord")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@timezone_option
+@config_option
+@db_option
+def import_discord(paths: tuple[Path, ...], timezone: str | None, config: Path | None,
+                   db: str | None) -> None:
+    """DiscordChatExporter JSON files (one per channel) of one server."""
+    settings = _settings(config, db)
+    _setup_logging(settings.bot.log_level)
+    from bot.importing.command import discord_source, run_import
+
+    zone = _import_timezone(timezone)
+    sys.exit(run_import(settings, lambda: discord_source(paths), out=out, err=err,
+                        timezone=zone, run=_run))
+
+
 def install_stop_signals(stop: Callable[[], Any]) -> None:
     """SIGINT/SIGTERM request a clean stop (queued writes are committed first)."""
     loop = asyncio.get_running_loop()

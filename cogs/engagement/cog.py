@@ -178,6 +178,7 @@ class EngagementCog(Cog):
             policy, state, at=event.at, day=day, length=event.length, text=event.text,
             is_bot=event.author_is_bot, excluded=excluded,
             replies_to_other=parent is not None and parent not in self._bots, rng=self._rng,
+            has_media=event.has_media,
         )
         if not event.author_is_bot:
             self._count_contribution(event, day, award)

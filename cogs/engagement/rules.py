@@ -151,14 +151,18 @@ class MessageAward:
 def award_message(
     policy: Policy, state: MemberState, *, at: datetime, day: str, length: int | None,
     text: str | None, is_bot: bool, excluded: bool, replies_to_other: bool, rng: random.Random,
+    has_media: bool = False,
 ) -> MessageAward:
-    """Decide the points for a message and update the member's state accordingly."""
+    """Decide the points for a message and update the member's state accordingly.
+
+    A picture or file with little or no text earns no message points (a sticker would
+    be too easy to farm), but it is not farming either: someone shared something."""
     if is_bot:
         return MessageAward(0, 0, "bot")
     if excluded:
         return MessageAward(0, 0, "excluded channel")
     if length is not None and length < policy.min_length:
-        return MessageAward(0, 0, "too short")
+        return MessageAward(0, 0, "media without text" if has_media else "too short")
     if text is not None and remember_print(state, fingerprint(text), at,
                                            policy.duplicate_window_seconds):
         return MessageAward(0, 0, "duplicate")

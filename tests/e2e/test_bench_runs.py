@@ -26,3 +26,14 @@ def test_summary_bench_builds_and_reports() -> None:
         capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "one weekly summary (" in done.stdout and "peak memory" in done.stdout
+
+
+def test_import_bench_imports_and_compares_with_the_raw_insert() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "import.py"), "--messages", "2000",
+         "--members", "60", "--profile", "500"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "messages/s" in done.stdout and "import / raw ceiling:" in done.stdout
+    assert "peak memory of the importing process:" in done.stdout
+    assert "profile of the first" in done.stdout and "cogs" in done.stdout

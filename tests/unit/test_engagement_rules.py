@@ -128,3 +128,12 @@ def test_unknown_length_is_not_judged_too_short() -> None:
                            rng=random.Random(1))
     points, why = result.message_points, result.why_not
     assert points > 0 and why == ""
+
+
+def test_a_picture_without_text_earns_nothing_but_is_not_farming() -> None:
+    for has_media, why in ((True, "media without text"), (False, "too short")):
+        result = award_message(Policy(), MemberState(), at=AT, day="2026-11-02", length=0,
+                               text="", is_bot=False, excluded=False, replies_to_other=False,
+                               rng=random.Random(1), has_media=has_media)
+        assert (result.message_points, result.why_not) == (0, why)
+        assert result.farmed is not has_media
