@@ -29,10 +29,10 @@ from storage.repository import Repository, open_repository
 
 log = logging.getLogger(__name__)
 
-#: How many handled event keys are reloaded at start to catch re-deliveries.
-REMEMBERED_KEYS = 50_000
-#: How many handled event keys the store keeps (pruned at every start).
-KEPT_KEYS = 4 * REMEMBERED_KEYS
+#: How many handled event keys the bus keeps in memory (older ones are asked of the store).
+WINDOW_KEYS = 100_000
+#: How many handled event keys the store keeps (pruned at every start and once a day).
+KEPT_KEYS = 200_000
 
 
 def default_cogs() -> list[type[Cog]]:
@@ -51,13 +51,15 @@ def default_cogs() -> list[type[Cog]]:
 class Runtime:
     def __init__(
         self, settings: Settings, *, clock: Clock | None = None,
-        cogs: Sequence[type[Cog]] | None = None,
+        cogs: Sequence[type[Cog]] | None = None, window: int = WINDOW_KEYS,
     ) -> None:
+        """``window``: how many handled-event keys the bus keeps in memory (half of them
+        reloaded at start); duplicates beyond it are recognised by asking the store."""
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._cog_types = list(default_cogs() if cogs is None else cogs)
         self.cogs: list[Cog] = []
-        self.bus = EventBus(remember=max(REMEMBERED_KEYS * 2, 100_000), tap=self._record)
+        self.bus = EventBus(remember=window, tap=self._record)
         self._recorder: Recorder | None = None
         self.outbox = Outbox()
         self.commands = CommandRegistry(self._refusal, self._failure)
@@ -91,8 +93,14 @@ class Runtime:
         self.migrations_applied = self._repository.migrations_applied
         self._communities = Communities(self.settings, self._repository)
         await self._communities.load()
-        self.bus.remember(await self._repository.recent_event_keys(REMEMBERED_KEYS))
-        self._repository.prune_seen(keep=KEPT_KEYS)
+        repo = self._repository
+        keys, horizon = await repo.recent_event_keys(max(self.bus.window.capacity // 2, 1))
+        self.bus.remember(keys, horizon)
+        self.bus.use_store(repo.seen_keys, repo.submit_unit)
+        repo.collect = self.bus.collector
+        assert repo.writer is not None
+        repo.writer.before_batch = self.bus.release_stale
+        repo.prune_seen(keep=KEPT_KEYS)
         recorder = Recorder(
             self._repository, self._communities,
             store_text=self.settings.privacy.store_message_text,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ import aiosqlite
 
 from storage import spill
 from storage.database import DatabaseError, connect, migrate, schema_version, sqlite_path
-from storage.writer import BatchedWriter, Statement, StatementBook, WriterStopped
+from storage.writer import BatchedWriter, Params, Statement, StatementBook, WriterStopped
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,9 @@ class Repository:
         self._read: aiosqlite.Connection | None = None
         self.writer: BatchedWriter | None = None
         self.migrations_applied: list[str] = []
+        #: where a row written now belongs, if not straight to the writer (the bus's
+        #: unit of the event being handled; see ``bot.core.bus``)
+        self.collect: Callable[[], list[Any] | None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> list[str]:
@@ -231,8 +234,17 @@ class Repository:
         await self.close()
 
     def _submit(self, stmt: Any, params: Sequence[Any]) -> None:
+        rows = self.collect() if self.collect is not None else None
+        if rows is not None:  # part of the event being handled: saved with it
+            rows.append((stmt, params))
+            return
         assert self.writer is not None, "repository is not open"
         self.writer.submit(stmt, params)
+
+    def submit_unit(self, rows: list[tuple[Statement, Params]]) -> None:
+        """Queue rows that are committed together or not at all (one event's)."""
+        assert self.writer is not None, "repository is not open"
+        self.writer.submit_unit(rows)
 
     # Other modules of ``storage`` (one per feature) queue writes and run reads through
     # these two, so every write still goes through the one batched writer.
@@ -378,11 +390,38 @@ class Repository:
             out.setdefault(community, {})[key] = json.loads(value)
         return out
 
-    async def recent_event_keys(self, limit: int) -> list[str]:
+    async def recent_event_keys(
+        self, limit: int
+    ) -> tuple[list[tuple[str, datetime]], datetime | None]:
+        """The newest ``limit`` handled-event keys with their times, oldest first, and the
+        latest time among the keys left out (None when none are): an event at or before
+        it may be a re-delivery that only the store recognises. Times are rounded up to
+        the next second (the store keeps whole seconds), which errs on the side of asking."""
         rows = await self._rows(
-            "SELECT key FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
+            "SELECT rowid, key, at FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
         )
-        return [r[0] for r in reversed(rows)]
+        horizon = None
+        if len(rows) == limit:
+            older = await self._rows(
+                "SELECT max(at) FROM seen_events WHERE rowid < ?", (rows[-1][0],))
+            if older and older[0][0] is not None:
+                # stored in whole seconds: the next second covers the fraction cut off
+                horizon = from_epoch(int(older[0][0]) + 1)
+        return [(r[1], from_epoch(r[2] + 1)) for r in reversed(rows)], horizon
+
+    async def seen_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` were handled already (one question for a whole batch)."""
+        if not keys:
+            return set()
+        marks = ",".join("?" * len(keys))
+        rows = await self._rows(f"SELECT key FROM seen_events WHERE key IN ({marks})",
+                                list(keys), consistent=False)
+        return {r[0] for r in rows}
+
+    async def latest_event_time(self) -> datetime | None:
+        """When the newest handled event happened (where a replay's clock resumes)."""
+        rows = await self._rows("SELECT max(at) FROM seen_events")
+        return from_epoch(int(rows[0][0])) if rows and rows[0][0] is not None else None
 
     async def message_author(self, community: str, message: str) -> str | None:
         rows = await self._rows(

@@ -29,7 +29,8 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,10 @@ class BatchedWriter:
         self._retry_first = retry_first_s
         self._retry_max = retry_max_s
         self._pending: list[tuple[Statement, Params]] = []
+        #: where units of rows end (absolute row numbers): a batch never splits a unit
+        self._ends: deque[int] = deque()
+        #: called before each batch is taken (the bus hands over units a hung cog holds)
+        self.before_batch: Callable[[], None] | None = None
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
         self._committed_event = asyncio.Event()
@@ -166,14 +171,35 @@ class BatchedWriter:
 
     def submit(self, statement: Statement, params: Params) -> None:
         """Queue one row; never waits (callers sit on the per-event hot path)."""
+        self.submit_unit([(statement, params)])
+
+    def submit_unit(self, rows: list[tuple[Statement, Params]]) -> None:
+        """Queue rows that must be committed together (one event and its consequences):
+        a batch ends only between units, so a crash never keeps half of one."""
         if self._closing:
             raise RuntimeError("the writer is closed; nothing more can be written")
-        self._pending.append((statement, params))
-        self._submitted += 1
-        if len(self._pending) == 1:
+        if not rows:
+            return
+        was_empty = not self._pending
+        self._pending.extend(rows)
+        self._submitted += len(rows)
+        self._ends.append(self._submitted)
+        if was_empty:
             self._wake.set()
         if len(self._pending) >= self._max_batch:
             self._full.set()
+
+    def _take_batch(self) -> list[tuple[Statement, Params]]:
+        """The next batch: whole units, up to ``max_batch`` rows (one unit if it is bigger)."""
+        base = self._submitted - len(self._pending)
+        limit = base + self._max_batch
+        ends = self._ends
+        cut = 0
+        while ends and (ends[0] <= limit or cut == 0):
+            cut = ends.popleft() - base
+        batch = self._pending[:cut]
+        del self._pending[:cut]
+        return batch
 
     @property
     def unsaved(self) -> int:
@@ -243,8 +269,9 @@ class BatchedWriter:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._full.wait(), self._max_delay)
                 self._urgent = False
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
+                if self.before_batch is not None:
+                    self.before_batch()
+                batch = self._take_batch()
                 if batch:
                     done: set[int] = set()  # rows the search for bad rows settled
                     self._in_flight = (batch, done)
