@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from bot.adapters.console.adapter import ConsoleAdapter, ReplayReport
+from bot.adapters.console.records import future_limit, read_lines
 from bot.config import Settings
 from bot.core.clock import SimulatedClock
 from bot.runtime import Runtime
 
 
 def first_moment(path: Path) -> datetime | None:
-    """The first record's time, so the simulated clock starts where the file starts."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                at = json.loads(line).get("at")
-                return datetime.fromisoformat(at.replace("Z", "+00:00"))
-            except (ValueError, AttributeError):
-                continue
+    """The first valid record's time, so the simulated clock starts where the file starts."""
+    with path.open("rb") as handle:
+        for line in read_lines(handle, path.name, not_after=future_limit()):
+            if line.item is not None:
+                return line.item.at
     return None
 
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from bot.communities import Communities
 from bot.config import Settings
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 WINDOW_KEYS = 100_000
 #: How many handled event keys the store keeps (pruned at every start and once a day).
 KEPT_KEYS = 200_000
+#: A simulated clock jumping further than this fires the timers due in the gap only once.
+MAX_CATCH_UP = timedelta(days=400)
+#: Live events dated further ahead of the system clock are refused.
+MAX_AHEAD = timedelta(days=1)
 
 
 def default_cogs() -> list[type[Cog]]:
@@ -93,6 +97,12 @@ class Runtime:
         self.migrations_applied = self._repository.migrations_applied
         self._communities = Communities(self.settings, self._repository)
         await self._communities.load()
+        if isinstance(self.clock, SimulatedClock):
+            # a replay resumes where the store left off: re-delivered events lie behind
+            # it, and timers must not fire a second time for a past already handled
+            latest = await self._repository.latest_event_time()
+            if latest is not None:
+                self.clock.set(latest)
         repo = self._repository
         keys, horizon = await repo.recent_event_keys(max(self.bus.window.capacity // 2, 1))
         self.bus.remember(keys, horizon)
@@ -141,21 +151,49 @@ class Runtime:
         self._recorder.record(event)
 
     def publish(self, event: Event) -> bool:
-        """Hand an event to every subscriber; False when it is a duplicate."""
+        """Hand an event to every subscriber; False when it is a duplicate (or refused: an
+        event dated more than a day ahead of the system clock cannot be real)."""
+        if not isinstance(self.clock, SimulatedClock) and event.at > (
+                self.clock.now() + MAX_AHEAD):
+            log.warning("refused %s dated %s, more than a day ahead of this machine's clock",
+                        type(event).__name__, event.at.isoformat())
+            return False
         return self.bus.publish(event)
 
     async def message_author(self, community: str, message: str) -> str | None:
         """Who wrote a stored message (for platforms whose reaction updates do not say)."""
         return await self.repository.message_author(community, message)
 
-    async def invoke(self, command: Command, invocation: Invocation) -> Reply:
+    @overload
+    async def invoke(self, command: Command, invocation: Invocation,
+                     key: None = None) -> Reply: ...
+
+    @overload
+    async def invoke(self, command: Command, invocation: Invocation,
+                     key: str) -> Reply | None: ...
+
+    async def invoke(self, command: Command, invocation: Invocation,
+                     key: str | None = None) -> Reply | None:
+        """Run a command. With a ``key`` (a command that can be delivered again: a replayed
+        line, a re-sent update), one already run is not run again and None is returned."""
         await self.bus.drain()  # a command sees every event that came before it
+        if key is not None:
+            if key in self.bus.window or await self.repository.seen_keys([key]):
+                self.bus.duplicates += 1
+                return None
+            self.bus.window.add(key, invocation.at)
+            self.repository.record_seen(key, invocation.at)
         if self._recorder is not None:  # a command can be the first sign of a community
             self._recorder.ensure_community(invocation.community, invocation.at)
         return await self.commands.invoke(command, invocation)
 
     async def advance_to(self, moment: datetime) -> None:
-        """Move a simulated clock to ``moment``, firing each timer at its own due time."""
+        """Move a simulated clock to ``moment``, firing each timer at its own due time.
+
+        A jump longer than ``MAX_CATCH_UP`` (a file from 1970 followed by this year's
+        events) fires what fell due in the gap once, as a bot coming back after being down
+        would, instead of every daily and weekly timer of the whole gap.
+        """
         clock = self.clock
         if not isinstance(clock, SimulatedClock):
             return
@@ -164,7 +202,7 @@ class Runtime:
             due = self.timers.next_due()
             if due is None or due > moment:
                 break
-            clock.set(due)
+            clock.set(max(due, moment - MAX_CATCH_UP))
             await self.timers.run_due()
         clock.set(moment)
 

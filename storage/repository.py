@@ -430,6 +430,19 @@ class Repository:
         )
         return rows[0][0] if rows else None
 
+    async def message_authors(self, community: str, messages: Sequence[str]
+                              ) -> dict[str, str]:
+        """Who wrote each of ``messages`` that the store knows (one question per 500)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(messages), 500):
+            part = list(messages[start:start + 500])
+            marks = ",".join("?" * len(part))
+            for message, author in await self._rows(
+                f"SELECT message_id, author_id FROM messages WHERE community_id = ? "
+                f"AND message_id IN ({marks})", (community, *part)):
+                found[message] = author
+        return found
+
     async def channels(self, community: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in await self._rows(
             "SELECT channel_id, name FROM channels WHERE community_id = ? ORDER BY channel_id",
