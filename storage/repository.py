@@ -88,6 +88,9 @@ UPSERT_REACTION_COUNTS = _book.add("upsert_reaction_counts", """
 PRUNE_SEEN = _book.add("prune_seen", """
     DELETE FROM seen_events WHERE rowid <= (SELECT max(rowid) FROM seen_events) - ?""")
 SET_SEASON = _book.add("set_season", "UPDATE communities SET season = ? WHERE id = ?")
+UPSERT_ANNOUNCED = _book.add("upsert_announced_level", """
+    INSERT INTO level_announcements (community_id, season, member_id, level) VALUES (?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET level = max(level, excluded.level)""")
 INSERT_SEEN = _book.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
 
 
@@ -119,6 +122,42 @@ class LedgerRow:
     season: int
     actor: str | None
     note: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecentLedgerRow:
+    member: str
+    reason: str
+    ref: str
+    delta: int
+    at: datetime
+    day: str
+
+
+@dataclass(slots=True)
+class MessageFacts:
+    """What a reaction needs of the message it reacts to, as the store has it."""
+
+    author: str
+    channel: str | None
+    reply_to_author: str | None
+    author_is_bot: bool
+    #: (reactor, emoji) of every reaction recorded -> the points it still holds
+    reactions: dict[tuple[str, str], int]
+    #: reaction points the message earned in all (what the per-message cap counts)
+    reaction_points: int
+    #: the helpful-answer bonus was settled (given, or spent at the daily cap)
+    helped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStanding:
+    """A member's points state as the store has it (for a member memory let go of)."""
+
+    total: int
+    announced: int
+    last_award: datetime | None
+    earned_on_day: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +397,9 @@ class Repository:
             community, member, season, delta, reason, ref, epoch(at), day, actor, note,
         ))
 
+    def set_announced_level(self, community: str, season: int, member: str, level: int) -> None:
+        self._submit(UPSERT_ANNOUNCED, (community, season, member, level))
+
     def set_season(self, community: str, season: int) -> None:
         self._submit(SET_SEASON, (season, community))
 
@@ -538,6 +580,101 @@ class Repository:
                AND reason = ? AND ref = ?""", (community, member, reason, ref),
         )
         return int(rows[0][0]) if rows else 0
+
+    async def ledger_has(self, community: str, member: str, reason: str, ref: str) -> bool:
+        """Whether the ledger holds this change (of any amount, 0 included). Not waiting
+        for queued writes: callers remember what they wrote themselves."""
+        rows = await self._rows(
+            """SELECT 1 FROM ledger WHERE community_id = ? AND member_id = ? AND reason = ?
+               AND ref = ?""", (community, member, reason, ref), consistent=False)
+        return bool(rows)
+
+    async def announced_levels(self, community: str, season: int) -> dict[str, int]:
+        rows = await self._rows(
+            "SELECT member_id, level FROM level_announcements WHERE community_id = ? "
+            "AND season = ?", (community, season))
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def bot_members(self, community: str) -> list[str]:
+        rows = await self._rows(
+            "SELECT member_id FROM members WHERE community_id = ? AND is_bot = 1", (community,))
+        return [r[0] for r in rows]
+
+    async def recent_ledger(self, community: str, since: datetime, *, page: int = 20_000
+                            ) -> list[RecentLedgerRow]:
+        """Ledger rows dated ``since`` or later, read newest first by row id and stopping at
+        the first page with none that recent (rows are appended roughly in time order), so
+        a long history is not read at start."""
+        out: list[RecentLedgerRow] = []
+        below = None
+        cutoff = epoch(since)
+        while True:
+            rows = await self._rows(
+                "SELECT id, member_id, reason, ref, delta, at, day FROM ledger "
+                "WHERE community_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (community, below if below is not None else 2 ** 62, page))
+            recent = [r for r in rows if r[5] >= cutoff]
+            out.extend(RecentLedgerRow(r[1], r[2], r[3], int(r[4]), from_epoch(r[5]), r[6])
+                       for r in recent)
+            if len(rows) < page or not recent:
+                return out
+            below = rows[-1][0]
+
+    async def message_facts(self, community: str, message: str, author: str | None
+                            ) -> MessageFacts | None:
+        """What the store knows about a message and its reactions; ``author`` stands in
+        when the message itself was never recorded (posted before the bot was there)."""
+        rows = await self._rows(
+            "SELECT author_id, channel_id, reply_to_author_id, author_is_bot FROM messages "
+            "WHERE community_id = ? AND message_id = ?", (community, message),
+            consistent=False)
+        if rows:
+            author, channel, parent, is_bot = rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3])
+        elif author is None:
+            return None
+        else:
+            channel, parent, is_bot = None, None, False
+        facts = MessageFacts(author, channel, parent, is_bot, {}, 0, False)
+        for reactor, emoji in await self._rows(
+                "SELECT reactor_id, emoji FROM reactions WHERE community_id = ? "
+                "AND message_id = ?", (community, message), consistent=False):
+            facts.reactions[(reactor, emoji)] = 0
+        prefix = message + "|"
+        for reason, ref, delta in await self._rows(
+                """SELECT reason, ref, delta FROM ledger WHERE community_id = ? AND member_id = ?
+                   AND ((reason IN ('reaction_received', 'reaction_removed')
+                         AND ref >= ? AND ref < ?)
+                        OR (reason = 'helpful_answer' AND ref = ?))""",
+                (community, author, prefix, message + "}", message), consistent=False):
+            if reason == "helpful_answer":
+                facts.helped = True
+                continue
+            reactor, _, emoji = ref[len(prefix):].partition("|")
+            key = (reactor, emoji)
+            facts.reactions[key] = facts.reactions.get(key, 0) + int(delta)
+            if reason == "reaction_received":
+                facts.reaction_points += int(delta)
+        return facts
+
+    async def member_standing(self, community: str, season: int, member: str, day: str,
+                              earning: Sequence[str]) -> MemberStanding:
+        """Total, announced level, last message award and points earned on ``day`` (the
+        reasons in ``earning``) of one member."""
+        marks = ",".join("?" * len(earning))
+        rows = await self._rows(
+            f"""SELECT
+                 (SELECT points FROM point_totals WHERE community_id = ?1 AND season = ?2
+                    AND member_id = ?3),
+                 (SELECT level FROM level_announcements WHERE community_id = ?1
+                    AND season = ?2 AND member_id = ?3),
+                 (SELECT max(at) FROM ledger WHERE community_id = ?1 AND member_id = ?3
+                    AND reason = 'message' AND delta > 0),
+                 (SELECT sum(delta) FROM ledger WHERE community_id = ?1 AND member_id = ?3
+                    AND day = ?4 AND reason IN ({marks}))""",
+            (community, season, member, day, *earning), consistent=False)
+        total, announced, last, earned = rows[0]
+        return MemberStanding(int(total or 0), int(announced or 0),
+                              from_epoch(last) if last is not None else None, int(earned or 0))
 
     async def active_days(self, community: str, member: str, days: Sequence[str]) -> list[str]:
         """Which of ``days`` the member posted or reacted on, oldest first.
