@@ -347,10 +347,14 @@ class EventBus:
         """Wait until every event published so far has been handled by every subscriber."""
         while True:
             await self._held_done.wait()
+            waited = False
             for sub in self._subscribers:
                 while sub.pending:
+                    waited = True
                     await sub.idle.wait()
-            if not self._held:
+            # one whole pass with nothing to wait for: a subscriber checked early in the
+            # pass may have been given a derived event by one checked later
+            if not waited and not self._held:
                 return
 
     async def stop(self) -> None:
