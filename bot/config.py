@@ -61,6 +61,7 @@ class StorageSection(_Section):
     url: str = "sqlite:///tribebot.db"
     batch_size: int = Field(20_000, ge=1, le=100_000)
     batch_interval_ms: int = Field(50, ge=1, le=60_000)
+    stop_grace_seconds: float = Field(15, ge=0, le=600)
 
     @field_validator("url")
     @classmethod

@@ -11,7 +11,7 @@ from bot.adapters.console.adapter import ConsoleAdapter, ReplayReport
 from bot.adapters.console.records import future_limit, read_lines
 from bot.config import Settings
 from bot.core.clock import SimulatedClock
-from bot.runtime import Runtime
+from bot.runtime import WINDOW_KEYS, Runtime
 
 
 def first_moment(path: Path) -> datetime | None:
@@ -24,23 +24,30 @@ def first_moment(path: Path) -> datetime | None:
 
 
 async def replay_file(
-    settings: Settings, path: Path, *, echo: bool = True, console: Console | None = None
+    settings: Settings, path: Path, *, echo: bool = True, console: Console | None = None,
+    window: int = WINDOW_KEYS,
 ) -> ReplayReport:
-    """Replay ``path``; SIGINT/SIGTERM stop it cleanly with everything handled so far saved."""
+    """Replay ``path``; SIGINT/SIGTERM stop it cleanly with everything handled so far saved
+    (or, when the store takes no writes, kept beside it for the next start).
+
+    ``window``: handled-event keys kept in memory (see ``Runtime``).
+    """
     from bot.cli import install_stop_signals
 
     start = first_moment(path) or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
-    runtime = Runtime(settings, clock=SimulatedClock(start))
-    await runtime.start()
+    runtime = Runtime(settings, clock=SimulatedClock(start), window=window)
     report = ReplayReport()
-    adapter = ConsoleAdapter(runtime, console=console, echo=echo)
 
     def stop() -> None:
         report.stopped_early = True
+        runtime.request_stop()
 
     install_stop_signals(stop)
+    await runtime.start()
+    adapter = ConsoleAdapter(runtime, console=console, echo=echo)
     try:
-        await adapter.replay(path, report)
+        if not report.stopped_early:
+            await adapter.replay(path, report)
     finally:
         await runtime.stop()
     return report

@@ -74,6 +74,7 @@ class Runtime:
         self._interpreter = InterpreterTuning()
         #: set once ``start`` has finished (store open, cogs started, bus running)
         self.started = asyncio.Event()
+        self._stop_requested = False
 
     @property
     def repository(self) -> Repository:
@@ -93,6 +94,8 @@ class Runtime:
         self._repository = await open_repository(
             storage.url, max_batch=storage.batch_size, max_delay_ms=storage.batch_interval_ms
         )
+        if self._stop_requested:  # asked while the store was being opened
+            self.request_stop()
         self._interpreter.apply()  # after the one step that fails on a bad store
         self.migrations_applied = self._repository.migrations_applied
         self._communities = Communities(self.settings, self._repository)
@@ -206,8 +209,17 @@ class Runtime:
             await self.timers.run_due()
         clock.set(moment)
 
+    def request_stop(self) -> None:
+        """A stop is coming (SIGINT/SIGTERM): nothing waits any more for a store that takes
+        no writes, so the stop itself cannot hang on one; ``stop`` keeps what it cannot
+        write beside the database."""
+        self._stop_requested = True
+        if self._repository is not None and self._repository.writer is not None:
+            self._repository.writer.request_stop()
+
     async def stop(self) -> None:
         self.started.clear()
+        self.request_stop()
         try:
             await self.timers.stop()
             await self.bus.stop()
@@ -217,7 +229,8 @@ class Runtime:
                 except Exception:
                     log.exception("cog %s failed to stop cleanly", cog.name)
             if self._repository is not None:
-                await self._repository.close()
+                await self._repository.close(
+                    give_up_after_s=self.settings.storage.stop_grace_seconds)
         finally:
             self._interpreter.restore()
 

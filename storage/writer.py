@@ -155,6 +155,10 @@ class BatchedWriter:
         self.failed = asyncio.Event()
         self.failure: BaseException | None = None
         self._last_error: BaseException | None = None
+        #: the store refused the last try (locked, full): writes are waiting for it
+        self.waiting_for_store = False
+        #: a stop was asked for: reads no longer wait for a store that takes no writes
+        self.stopping = False
         #: the batch being committed, and which of its rows are settled already
         self._in_flight: tuple[list[tuple[Statement, Params]], set[int]] | None = None
 
@@ -215,10 +219,19 @@ class BatchedWriter:
             rows.extend(row for index, row in enumerate(batch) if index not in done)
         return rows + self._pending
 
-    async def flush(self) -> None:
+    def request_stop(self) -> None:
+        """A stop is coming: from now on ``flush`` does not wait for a store that is
+        unavailable (a read then sees the store as it is), so nothing hangs on the way out;
+        ``close`` still gives the store its time and keeps what it cannot write."""
+        self.stopping = True
+        self._committed_event.set()  # waiters look again
+
+    async def flush(self, *, all_the_way: bool = False) -> None:
         """Return once every row submitted before the call is committed.
 
-        Raises ``WriterStopped`` if the writer stopped instead of committing them.
+        Raises ``WriterStopped`` if the writer stopped instead of committing them. After
+        ``request_stop`` it returns at once while the store is unavailable, unless
+        ``all_the_way`` (what ``close`` asks).
         """
         target = self._submitted
         while self._committed < target:
@@ -228,6 +241,8 @@ class BatchedWriter:
                     f"{self.unsaved} rows were not saved")
             if self._task is None or self._task.done():
                 raise WriterStopped("the writer is not running")
+            if self.stopping and self.waiting_for_store and not all_the_way:
+                return
             self._urgent = True
             self._full.set()
             self._wake.set()
@@ -245,7 +260,7 @@ class BatchedWriter:
         if self._task is None:
             return
         try:
-            await asyncio.wait_for(self.flush(), give_up_after_s)
+            await asyncio.wait_for(self.flush(all_the_way=True), give_up_after_s)
         except TimeoutError:
             raise WriterStopped(
                 f"the store did not take writes for {give_up_after_s:g} s while stopping "
@@ -306,11 +321,14 @@ class BatchedWriter:
                     raise
                 self._last_error = exc
                 self.retries += 1
+                self.waiting_for_store = True
+                self._committed_event.set()  # a stopping reader stops waiting
                 log.warning("cannot write to the store (%s); %d rows are waiting, trying "
                             "again in %g s", _describe(exc), self.unsaved, pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self._retry_max)
                 continue
+            self.waiting_for_store = False
             if pause > self._retry_first:
                 log.warning("the store takes writes again; %d waiting rows saved", len(batch))
             return

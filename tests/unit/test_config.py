@@ -43,7 +43,7 @@ def test_unknown_key_is_an_error_naming_the_valid_keys(tmp_path: Path) -> None:
     found = problems(tmp_path, '[storage]\nurll = "sqlite:///x.db"\n')
     assert found == [
         "config.toml: [storage] urll: unknown key; expected one of: "
-        "batch_interval_ms, batch_size, url"
+        "batch_interval_ms, batch_size, stop_grace_seconds, url"
     ]
 
 
