@@ -176,3 +176,24 @@ def test_run_without_any_platform_is_bad_input(tmp_path: Path) -> None:
     config.write_text("[bot]\nlanguage = \"he\"\n", encoding="utf-8")
     code, output = run("run", "--config", str(config))
     assert code == 2 and "no platform is enabled" in output
+
+
+def test_hostile_replay_lines_are_each_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    from tests.unit.test_replay_records import BAD_LINES, line
+
+    bad = tmp_path / "hostile.jsonl"
+    cases = [(name, data, expected) for name, (data, expected) in BAD_LINES.items()
+             if name != "line too long"]
+    bad.write_bytes(b"".join(data for _, data, _ in cases) + line(message="m-good"))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "replay", str(bad), "--db", str(tmp_path / "x.db"),
+         "--quiet"], capture_output=True, timeout=60, cwd=ROOT, check=False)
+    output = (done.stdout + done.stderr).decode("utf-8", "replace")
+    assert done.returncode == 2, output
+    assert "Traceback" not in output
+    joined = " ".join(output.split())  # rich wraps long lines
+    for number, (name, _, expected) in enumerate(cases, start=1):
+        assert f"hostile.jsonl:{number}: " in joined, name
+        assert " ".join(expected.split()) in joined, name
+    assert "replayed 1 events" in output
+    assert f"{len(cases)} bad lines" in joined

@@ -241,3 +241,31 @@ async def test_a_level_is_announced_once_whatever_the_total_does_after(tmp_path:
         await tribe.command("mod", "/points give @Ann 30 and back")
         assert posts(tribe, "level_up") == [], "level 1 was announced before the restart"
         assert await tribe.points("ann") == 120
+
+
+# -- clock jumps -----------------------------------------------------------------------
+
+async def test_a_jump_of_decades_fires_each_timer_a_bounded_number_of_times(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    long_ago = datetime(1971, 1, 4, 9, 0, tzinfo=START.tzinfo)
+    async with running(make_settings(tmp_path), long_ago) as tribe:
+        await tribe.open("ann")  # a community: daily pruning, weekly sweeps and summaries
+        timers = tribe.adapter.runtime.timers
+        fired = 0
+        run_due = timers.run_due
+
+        async def counting() -> int:
+            nonlocal fired
+            ran = await run_due()
+            fired += ran
+            return ran
+
+        timers.run_due = counting  # type: ignore[method-assign]
+        tribe.now = START
+        await asyncio.wait_for(tribe.say("ann", "fifty-five years later"), timeout=20)
+        # 400 days of daily and weekly timers at most, not 55 years of them
+        assert 0 < fired < 700, fired
+        assert await tribe.points("ann") > 0
