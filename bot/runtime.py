@@ -66,7 +66,9 @@ class Runtime:
         self.bus = EventBus(remember=window, tap=self._record)
         self._recorder: Recorder | None = None
         self.outbox = Outbox()
-        self.commands = CommandRegistry(self._refusal, self._failure)
+        self.commands = CommandRegistry(
+            self._refusal, self._failure,
+            lambda invocation: self.communities.catalog(invocation.community))
         self.timers = Timers(self.clock, settle=self.bus.drain)
         self._repository: Repository | None = None
         self._communities: Communities | None = None

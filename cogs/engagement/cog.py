@@ -69,6 +69,11 @@ log = logging.getLogger(__name__)
 
 LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 MAX_GRANT = 1_000_000
+#: Leaderboard pages (10 members each) a member can ask for.
+MAX_PAGE = 100_000
+#: Points one row of an imported CSV may carry (either sign): another bot's XP totals run
+#: into the millions, and a member's sum of them must stay far inside 64-bit integers.
+MAX_IMPORTED = 1_000_000_000
 STREAK_WINDOW_DAYS = 370
 #: What memory holds at most; the rest is read back from the store when needed.
 KNOWN_MESSAGES = 100_000
@@ -477,6 +482,8 @@ class EngagementCog(Cog):
     # -- commands ----------------------------------------------------------------------
     def commands(self) -> Sequence[Command]:
         member_opt = Option("member", OptionKind.MEMBER, "The member", required=True)
+        amount_opt = Option("amount", OptionKind.INTEGER, "How many points", minimum=1,
+                            maximum=MAX_GRANT)
         return [
             Command(("rank",), "Your level, points, rank and streak", self.cmd_rank,
                     (Option("member", OptionKind.MEMBER, "Whose rank (default: yours)",
@@ -484,16 +491,17 @@ class EngagementCog(Cog):
             Command(("top",), "The leaderboard", self.cmd_top,
                     (Option("period", OptionKind.CHOICE, "week, month or all",
                             required=False, choices=("week", "month", "all")),
-                     Option("page", OptionKind.INTEGER, "Page number", required=False))),
+                     Option("page", OptionKind.INTEGER, "Page number", required=False,
+                            minimum=1, maximum=MAX_PAGE))),
             Command(("points", "history"), "Why you have your points", self.cmd_history,
                     (Option("member", OptionKind.MEMBER, "Whose history (moderators)",
                             required=False),)),
             Command(("points", "give"), "Give points to a member", self.cmd_give,
-                    (member_opt, Option("amount", OptionKind.INTEGER, "How many points"),
-                     Option("reason", OptionKind.TEXT, "Why")), moderator=True),
+                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
+                    moderator=True),
             Command(("points", "take"), "Take points from a member", self.cmd_take,
-                    (member_opt, Option("amount", OptionKind.INTEGER, "How many points"),
-                     Option("reason", OptionKind.TEXT, "Why")), moderator=True),
+                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
+                    moderator=True),
             Command(("points", "reset"), "Reset a member's points this season", self.cmd_reset,
                     (member_opt,), moderator=True),
             Command(("points", "import"), "Import points from another bot (CSV)",
@@ -734,27 +742,50 @@ def parse_points_csv(data: bytes, platform: str, tr: Any) -> list[tuple[str, int
     except UnicodeDecodeError:
         raise CommandError(tr.gettext("The file is not UTF-8 text; export it as CSV.")) from None
     rows: dict[str, int] = {}
-    problems: list[str] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    problems: list[RichText] = []
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise CommandError(tr.gettext("The file is not a CSV file ({problem}).",
+                                      problem=str(exc))) from None
+    for number, row in enumerate(lines, start=1):
         if not row or not "".join(row).strip():
             continue
         if len(row) < 2:
-            problems.append(f"line {number}: expected member id, points")
+            problems.append(tr.gettext("line {line}: expected member id, points", line=number))
             continue
         member, points = row[0].strip(), row[1].strip()
-        if number == 1 and not points.lstrip("-").isdigit():
+        whole = points.lstrip("-").isdigit() and points.isascii()
+        if number == 1 and not whole:
             continue  # a header line
-        if not points.lstrip("-").isdigit():
-            problems.append(f"line {number}: points must be a whole number, not {points!r}")
+        if not whole:
+            problems.append(tr.gettext("line {line}: points must be a whole number, not "
+                                       "“{value}”", line=number, value=points[:30]))
+            continue
+        value = int(points) if len(points) <= 20 else MAX_IMPORTED + 1
+        if not -MAX_IMPORTED <= value <= MAX_IMPORTED:
+            problems.append(tr.gettext(
+                "line {line}: points must be between -{max} and {max}, not “{value}”",
+                line=number, max=MAX_IMPORTED, value=points[:30]))
             continue
         if not member:
-            problems.append(f"line {number}: the member id is empty")
+            problems.append(tr.gettext("line {line}: the member id is empty", line=number))
+            continue
+        if len(member) > 200 or any(ch < " " for ch in member):
+            problems.append(tr.gettext("line {line}: “{value}” is not a member id",
+                                       line=number, value=member[:30]))
             continue
         member_id = member if member.startswith(f"{platform}:") else f"{platform}:{member}"
-        rows[member_id] = rows.get(member_id, 0) + int(points)
+        total = rows.get(member_id, 0) + value
+        if not -MAX_IMPORTED <= total <= MAX_IMPORTED:
+            problems.append(tr.gettext(
+                "line {line}: {member} would get more than {max} points in all",
+                line=number, member=member[:30], max=MAX_IMPORTED))
+            continue
+        rows[member_id] = total
     if problems:
         raise CommandError(tr.gettext("Nothing was imported: {problems}",
-                                      problems="; ".join(problems[:5])))
+                                      problems="; ".join(p.plain() for p in problems[:5])))
     if not rows:
         raise CommandError(tr.gettext(
             "Nothing was imported: the file has no rows of member id, points."))

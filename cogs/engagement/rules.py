@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 
+from bot.config import LEVELS as MAX_LEVEL
 from bot.config import EngagementSection as Policy
 
 __all__ = ["Policy"]
@@ -33,8 +34,6 @@ class LevelProgress:
     needed: int
 
 
-
-MAX_LEVEL = 1000
 
 
 @cache
