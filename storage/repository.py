@@ -23,6 +23,8 @@ from storage.writer import BatchedWriter, Params, Statement, StatementBook, Writ
 
 log = logging.getLogger(__name__)
 
+#: How long one write waits for another program's lock before the writer's own retries.
+WRITER_BUSY_TIMEOUT_MS = 1000
 #: Every write statement of every storage module, in batch execution order.
 BOOK = StatementBook()
 _book = BOOK
@@ -191,6 +193,9 @@ class Repository:
     async def open(self) -> list[str]:
         """Connect, apply pending migrations, start the writer; returns migrations applied."""
         self._write = await connect(self.url)
+        # the writer retries a locked store by itself (see storage.writer): one try waits
+        # a second, not five, so a stop is never stuck behind a statement waiting for a lock
+        await self._write.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
         try:
             applied = await migrate(self._write)
             self.migrations_applied = applied

@@ -6,9 +6,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -197,3 +199,82 @@ def test_hostile_replay_lines_are_each_reported_and_the_run_goes_on(tmp_path: Pa
         assert " ".join(expected.split()) in joined, name
     assert "replayed 1 events" in output
     assert f"{len(cases)} bad lines" in joined
+
+
+@pytest.mark.parametrize("locked", ["before the start", "mid-replay"])
+def test_sigterm_while_another_program_locks_the_database_stops_and_keeps_the_rows(
+    tmp_path: Path, locked: str,
+) -> None:
+    events = tmp_path / "big.jsonl"
+    with events.open("w", encoding="utf-8") as handle:
+        for i in range(40_000):
+            handle.write(json.dumps({
+                "type": "message_posted", "at": f"2026-11-02T08:{i // 1000 % 60:02d}:00Z",
+                "community": "c", "message": f"m{i}", "author": f"u{i % 300}",
+                "channel": "general", "text": f"message number {i}"}) + "\n")
+    db = tmp_path / "x.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{db}"\nstop_grace_seconds = 1\n',
+                      encoding="utf-8")
+    command = [sys.executable, "-m", "bot", "replay", str(events), "--config", str(config),
+               "--quiet"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    locker = None
+    if locked == "before the start":
+        assert run("replay", str(EXAMPLE), "--config", str(config), "--quiet")[0] == 0
+        locker = sqlite3.connect(db, timeout=30, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # like a database browser with unsaved changes
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, cwd=ROOT)
+    if locker is None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until rows are being committed
+            time.sleep(0.05)
+            try:
+                with sqlite3.connect(db) as conn:
+                    if conn.execute("SELECT count(*) FROM messages").fetchone()[0] > 0:
+                        break
+            except sqlite3.OperationalError:
+                continue
+        locker = sqlite3.connect(db, timeout=30, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("cannot write to the store" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.05)  # the bot now queues what it cannot write
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        took = time.monotonic() - asked
+        reader.join(timeout=10)
+        output = "".join(lines)
+        saved = locker.execute("SELECT count(*) FROM messages").fetchone()[0]
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert took < 20, f"the stop took {took:.0f} s"
+    assert proc.returncode == 1, output
+    assert "Traceback" not in output
+    spill = Path(f"{db}.unsaved.jsonl")
+    assert "the next start writes them" in " ".join(output.split())
+    assert spill.exists() and spill.stat().st_size > 0
+    code, stats = run("db", "stats", "--db", str(db))  # the next start writes them
+    assert code == 0, stats
+    assert not spill.exists()
+    with sqlite3.connect(db) as conn:
+        messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        seen = conn.execute("SELECT count(*) FROM seen_events").fetchone()[0]
+        commands = conn.execute(
+            "SELECT count(*) FROM seen_events WHERE key LIKE 'Command:%'").fetchone()[0]
+    if locked == "mid-replay":
+        assert messages > saved, "the kept rows were written"
+    messages_in_example = 3
+    events_in_example = 14
+    assert seen - commands - (events_in_example - messages_in_example
+                              if locked == "before the start" else 0) == messages, (
+        "every message was kept with its key: whole events only")
