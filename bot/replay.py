@@ -25,12 +25,13 @@ def first_moment(path: Path) -> datetime | None:
 
 async def replay_file(
     settings: Settings, path: Path, *, echo: bool = True, console: Console | None = None,
-    window: int = WINDOW_KEYS,
+    window: int = WINDOW_KEYS, adapter_type: type[ConsoleAdapter] = ConsoleAdapter,
 ) -> ReplayReport:
     """Replay ``path``; SIGINT/SIGTERM stop it cleanly with everything handled so far saved
     (or, when the store takes no writes, kept beside it for the next start).
 
-    ``window``: handled-event keys kept in memory (see ``Runtime``).
+    ``window``: handled-event keys kept in memory (see ``Runtime``); ``adapter_type``: the
+    console adapter to use (``bench/drill.py`` records what is sent with its own).
     """
     from bot.cli import install_stop_signals
 
@@ -44,7 +45,7 @@ async def replay_file(
 
     install_stop_signals(stop)
     await runtime.start()
-    adapter = ConsoleAdapter(runtime, console=console, echo=echo)
+    adapter = adapter_type(runtime, console=console, echo=echo)
     try:
         if not report.stopped_early:
             await adapter.replay(path, report)

@@ -94,6 +94,11 @@ UPSERT_ANNOUNCED = _book.add("upsert_announced_level", """
     INSERT INTO level_announcements (community_id, season, member_id, level) VALUES (?, ?, ?, ?)
     ON CONFLICT DO UPDATE SET level = max(level, excluded.level)""")
 INSERT_SEEN = _book.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
+# What records a key now (INSERT_SEEN stays for rows an older version kept at a stop): a
+# handled key (live = 1) and the key it undoes (live = 0), in one statement so that the
+# batch keeps their order; REPLACE gives a key seen again a new rowid (the newest last).
+SET_SEEN = _book.add("set_seen", """
+    INSERT OR REPLACE INTO seen_events (key, at, live) VALUES (?, ?, ?)""")
 
 
 def epoch(moment: datetime) -> int:
@@ -390,8 +395,12 @@ class Repository:
         re-deliveries, which come within minutes; without pruning the table grows forever)."""
         self._submit(PRUNE_SEEN, (keep,))
 
-    def record_seen(self, key: str, at: datetime) -> None:
-        self._submit(INSERT_SEEN, (key, epoch(at)))
+    def record_seen(self, key: str, at: datetime, *, undoes: str | None = None) -> None:
+        """Remember a handled event's key (and that the key it undoes is free again)."""
+        ts = epoch(at)
+        self._submit(SET_SEEN, (key, ts, 1))
+        if undoes is not None:
+            self._submit(SET_SEEN, (undoes, ts, 0))
 
     def add_ledger(
         self, community: str, member: str, *, season: int, delta: int, reason: str, ref: str,
@@ -445,7 +454,7 @@ class Repository:
         it may be a re-delivery that only the store recognises. Times are rounded up to
         the next second (the store keeps whole seconds), which errs on the side of asking."""
         rows = await self._rows(
-            "SELECT rowid, key, at FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
+            "SELECT rowid, key, at, live FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
         )
         horizon = None
         if len(rows) == limit:
@@ -454,15 +463,16 @@ class Repository:
             if older and older[0][0] is not None:
                 # stored in whole seconds: the next second covers the fraction cut off
                 horizon = from_epoch(int(older[0][0]) + 1)
-        return [(r[1], from_epoch(r[2] + 1)) for r in reversed(rows)], horizon
+        return [(r[1], from_epoch(r[2] + 1)) for r in reversed(rows) if r[3]], horizon
 
     async def seen_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` were handled already (one question for a whole batch)."""
         if not keys:
             return set()
         marks = ",".join("?" * len(keys))
-        rows = await self._rows(f"SELECT key FROM seen_events WHERE key IN ({marks})",
-                                list(keys), consistent=False)
+        rows = await self._rows(
+            f"SELECT key FROM seen_events WHERE key IN ({marks}) AND live = 1", list(keys),
+            consistent=False)
         return {r[0] for r in rows}
 
     async def latest_event_time(self) -> datetime | None:

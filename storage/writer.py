@@ -61,7 +61,7 @@ class WriterStopped(RuntimeError):
 
 
 _INSERT_VALUES = re.compile(
-    r"(?P<head>^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+\w+\s*\([^)]*\))"
+    r"(?P<head>^\s*INSERT\s+(?:OR\s+(?:IGNORE|REPLACE)\s+)?INTO\s+\w+\s*\([^)]*\))"
     r"\s*VALUES\s*\((?P<values>[^)]*)\)(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )

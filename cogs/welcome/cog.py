@@ -415,7 +415,7 @@ class WelcomeCog(Cog):
                     back: bool = False) -> None:
         state = self._c(community)
         now = self.ctx.clock.now()
-        state.last_welcome = now
+        state.last_welcome = now = _whole_second(now)  # as stored: a restart sees the same
         named = [m for m, _ in newcomers]
         channel = self.channel(community)
         if channel is None or self.setting(community, "dm") == "only":
@@ -462,7 +462,8 @@ class WelcomeCog(Cog):
         async def alert() -> None:
             await self._alert(community, member, message, channel)
 
-        self.ctx.timers.call_at(at + timedelta(hours=hours), f"first-response:{community}:"
+        self.ctx.timers.call_at(_whole_second(at) + timedelta(hours=hours),
+                                f"first-response:{community}:"
                                 f"{member}", alert)
 
     async def _alert(self, community: str, member: str, message: str, channel: str) -> None:
@@ -598,3 +599,9 @@ def _replace_first_mention(segments: Sequence[Any], member: str,
         else:
             out.append(segment)
     return out
+
+
+def _whole_second(moment: datetime) -> datetime:
+    """Times the store keeps (in whole seconds) and timers are planned from: the same
+    before and after a restart."""
+    return moment.replace(microsecond=0)

@@ -20,3 +20,8 @@ CREATE TABLE welcome_posts (
     newcomers    TEXT NOT NULL           -- JSON list of the member ids it named
 );
 CREATE INDEX welcome_posts_by_time ON welcome_posts (community_id, at);
+
+-- A handled key an event later undid (a reaction removed re-allows adding it again; a
+-- join re-allows a leave): kept with live = 0, so that after a restart a new occurrence is
+-- not taken for a re-delivery.
+ALTER TABLE seen_events ADD COLUMN live INTEGER NOT NULL DEFAULT 1;

@@ -10,6 +10,7 @@ traceback, and the rest of the file still runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -212,14 +213,22 @@ def _edit(f: _Fields, base: dict[str, Any]) -> MessageEdited:
     return MessageEdited(**base, message=f.ident("message"), text=text, length=_length(f, text))
 
 
+def _timed(event: Event) -> Event:
+    """The event with its time in its key. A platform's reaction or leave carries no id of
+    its own, so its key names only what it is about (the same reaction re-delivered stays a
+    duplicate); a replay line has its time, which tells the same line delivered again from
+    the same reaction added again later, also across a restart."""
+    return dataclasses.replace(event, platform_key=f"{event.key}@{event.at.timestamp():.6f}")
+
+
 def _reaction(kind: type[ReactionAdded] | type[ReactionRemoved]) -> Callable[..., Event]:
     def build(f: _Fields, base: dict[str, Any]) -> Event:
         emoji = f.text("emoji", limit=MAX_EMOJI)
         if not emoji.strip():
             raise f.fail("\"emoji\" is empty")
-        return kind(**base, message=f.ident("message"), reactor=f.ident("reactor"),
-                    emoji=emoji, message_author=f.optional_ident("author"),
-                    reactor_is_bot=f.flag("reactor_is_bot"))
+        return _timed(kind(**base, message=f.ident("message"), reactor=f.ident("reactor"),
+                           emoji=emoji, message_author=f.optional_ident("author"),
+                           reactor_is_bot=f.flag("reactor_is_bot")))
     return build
 
 
@@ -252,7 +261,7 @@ _BUILDERS: dict[str, Callable[[_Fields, dict[str, Any]], Event]] = {
     "community_left": lambda f, b: CommunityLeft(**b),
     "member_joined": lambda f, b: MemberJoined(
         **b, member=f.ident("member"), name=f.name("name"), is_bot=f.flag("is_bot")),
-    "member_left": lambda f, b: MemberLeft(**b, member=f.ident("member")),
+    "member_left": lambda f, b: _timed(MemberLeft(**b, member=f.ident("member"))),
     "invite_used": lambda f, b: InviteUsed(
         **b, member=f.ident("member"), inviter=f.optional_ident("inviter"),
         code=f.text("code", "", limit=MAX_ID)),
