@@ -269,3 +269,22 @@ async def test_a_jump_of_decades_fires_each_timer_a_bounded_number_of_times(
         # 400 days of daily and weekly timers at most, not 55 years of them
         assert 0 < fired < 700, fired
         assert await tribe.points("ann") > 0
+
+
+async def test_a_live_event_from_the_future_is_refused(tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from bot.core.events import MessagePosted
+
+    async with Runtime(make_settings(tmp_path), cogs=ALL_COGS) as rt:  # the system clock
+        now = datetime.now(UTC)
+        ahead = MessagePosted(community=COMMUNITY, at=now + timedelta(days=2),
+                              message="console:m1", author="console:ann",
+                              channel="console:general", length=20)
+        assert rt.publish(ahead) is False
+        assert rt.publish(MessagePosted(community=COMMUNITY, at=now, message="console:m2",
+                                        author="console:ann", channel="console:general",
+                                        length=20)) is True
+        await rt.bus.drain()
+        assert await rt.repository.message_author(COMMUNITY, "console:m1") is None
+        assert await rt.repository.message_author(COMMUNITY, "console:m2") == "console:ann"
