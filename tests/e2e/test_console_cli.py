@@ -48,6 +48,18 @@ def test_replay_of_the_documented_example(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM members WHERE present = 0").fetchone()[0] == 1
 
 
+def test_replaying_the_same_file_again_counts_duplicates_and_posts_nothing(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "x.db")
+    assert run("replay", str(EXAMPLE), "--db", db)[0] == 0
+    code, output = run("replay", str(EXAMPLE), "--db", db)
+    assert code == 0, output
+    assert "replayed 0 events and 0 commands from events.jsonl (15 duplicates ignored" in (
+        " ".join(output.split()))
+    assert "Welcome" not in output and "reply to @" not in output, "nothing said twice"
+
+
 def test_example_file_documents_every_event_type() -> None:
     from bot.adapters.console.records import RECORD_TYPES
 
