@@ -278,7 +278,8 @@ class EngagementCog(Cog):
             self._bots.put(author, None)
         policy = self.policy(community)
         day = self.ctx.communities.local_day(community, event.at)
-        state = await self._state(community, author, day)
+        state = self._states.touch((community, author)) or await self._state(community, author,
+                                                                             day)
         excluded = (event.channel in policy.excluded_channels
                     or (event.thread is not None and event.thread in policy.excluded_channels))
         award = award_message(
@@ -301,7 +302,8 @@ class EngagementCog(Cog):
         community = event.community
         if event.reactor_is_bot:
             return
-        entry = await self._message(community, event.message, event.message_author)
+        entry = self._messages.get((community, event.message)) or await self._message(
+            community, event.message, event.message_author)
         if entry is None:
             return  # nobody knows who wrote it: there is nobody to credit
         author = entry.author
@@ -311,7 +313,8 @@ class EngagementCog(Cog):
         if entry.channel is not None and entry.channel in policy.excluded_channels:
             return
         day = self.ctx.communities.local_day(community, event.at)
-        state = await self._state(community, author, day)
+        state = self._states.touch((community, author)) or await self._state(community, author,
+                                                                             day)
         before = state.total
         reactions = entry.reactions
         if reactions is None:
@@ -435,9 +438,10 @@ class EngagementCog(Cog):
         if new <= old:
             return
         state.announced = new
+        await self._level_up(community, member, policy, old, new, channel)
+        # stored once announced: a crash in between announces it again rather than never
         self.ctx.repository.set_announced_level(
             community, self.ctx.communities.season(community), member, new)
-        await self._level_up(community, member, policy, old, new, channel)
 
     async def _level_up(
         self, community: str, member: str, policy: Policy, old: int, new: int,

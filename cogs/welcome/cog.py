@@ -306,9 +306,10 @@ class WelcomeCog(Cog):
         community, state, author = event.community, self._c(event.community), event.author
         if author in state.buddy_days or author in self._buddies(community):
             state.buddy_days[author] = self._day(community, event.at)
+        if author in state.regulars:  # only regulars greet newcomers
+            await self._credit_greeting(event, state)
         if event.author_name:
             state.names.put(author, event.author_name)
-        await self._credit_greeting(event, state)
         newcomer = state.unanswered.get(event.reply_to or "")
         if newcomer is not None and newcomer != author:
             self._answered(community, newcomer, event.reply_to or "", author, event.at)
@@ -338,8 +339,6 @@ class WelcomeCog(Cog):
     async def _credit_greeting(self, event: MessagePosted, state: _Community) -> None:
         """A regular's reply to a newcomer (or to their welcome) within the greeting window,
         credited once per newcomer and regular (the ledger remembers it across restarts)."""
-        if event.author not in state.regulars:
-            return
         post = state.posts.get(event.reply_to or "")
         greeted = list(post[1]) if post else []
         if event.reply_to_author is not None:
@@ -361,7 +360,8 @@ class WelcomeCog(Cog):
                                              channel=event.channel))
 
     def _buddies(self, community: str) -> list[str]:
-        return list(self.ctx.communities.get(community, "welcome.buddies", []))
+        """The members who offered to be buddies, in the order they offered."""
+        return self.ctx.communities.get(community, "welcome.buddies", [])
 
     # -- sending -----------------------------------------------------------------------
     def _buddy(self, community: str, at: datetime, newcomers: Sequence[str]) -> str | None:
@@ -471,8 +471,9 @@ class WelcomeCog(Cog):
         if state.unanswered.pop(message, None) is None:
             return
         owners = self.ctx.communities.get(community, "owners_channel")
-        self.store.record_first_alert(community, member, self.ctx.clock.now())
+        now = self.ctx.clock.now()
         if not owners:
+            self.store.record_first_alert(community, member, now)
             log.warning("no owners' channel in %s: first-response alert for %s not sent",
                         community, member)
             return
@@ -485,6 +486,8 @@ class WelcomeCog(Cog):
             link=MessageLink(community, channel, message, tr.phrase("open the message")))
         await self.ctx.outbox.send(Post(community=community, channel=owners, text=text,
                                         kind="first_response_alert"))
+        # recorded once sent: a crash in between sends it again rather than never
+        self.store.record_first_alert(community, member, now)
 
     # -- commands ----------------------------------------------------------------------
     def commands(self) -> Sequence[Command]:
