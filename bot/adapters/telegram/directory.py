@@ -43,7 +43,7 @@ class Directory:
     def __init__(self) -> None:
         self._usernames: BoundedDict[tuple[int, str], MemberRef] = BoundedDict(MAX_ENTRIES)
         self._names: BoundedDict[tuple[int, int], str] = BoundedDict(MAX_ENTRIES)
-        self._topics: dict[tuple[int, str], int] = {}
+        self._topics: BoundedDict[tuple[int, str], int] = BoundedDict(MAX_ENTRIES)
 
     def learn_user(self, chat_id: int, user: User | None) -> None:
         if user is None:
@@ -64,7 +64,7 @@ class Directory:
             self.learn_user(chat, entity.user)
         created = message.forum_topic_created
         if created is not None and message.message_thread_id is not None:
-            self._topics[(chat, created.name.lower())] = message.message_thread_id
+            self._topics.put((chat, created.name.lower()), message.message_thread_id)
 
     def member(self, chat_id: int, word: str) -> MemberRef | None:
         """A member by ``@username`` (as seen in this chat)."""
