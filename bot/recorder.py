@@ -50,15 +50,17 @@ class Recorder:
             self._repo.record_community(community, platform_of(community), "", at)
             self._communities.mark_known(community)
 
-    def record(self, event: Event) -> None:
-        """Queue the rows for one event (runs inline in publish: it must never wait)."""
+    def record(self, event: Event, *, undone: str | None = None) -> None:
+        """Queue the rows for one event (runs inline in publish: it must never wait);
+        ``undone``: the handled key this event frees again (a reaction removed frees its
+        addition), stored as such so that a restart knows it too."""
         if not isinstance(event, PLATFORM_EVENTS):
             return  # derived events (stage changes, greetings) are not platform facts
         repo = self._repo
         community = event.community
         if not isinstance(event, CommunityJoined):
             self.ensure_community(community, event.at)
-        repo.record_seen(event.key, event.at, undoes=event.undoes())
+        repo.record_seen(event.key, event.at, undoes=undone)
         day = self._communities.local_day(community, event.at)
         match event:
             case MessagePosted():

@@ -153,7 +153,7 @@ class Runtime:
     def _record(self, event: Event) -> None:
         if self._recorder is None:
             raise RuntimeError("events were published before the runtime started")
-        self._recorder.record(event)
+        self._recorder.record(event, undone=self.bus.undone)
 
     def publish(self, event: Event) -> bool:
         """Hand an event to every subscriber; False when it is a duplicate (or refused: an

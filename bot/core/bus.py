@@ -80,8 +80,9 @@ class RecentKeys:
         if self.horizon is None or at > self.horizon:
             self.horizon = at
 
-    def discard(self, key: str) -> None:
-        self._keys.pop(key, None)
+    def discard(self, key: str) -> bool:
+        """Forget ``key``; True if memory had it."""
+        return self._keys.pop(key, None) is not None
 
     def maybe_forgotten(self, at: datetime) -> bool:
         return self.horizon is not None and at <= self.horizon
@@ -151,6 +152,7 @@ class EventBus:
         self._running = False
         self.published = 0
         self.duplicates = 0
+        self.undone: str | None = None
         # -- duplicates the store knows ---------------------------------------------
         self._lookup: KeyLookup | None = None
         self._held: deque[Event] = deque()  # waiting for the store's answer, in order
@@ -220,8 +222,8 @@ class EventBus:
         self._checked_new.discard(key)
         self._seen.add(key, event.at)
         undone = event.undoes()
-        if undone is not None:
-            self._seen.discard(undone)
+        #: the handled key this event frees again (for the recorder to store as undone)
+        self.undone = undone if undone is not None and self._seen.discard(undone) else None
         self.published += 1
         root = unit is None and self._sink is not None
         if root:
@@ -377,6 +379,7 @@ class EventBus:
 
     async def _consume(self, sub: _Subscriber) -> None:
         inbox, handler = sub.inbox, sub.handler
+        handling = _HANDLING.set  # the task's own context: set per event, never reset
         handled = 0
         while True:
             if not inbox:
@@ -389,19 +392,18 @@ class EventBus:
                 # and a busy cog must not starve it (or the platform connections).
                 await asyncio.sleep(0)
             event, unit = inbox.popleft()
-            _HANDLING.set(unit)
+            handling(unit)  # a stale unit is closed: rows written later go straight on
             try:
                 await handler(event)
             except Exception:
                 sub.failures += 1
                 log.exception("subscriber %s failed on %r", sub.name, event)
             finally:
-                _HANDLING.set(None)
                 sub.pending -= 1
                 if sub.pending == 0:
                     sub.idle.set()
                 unit.pending -= 1
-                if unit.pending == 0 and not unit.closed and unit is not _NO_UNIT:
+                if not unit.pending and unit is not _NO_UNIT and not unit.closed:
                     self._settle()
 
 
