@@ -50,7 +50,8 @@ class Recorder:
             self._repo.record_community(community, platform_of(community), "", at)
             self._communities.mark_known(community)
 
-    def record(self, event: Event, *, undone: str | None = None) -> None:
+    def record(self, event: Event, *, key: str | None = None, undone: str | None = None
+               ) -> None:
         """Queue the rows for one event (runs inline in publish: it must never wait);
         ``undone``: the handled key this event frees again (a reaction removed frees its
         addition), stored as such so that a restart knows it too."""
@@ -60,7 +61,7 @@ class Recorder:
         community = event.community
         if not isinstance(event, CommunityJoined):
             self.ensure_community(community, event.at)
-        repo.record_seen(event.key, event.at, undoes=undone)
+        repo.record_seen(key or event.key, event.at, undoes=undone)
         day = self._communities.local_day(community, event.at)
         match event:
             case MessagePosted():

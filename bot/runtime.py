@@ -150,10 +150,10 @@ class Runtime:
 
         self.timers.call_at(self.clock.now() + timedelta(days=1), "prune-seen-events", prune)
 
-    def _record(self, event: Event) -> None:
+    def _record(self, event: Event, key: str) -> None:
         if self._recorder is None:
             raise RuntimeError("events were published before the runtime started")
-        self._recorder.record(event, undone=self.bus.undone)
+        self._recorder.record(event, key=key, undone=self.bus.undone)
 
     def publish(self, event: Event) -> bool:
         """Hand an event to every subscriber; False when it is a duplicate (or refused: an

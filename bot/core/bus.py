@@ -141,10 +141,11 @@ class _Subscriber:
 
 class EventBus:
     def __init__(
-        self, *, remember: int = 100_000, tap: Callable[[Event], None] | None = None
+        self, *, remember: int = 100_000, tap: Callable[[Event, str], None] | None = None
     ) -> None:
-        """``tap`` sees every new event synchronously, before any subscriber: the recorder,
-        which only queues rows and never waits, so it needs no inbox of its own."""
+        """``tap`` sees every new event (and its key) synchronously, before any subscriber:
+        the recorder, which only queues rows and never waits, so it needs no inbox of its
+        own."""
         self._tap = tap
         self._subscribers: list[_Subscriber] = []
         self._routes: dict[type[Event], list[_Subscriber]] = {}
@@ -208,18 +209,19 @@ class EventBus:
         unit = self._tapping or _HANDLING.get()
         if unit is not None and not unit.closed:
             # derived inside a handler: part of that event's unit, handled in line
-            self._accept(event, unit)
+            self._accept(event, unit, key)
             return True
-        if self._held or (self._lookup is not None and self._seen.maybe_forgotten(event.at)
-                          and key not in self._checked_new):
+        horizon = self._seen.horizon
+        if self._held or (horizon is not None and event.at <= horizon
+                          and self._lookup is not None and key not in self._checked_new):
             self._hold(event)
             return True
-        self._accept(event, None)
+        self._accept(event, None, key)
         return True
 
-    def _accept(self, event: Event, unit: _Unit | None) -> None:
-        key = event.key
-        self._checked_new.discard(key)
+    def _accept(self, event: Event, unit: _Unit | None, key: str) -> None:
+        if self._checked_new:
+            self._checked_new.discard(key)
         self._seen.add(key, event.at)
         undone = event.undoes()
         #: the handled key this event frees again (for the recorder to store as undone)
@@ -232,7 +234,7 @@ class EventBus:
         if self._tap is not None:
             previous, self._tapping = self._tapping, unit
             try:
-                self._tap(event)
+                self._tap(event, key)
             finally:
                 self._tapping = previous
         routes = self._routes.get(type(event))
@@ -303,19 +305,21 @@ class EventBus:
                 await self.check_ahead(batch)
                 for _ in batch:
                     event = held.popleft()
-                    if event.key in self._seen:
+                    key = event.key
+                    if key in self._seen:
                         self.duplicates += 1
                     else:
-                        self._accept(event, None)
+                        self._accept(event, None, key)
         except Exception:
             log.exception("could not ask the store about %d possibly re-delivered events; "
                           "handling them as new", len(held))
             while held:
                 event = held.popleft()
-                if event.key in self._seen:
+                key = event.key
+                if key in self._seen:
                     self.duplicates += 1
                 else:
-                    self._accept(event, None)
+                    self._accept(event, None, key)
         finally:
             self._held_done.set()
 
