@@ -274,6 +274,13 @@ class JourneyStore:
                 GROUP BY member_id""", (community, since, *members))
         return {r[0]: r[1] for r in rows}
 
+    async def first_message_of(self, community: str, member: str) -> str | None:
+        """The member's first message, if they ever posted one as a newcomer."""
+        rows = await self.repo.rows(
+            "SELECT message_id FROM first_messages WHERE community_id = ? AND member_id = ?",
+            (community, member), consistent=False)
+        return rows[0][0] if rows else None
+
     async def presence(self, community: str, member: str) -> bool | None:
         """Whether the store has the member present (True), gone (False) or unknown."""
         rows = await self.repo.rows(

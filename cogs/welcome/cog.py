@@ -265,6 +265,11 @@ class WelcomeCog(Cog):
         state.member_count = event.member_count or state.member_count + 1
         state.names.put(event.member, event.name or event.member.split(":", 1)[1])
         returning = present is False  # the store says they left
+        if returning and event.member not in state.first:
+            # a first message is a member's first ever: coming back starts no second one
+            first = await self.store.first_message_of(community, event.member)
+            if first is not None:
+                state.first[event.member] = first
         self._forget_old_newcomers(community, event.at)
         state.joined_at.pop(event.member, None)
         state.joined_at[event.member] = event.at

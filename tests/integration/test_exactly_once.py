@@ -288,3 +288,26 @@ async def test_a_live_event_from_the_future_is_refused(tmp_path: Path) -> None:
         await rt.bus.drain()
         assert await rt.repository.message_author(COMMUNITY, "console:m1") is None
         assert await rt.repository.message_author(COMMUNITY, "console:m2") == "console:ann"
+
+
+async def test_a_member_who_comes_back_has_no_second_first_message(tmp_path: Path) -> None:
+    from bot.core.events import MemberLeft
+
+    settings = make_settings(tmp_path, engagement=FIXED_POINTS)
+    async with running(settings, START) as tribe:
+        await tribe.open("ann", "ben")
+        await tribe.command("mod", "/community owners #owners")
+        first = await tribe.say("ann", "hello, I am new here")
+        tribe.tick(minutes=5)
+        await tribe.say("ben", "welcome ann!", reply_to=first)
+        tribe.tick(days=20)  # ann is no newcomer any more; memory lets her go...
+        await tribe.join("cat")  # ...when the next newcomer comes
+        await tribe.adapter.push(MemberLeft(community=COMMUNITY, at=tribe.now,
+                                            member="console:ann"))
+        tribe.tick(hours=1)
+        await tribe.join("ann")
+        tribe.tick(minutes=5)
+        await tribe.say("ann", "I am back after a while")
+        tribe.tick(hours=5)
+        await tribe.say("ben", "a later message moves the clock past the alert time")
+        assert [text for text in posts(tribe, "first_response_alert") if "@Ann" in text] == []
