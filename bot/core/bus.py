@@ -161,6 +161,7 @@ class EventBus:
         self._held_done.set()
         self._checker: asyncio.Task[None] | None = None
         self._checked_new: set[str] = set()  # asked already: the store does not have them
+        self._checked_seen: set[str] = set()  # asked already: the store has them
         # -- units ------------------------------------------------------------------
         self._sink: UnitSink | None = None
         self._units: deque[_Unit] = deque()
@@ -195,6 +196,17 @@ class EventBus:
     def window(self) -> RecentKeys:
         return self._seen
 
+    def known(self, key: str) -> bool:
+        """Whether ``key`` is a duplicate as far as memory and the answers so far go."""
+        return key in self._seen or key in self._checked_seen
+
+    def _was_seen(self, key: str) -> bool:
+        """A key the store said it has (asked ahead); the answer is used once."""
+        if key in self._checked_seen:
+            self._checked_seen.discard(key)
+            return True
+        return False
+
     # -- publishing --------------------------------------------------------------------
     def publish(self, event: Event) -> bool:
         """Queue an event for every interested subscriber; False if it is a known duplicate.
@@ -203,7 +215,7 @@ class EventBus:
         store has answered; True then only means it was taken.
         """
         key = event.key
-        if key in self._seen:
+        if key in self._seen or (self._checked_seen and self._was_seen(key)):
             self.duplicates += 1
             return False
         unit = self._tapping or _HANDLING.get()
@@ -306,7 +318,7 @@ class EventBus:
                 for _ in batch:
                     event = held.popleft()
                     key = event.key
-                    if key in self._seen:
+                    if key in self._seen or self._was_seen(key):
                         self.duplicates += 1
                     else:
                         self._accept(event, None, key)
@@ -316,7 +328,7 @@ class EventBus:
             while held:
                 event = held.popleft()
                 key = event.key
-                if key in self._seen:
+                if key in self._seen or self._was_seen(key):
                     self.duplicates += 1
                 else:
                     self._accept(event, None, key)
@@ -329,18 +341,15 @@ class EventBus:
         publishing them afterwards needs no further question."""
         if self._lookup is None:
             return
-        seen, checked = self._seen, self._checked_new
-        ask = {e.key: e.at for e in events
-               if seen.maybe_forgotten(e.at) and e.key not in seen and e.key not in checked}
-        keys = list(ask)
+        seen, new, old = self._seen, self._checked_new, self._checked_seen
+        keys = list(dict.fromkeys(
+            e.key for e in events if seen.maybe_forgotten(e.at) and e.key not in seen
+            and e.key not in new and e.key not in old))
         for start in range(0, len(keys), LOOKUP_BATCH):
             part = keys[start:start + LOOKUP_BATCH]
             found = await self._lookup(part)
             for key in part:
-                if key in found:
-                    seen.add(key, ask[key])
-                else:
-                    checked.add(key)
+                (old if key in found else new).add(key)
 
     # -- running -----------------------------------------------------------------------
     def start(self) -> None:

@@ -202,9 +202,19 @@ async def test_replaying_a_file_bigger_than_the_memory_window_again_changes_and_
     sent: list[str] = []
     async with Runtime(settings, clock=SimulatedClock(START), cogs=ALL_COGS,
                        window=50) as rt:
+        asked: list[int] = []
+        lookup = rt.bus._lookup
+        assert lookup is not None
+
+        async def counting(keys: Any) -> set[str]:
+            asked.append(len(keys))
+            return await lookup(keys)
+
+        rt.bus._lookup = counting
         adapter = ConsoleAdapter(rt, echo=False)
         report = await adapter.replay(stream)
         sent = [s.text for s in adapter.sent]
+    assert 0 < len(asked) <= 3, f"the store is asked per chunk, not per event: {asked}"
     assert sent == [], "nothing is posted twice: no welcome, no welcome back, no level-up"
     assert report.events == 0 and report.commands == 0
     assert report.duplicates == first.events + first.commands
@@ -311,3 +321,42 @@ async def test_a_member_who_comes_back_has_no_second_first_message(tmp_path: Pat
         tribe.tick(hours=5)
         await tribe.say("ben", "a later message moves the clock past the alert time")
         assert [text for text in posts(tribe, "first_response_alert") if "@Ann" in text] == []
+
+
+async def test_live_re_deliveries_past_the_window_are_asked_of_the_store_in_batches(
+    tmp_path: Path,
+) -> None:
+    from bot.core.events import MessagePosted
+
+    settings = make_settings(tmp_path, engagement=FIXED_POINTS)
+    messages = [MessagePosted(community=COMMUNITY, at=START + timedelta(minutes=n),
+                              message=f"console:m{n}", author=f"console:u{n % 7}",
+                              channel="console:general", text=f"message {n}", length=12)
+                for n in range(300)]
+    async with Runtime(settings, clock=SimulatedClock(START), cogs=ALL_COGS,
+                       window=20) as rt:
+        for event in messages:
+            rt.publish(event)
+        await rt.bus.drain()
+        before = await _totals_in(rt)
+    async with Runtime(settings, clock=SimulatedClock(START), cogs=ALL_COGS,
+                       window=20) as rt:
+        asked: list[int] = []
+        lookup = rt.bus._lookup
+        assert lookup is not None
+
+        async def counting(keys: Any) -> set[str]:
+            asked.append(len(keys))
+            return await lookup(keys)
+
+        rt.bus._lookup = counting
+        for event in messages:  # a platform sends them all again, as fast as it can
+            rt.publish(event)
+        await rt.bus.drain()
+        assert rt.bus.duplicates == 300 and rt.bus.published == 0
+        assert sum(asked) >= 280 and len(asked) <= 3, asked  # batches, not one per event
+        assert await _totals_in(rt) == before
+
+
+async def _totals_in(rt: Runtime) -> dict[str, int]:
+    return await rt.repository.point_totals(COMMUNITY, 1)

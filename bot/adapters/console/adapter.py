@@ -183,8 +183,8 @@ class ConsoleAdapter:
         duplicate (already handled, here or before a restart)."""
         bus = self.runtime.bus
         event = self._learn(event)
-        if event.key in bus.window:  # known: the clock does not move for it either
-            bus.duplicates += 1
+        if bus.known(event.key):  # the clock does not move for a duplicate either
+            bus.publish(event)  # counted there (and the store's answer used up)
             return False
         await self.runtime.advance_to(event.at)  # timers due before this event fire first
         if isinstance(event, ReactionAdded | ReactionRemoved) and event.message_author is None:
@@ -220,7 +220,7 @@ class ConsoleAdapter:
             else:
                 continue
             if (target and known is None and target not in posted
-                    and target not in self._authors and event.key not in self.runtime.bus.window):
+                    and target not in self._authors and not self.runtime.bus.known(event.key)):
                 wanted.setdefault(event.community, set()).add(target)
         for community, messages in wanted.items():
             found = await self.runtime.repository.message_authors(community, sorted(messages))
