@@ -125,13 +125,22 @@ RECENT_PRINTS = 32
 
 
 def remember_print(state: MemberState, print_: str, at: datetime, window_seconds: int) -> bool:
-    """Remember a message's fingerprint; True if it repeats one seen within the window."""
+    """Remember a message's fingerprint; True if it repeats one seen within the window.
+
+    Prints older than the window are dropped as new ones come, so a member keeps only the
+    prints of their last few minutes (memory is per member, for every member).
+    """
     if not print_:
         return False
-    seen = state.recent.pop(print_, None)
-    state.recent[print_] = at  # re-inserted last, so the first key is always the oldest
-    if len(state.recent) > RECENT_PRINTS:
-        del state.recent[next(iter(state.recent))]
+    recent = state.recent
+    seen = recent.pop(print_, None)
+    oldest = at - timedelta(seconds=window_seconds)
+    while recent:
+        first = next(iter(recent))
+        if recent[first] >= oldest and len(recent) < RECENT_PRINTS:
+            break
+        del recent[first]
+    recent[print_] = at  # re-inserted last, so the first key is always the oldest
     return seen is not None and (at - seen).total_seconds() <= window_seconds
 
 
