@@ -1,12 +1,14 @@
 """Memory benchmark: the bot's resident memory as a long stream goes through it.
 
-A month-long synthetic stream (80% messages, a quarter of them replies, 20% reactions,
-members joining all the time) is generated as it is fed, so the harness holds nothing;
+A month-long synthetic stream (80% messages, a quarter of them replies, 20% reactions;
+with ``--new-member-every N`` a newcomer every N events) is generated as it is fed, so the
+harness holds nothing;
 the whole pipeline runs (bus, recorder, every default cog, batched writer). Printed: the
 resident set size (RSS) at checkpoints, and its growth per event between the first and the
 last checkpoint, which must stay flat: every map the bot keeps is bounded.
 
-    python bench/memory.py [--events 1000000] [--members 5000] [--checkpoints 100000,...]
+    python bench/memory.py [--events 1000000] [--members 5000] [--new-member-every 20]
+                           [--checkpoints 100000,300000,...]
 """
 
 from __future__ import annotations
@@ -114,8 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=5_000)
-    parser.add_argument("--new-member-every", type=int, default=20,
-                        help="a member joins every N events (0: never)")
+    parser.add_argument("--new-member-every", type=int, default=0,
+                        help="a newcomer joins every N events (default 0: never)")
     parser.add_argument("--checkpoints", default="",
                         help="comma-separated event counts (default: 10%%, 30%%, 100%%)")
     args = parser.parse_args()
