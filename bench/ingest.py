@@ -81,8 +81,11 @@ def settings_for(db: Path, batch: int) -> Settings:
                                                 "batch_interval_ms": 50}})
 
 
-async def run_pipeline(events: Sequence[Event], db: Path, batch: int
+async def run_pipeline(events: Sequence[Event], db: Path, batch: int, pace: int = 0
                        ) -> tuple[float, list[tuple[Statement, Any]]]:
+    """``pace``: wait for the cogs every ``pace`` events (0: publish as fast as possible,
+    a burst far ahead of the cogs; an event's rows are written once the cogs are done
+    with it, so a burst leaves them for the end)."""
     runtime = Runtime(settings_for(db, batch))
     await runtime.start()
     runtime.register_sender("console", Sink())
@@ -100,6 +103,8 @@ async def run_pipeline(events: Sequence[Event], db: Path, batch: int
     for i in range(0, len(events), 500):
         for event in events[i:i + 500]:
             runtime.publish(event)
+        if pace and (i + 500) % pace < 500:
+            await runtime.bus.drain()
         await asyncio.sleep(0)
     await runtime.bus.drain()
     await runtime.repository.flush()
@@ -159,6 +164,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--batch", type=int, default=StorageSection().batch_size,
                         help="writer batch size in rows (default: the config default)")
+    parser.add_argument("--pace", type=int, default=0,
+                        help="let the cogs catch up every N events, as live traffic does "
+                             "(default 0: one burst)")
     parser.add_argument("--naive-events", type=int, default=20_000,
                         help="the naive writer is slow: measure it on this many events")
     args = parser.parse_args()
@@ -168,7 +176,8 @@ def main() -> None:
     gc.freeze()  # the pre-built events are the harness's, not the bot's: keep them out of GC
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        pipeline_s, rows = asyncio.run(run_pipeline(events, tmp / "pipeline.db", args.batch))
+        pipeline_s, rows = asyncio.run(run_pipeline(events, tmp / "pipeline.db", args.batch,
+                                                    args.pace))
         raw_s = run_raw(rows, tmp / "raw.db", args.batch)
         naive_n = min(args.naive_events, len(events))
         per_event = len(rows) / len(events)

@@ -199,6 +199,10 @@ class TelegramSection(_Section):
         return check_api_url(url, path_end="/bot", example="https://api.telegram.org/bot")
 
 
+#: Levels a member can reach (the same as ``cogs.engagement.rules.MAX_LEVEL``).
+LEVELS = 1000
+
+
 class EngagementSection(_Section):
     """Defaults for every community; moderators override them per community."""
 
@@ -234,9 +238,23 @@ class EngagementSection(_Section):
     @classmethod
     def _levels_are_numbers(cls, rewards: dict[str, str]) -> dict[str, str]:
         for level in rewards:
-            if not level.isdigit() or int(level) < 1:
-                raise ValueError(f"level {level!r} is not a whole number of at least 1")
+            if not level.isdigit() or not 1 <= int(level) <= LEVELS:
+                raise ValueError(f"level {level!r} is not a whole number from 1 to {LEVELS}")
         return rewards
+
+    @field_validator("level_curve")
+    @classmethod
+    def _every_level_costs_points(cls, curve: tuple[int, int, int]) -> tuple[int, int, int]:
+        a, b, c = curve
+        if any(abs(k) > 1_000_000 for k in curve):
+            raise ValueError("each number of level_curve must be between -1000000 and 1000000")
+        for level in range(LEVELS):
+            cost = a * level * level + b * level + c
+            if cost < 1:
+                raise ValueError(
+                    f"with {a}, {b}, {c} level {level + 1} costs {cost} points; every level "
+                    "must cost at least 1 point (the default curve is 5, 50, 100)")
+        return curve
 
 
 class JourneySection(_Section):

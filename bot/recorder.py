@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.communities import Communities
+from bot.core.bounded import BoundedDict
 from bot.core.events import (
     PLATFORM_EVENTS,
     CommunityJoined,
@@ -28,6 +29,9 @@ from bot.core.events import (
 from bot.core.ids import platform_of
 from storage.repository import Repository
 
+#: Members remembered as written (a member not remembered is upserted again: harmless).
+KNOWN_MEMBERS = 100_000
+
 
 class Recorder:
     def __init__(
@@ -36,7 +40,8 @@ class Recorder:
         self._repo = repository
         self._communities = communities
         self._store_text = store_text
-        self._members: set[tuple[str, str]] = set()
+        #: members whose row was written while running (forgetting one costs a row again)
+        self._members: BoundedDict[tuple[str, str], None] = BoundedDict(KNOWN_MEMBERS)
 
     def ensure_community(self, community: str, at: datetime) -> None:
         """Give a community its row before anything that refers to it (the store's foreign
@@ -45,15 +50,18 @@ class Recorder:
             self._repo.record_community(community, platform_of(community), "", at)
             self._communities.mark_known(community)
 
-    def record(self, event: Event) -> None:
-        """Queue the rows for one event (runs inline in publish: it must never wait)."""
+    def record(self, event: Event, *, key: str | None = None, undone: str | None = None
+               ) -> None:
+        """Queue the rows for one event (runs inline in publish: it must never wait);
+        ``undone``: the handled key this event frees again (a reaction removed frees its
+        addition), stored as such so that a restart knows it too."""
         if not isinstance(event, PLATFORM_EVENTS):
             return  # derived events (stage changes, greetings) are not platform facts
         repo = self._repo
         community = event.community
         if not isinstance(event, CommunityJoined):
             self.ensure_community(community, event.at)
-        repo.record_seen(event.key, event.at)
+        repo.record_seen(key or event.key, event.at, undoes=undone)
         day = self._communities.local_day(community, event.at)
         match event:
             case MessagePosted():
@@ -75,11 +83,11 @@ class Recorder:
             case MemberJoined():
                 repo.record_member(community, event.member, event.name, event.is_bot, event.at,
                                    present=True)
-                self._members.add((community, event.member))
+                self._members.put((community, event.member), None)
                 repo.record_member_event(community, event.member, "joined", event.at, day)
             case MemberLeft():
                 repo.record_member(community, event.member, "", False, event.at, present=False)
-                self._members.add((community, event.member))
+                self._members.put((community, event.member), None)
                 repo.record_member_event(community, event.member, "left", event.at, day)
             case InviteUsed():
                 repo.record_invite(community, event.member, event.inviter, event.code, event.at)
@@ -102,5 +110,5 @@ class Recorder:
     def _ensure_member(self, event: Event, member: str, name: str, is_bot: bool) -> None:
         key = (event.community, member)
         if key not in self._members:
-            self._members.add(key)
+            self._members.put(key, None)
             self._repo.record_member(event.community, member, name, is_bot, event.at)

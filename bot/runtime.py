@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from bot.communities import Communities
 from bot.config import Settings
@@ -31,10 +31,14 @@ from storage.repository import Repository, open_repository
 
 log = logging.getLogger(__name__)
 
-#: How many handled event keys are reloaded at start to catch re-deliveries.
-REMEMBERED_KEYS = 50_000
-#: How many handled event keys the store keeps (pruned at every start).
-KEPT_KEYS = 4 * REMEMBERED_KEYS
+#: How many handled event keys the bus keeps in memory (older ones are asked of the store).
+WINDOW_KEYS = 100_000
+#: How many handled event keys the store keeps (pruned at every start and once a day).
+KEPT_KEYS = 200_000
+#: A simulated clock jumping further than this fires the timers due in the gap only once.
+MAX_CATCH_UP = timedelta(days=400)
+#: Live events dated further ahead of the system clock are refused.
+MAX_AHEAD = timedelta(days=1)
 
 
 def enabled_platforms(settings: Settings) -> list[str]:
@@ -57,17 +61,21 @@ def default_cogs() -> list[type[Cog]]:
 class Runtime:
     def __init__(
         self, settings: Settings, *, clock: Clock | None = None,
-        cogs: Sequence[type[Cog]] | None = None,
+        cogs: Sequence[type[Cog]] | None = None, window: int = WINDOW_KEYS,
     ) -> None:
+        """``window``: how many handled-event keys the bus keeps in memory (half of them
+        reloaded at start); duplicates beyond it are recognised by asking the store."""
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._cog_types = list(default_cogs() if cogs is None else cogs)
         self.cogs: list[Cog] = []
-        self.bus = EventBus(remember=max(REMEMBERED_KEYS * 2, 100_000), tap=self._record)
+        self.bus = EventBus(remember=window, tap=self._record)
         self._recorder: Recorder | None = None
         # actions for an enabled platform wait until its adapter is connected
         self.outbox = Outbox(awaited=enabled_platforms(settings))
-        self.commands = CommandRegistry(self._refusal, self._failure)
+        self.commands = CommandRegistry(
+            self._refusal, self._failure,
+            lambda invocation: self.communities.catalog(invocation.community))
         self.timers = Timers(self.clock, settle=self.bus.drain)
         self._repository: Repository | None = None
         self._communities: Communities | None = None
@@ -75,6 +83,7 @@ class Runtime:
         self._interpreter = InterpreterTuning()
         #: set once ``start`` has finished (store open, cogs started, bus running)
         self.started = asyncio.Event()
+        self._stop_requested = False
 
     @property
     def repository(self) -> Repository:
@@ -100,12 +109,26 @@ class Runtime:
         self._repository = await open_repository(
             storage.url, max_batch=storage.batch_size, max_delay_ms=storage.batch_interval_ms
         )
+        if self._stop_requested:  # asked while the store was being opened
+            self.request_stop()
         self._interpreter.apply()  # after the one step that fails on a bad store
         self.migrations_applied = self._repository.migrations_applied
         self._communities = Communities(self.settings, self._repository)
         await self._communities.load()
-        self.bus.remember(await self._repository.recent_event_keys(REMEMBERED_KEYS))
-        self._repository.prune_seen(keep=KEPT_KEYS)
+        if isinstance(self.clock, SimulatedClock):
+            # a replay resumes where the store left off: re-delivered events lie behind
+            # it, and timers must not fire a second time for a past already handled
+            latest = await self._repository.latest_event_time()
+            if latest is not None:
+                self.clock.set(latest)
+        repo = self._repository
+        keys, horizon = await repo.recent_event_keys(max(self.bus.window.capacity // 2, 1))
+        self.bus.remember(keys, horizon)
+        self.bus.use_store(repo.seen_keys, repo.submit_unit)
+        repo.collect = self.bus.collector
+        assert repo.writer is not None
+        repo.writer.before_batch = self.bus.release_stale
+        repo.prune_seen(keep=KEPT_KEYS)
         recorder = Recorder(
             self._repository, self._communities,
             store_text=self.settings.privacy.store_message_text,
@@ -140,27 +163,55 @@ class Runtime:
 
         self.timers.call_at(self.clock.now() + timedelta(days=1), "prune-seen-events", prune)
 
-    def _record(self, event: Event) -> None:
+    def _record(self, event: Event, key: str) -> None:
         if self._recorder is None:
             raise RuntimeError("events were published before the runtime started")
-        self._recorder.record(event)
+        self._recorder.record(event, key=key, undone=self.bus.undone)
 
     def publish(self, event: Event) -> bool:
-        """Hand an event to every subscriber; False when it is a duplicate."""
+        """Hand an event to every subscriber; False when it is a duplicate (or refused: an
+        event dated more than a day ahead of the system clock cannot be real)."""
+        if not isinstance(self.clock, SimulatedClock) and event.at > (
+                self.clock.now() + MAX_AHEAD):
+            log.warning("refused %s dated %s, more than a day ahead of this machine's clock",
+                        type(event).__name__, event.at.isoformat())
+            return False
         return self.bus.publish(event)
 
     async def message_author(self, community: str, message: str) -> str | None:
         """Who wrote a stored message (for platforms whose reaction updates do not say)."""
         return await self.repository.message_author(community, message)
 
-    async def invoke(self, command: Command, invocation: Invocation) -> Reply:
+    @overload
+    async def invoke(self, command: Command, invocation: Invocation,
+                     key: None = None) -> Reply: ...
+
+    @overload
+    async def invoke(self, command: Command, invocation: Invocation,
+                     key: str) -> Reply | None: ...
+
+    async def invoke(self, command: Command, invocation: Invocation,
+                     key: str | None = None) -> Reply | None:
+        """Run a command. With a ``key`` (a command that can be delivered again: a replayed
+        line, a re-sent update), one already run is not run again and None is returned."""
         await self.bus.drain()  # a command sees every event that came before it
+        if key is not None:
+            if key in self.bus.window or await self.repository.seen_keys([key]):
+                self.bus.duplicates += 1
+                return None
+            self.bus.window.add(key, invocation.at)
+            self.repository.record_seen(key, invocation.at)
         if self._recorder is not None:  # a command can be the first sign of a community
             self._recorder.ensure_community(invocation.community, invocation.at)
         return await self.commands.invoke(command, invocation)
 
     async def advance_to(self, moment: datetime) -> None:
-        """Move a simulated clock to ``moment``, firing each timer at its own due time."""
+        """Move a simulated clock to ``moment``, firing each timer at its own due time.
+
+        A jump longer than ``MAX_CATCH_UP`` (a file from 1970 followed by this year's
+        events) fires what fell due in the gap once, as a bot coming back after being down
+        would, instead of every daily and weekly timer of the whole gap.
+        """
         clock = self.clock
         if not isinstance(clock, SimulatedClock):
             return
@@ -169,15 +220,24 @@ class Runtime:
             due = self.timers.next_due()
             if due is None or due > moment:
                 break
-            clock.set(due)
+            clock.set(max(due, moment - MAX_CATCH_UP))
             await self.timers.run_due()
         clock.set(moment)
+
+    def request_stop(self) -> None:
+        """A stop is coming (SIGINT/SIGTERM): nothing waits any more for a store that takes
+        no writes, so the stop itself cannot hang on one; ``stop`` keeps what it cannot
+        write beside the database."""
+        self._stop_requested = True
+        if self._repository is not None and self._repository.writer is not None:
+            self._repository.writer.request_stop()
 
     async def stop(self) -> None:
         """Stop within ``[storage] stop_timeout_seconds`` (plus a statement already in
         SQLite's hands), even when the store does not take writes: cogs waiting on it are
         cancelled, and the rows it did not take are kept beside it."""
         self.started.clear()
+        self.request_stop()
         self.outbox.close()  # a send held for a platform that never connected returns now
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.storage.stop_timeout_seconds

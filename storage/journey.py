@@ -6,6 +6,7 @@ the bulk loads the journey and welcome cogs make at start-up, and the privacy ex
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +48,9 @@ INSERT_WELCOME_DELETION = BOOK.add("insert_welcome_deletion", """
 DELETE_WELCOME_DELETION = BOOK.add("delete_welcome_deletion", """
     DELETE FROM welcome_deletions WHERE community_id = ? AND message_id = ?""")
 
+INSERT_WELCOME_POST = BOOK.add("insert_welcome_post", """
+    INSERT INTO welcome_posts (community_id, at, message_id, newcomers) VALUES (?, ?, ?, ?)""")
+
 # -- forgetting a member: one statement per table, in this order ------------------------
 # ?1 community, ?2 member, ?3 the anonymous id that replaces the member where others'
 # numbers depend on the row (ledger, totals, replies to them, reactions to their posts).
@@ -84,6 +88,9 @@ FORGET = [BOOK.add(f"forget_{i}", sql) for i, sql in enumerate([
     # handled-event keys name members too ("MemberJoined:<community>:<member>:<time>")
     """DELETE FROM seen_events WHERE instr(key, ':' || ?2 || ':') > 0
        OR key LIKE '%:' || ?2""",
+    "DELETE FROM level_announcements WHERE community_id = ?1 AND member_id = ?2",
+    """UPDATE welcome_posts SET newcomers = replace(newcomers, '"' || ?2 || '"', '"' || ?3 || '"')
+       WHERE community_id = ?1 AND instr(newcomers, '"' || ?2 || '"') > 0""",
 ])]
 
 
@@ -167,6 +174,11 @@ class JourneyStore:
     def done_welcome_deletion(self, community: str, message: str) -> None:
         self.repo.submit(DELETE_WELCOME_DELETION, (community, message))
 
+    def add_welcome_post(self, community: str, at: datetime, message: str | None,
+                         newcomers: list[str]) -> None:
+        self.repo.submit(INSERT_WELCOME_POST, (community, epoch(at), message,
+                                               json.dumps(newcomers)))
+
     def forget(self, community: str, member: str, anonymous: str) -> None:
         for statement in FORGET:
             params = (community, member, anonymous) if "?3" in statement.sql else (
@@ -239,6 +251,45 @@ class JourneyStore:
                AND kind = 'joined' AND at >= ? GROUP BY member_id""", (community, epoch(since)))
         return {r[0]: from_epoch(r[1]) for r in rows}
 
+    async def welcome_posts(self, community: str, since: datetime
+                            ) -> list[tuple[datetime, str | None, list[str]]]:
+        """Welcome posts since ``since`` (time, message id, newcomers named), oldest first."""
+        rows = await self.repo.rows(
+            "SELECT at, message_id, newcomers FROM welcome_posts WHERE community_id = ? "
+            "AND at >= ? ORDER BY at", (community, epoch(since)))
+        return [(from_epoch(r[0]), r[1], json.loads(r[2])) for r in rows]
+
+    async def last_welcome(self, community: str) -> datetime | None:
+        rows = await self.repo.rows(
+            "SELECT max(at) FROM welcome_posts WHERE community_id = ?", (community,))
+        return from_epoch(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def last_active_days(self, community: str, members: list[str], since: str
+                               ) -> dict[str, str]:
+        """The last local day (from ``since`` on) on which each of ``members`` posted."""
+        if not members:
+            return {}
+        marks = ",".join("?" * len(members))
+        rows = await self.repo.rows(
+            f"""SELECT member_id, max(day) FROM daily_activity WHERE community_id = ?
+                AND day >= ? AND member_id IN ({marks}) AND messages > 0
+                GROUP BY member_id""", (community, since, *members))
+        return {r[0]: r[1] for r in rows}
+
+    async def first_message_of(self, community: str, member: str) -> str | None:
+        """The member's first message, if they ever posted one as a newcomer."""
+        rows = await self.repo.rows(
+            "SELECT message_id FROM first_messages WHERE community_id = ? AND member_id = ?",
+            (community, member), consistent=False)
+        return rows[0][0] if rows else None
+
+    async def presence(self, community: str, member: str) -> bool | None:
+        """Whether the store has the member present (True), gone (False) or unknown."""
+        rows = await self.repo.rows(
+            "SELECT present FROM members WHERE community_id = ? AND member_id = ?",
+            (community, member), consistent=False)
+        return bool(rows[0][0]) if rows else None
+
     async def pending_welcomes(self, community: str) -> list[PendingWelcome]:
         rows = await self.repo.rows(
             """SELECT member_id, name, due FROM welcome_pending WHERE community_id = ?
@@ -286,6 +337,8 @@ class JourneyStore:
                                      "WHERE community_id = ? AND member_id = ?",
             "welcome_waiting": "SELECT * FROM welcome_pending WHERE community_id = ? "
                                "AND member_id = ?",
+            "levels_announced": "SELECT * FROM level_announcements WHERE community_id = ? "
+                                "AND member_id = ?",
         }
         out: dict[str, Any] = {"community": community, "member": member}
         for name, sql in queries.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ from storage.database import (
     schema_version,
     sqlite_path,
 )
-from storage.writer import BatchedWriter, Statement, StatementBook, WriterStopped
+from storage.writer import BatchedWriter, Params, Statement, StatementBook, WriterStopped
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: grow; a community writes this many rows in hours to days).
 OPTIMIZE_EVERY = 250_000
 
+#: How long one write waits for another program's lock before the writer's own retries.
+WRITER_BUSY_TIMEOUT_MS = 1000
 #: Every write statement of every storage module, in batch execution order.
 BOOK = StatementBook()
 _book = BOOK
@@ -105,7 +107,15 @@ UPSERT_REACTION_COUNTS = _book.add("upsert_reaction_counts", """
 PRUNE_SEEN = _book.add("prune_seen", """
     DELETE FROM seen_events WHERE rowid <= (SELECT max(rowid) FROM seen_events) - ?""")
 SET_SEASON = _book.add("set_season", "UPDATE communities SET season = ? WHERE id = ?")
+UPSERT_ANNOUNCED = _book.add("upsert_announced_level", """
+    INSERT INTO level_announcements (community_id, season, member_id, level) VALUES (?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET level = max(level, excluded.level)""")
 INSERT_SEEN = _book.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
+# What records a key now (INSERT_SEEN stays for rows an older version kept at a stop): a
+# handled key (live = 1) and the key it undoes (live = 0), in one statement so that the
+# batch keeps their order; REPLACE gives a key seen again a new rowid (the newest last).
+SET_SEEN = _book.add("set_seen", """
+    INSERT OR REPLACE INTO seen_events (key, at, live) VALUES (?, ?, ?)""")
 
 
 def epoch(moment: datetime) -> int:
@@ -139,6 +149,42 @@ class LedgerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RecentLedgerRow:
+    member: str
+    reason: str
+    ref: str
+    delta: int
+    at: datetime
+    day: str
+
+
+@dataclass(slots=True)
+class MessageFacts:
+    """What a reaction needs of the message it reacts to, as the store has it."""
+
+    author: str
+    channel: str | None
+    reply_to_author: str | None
+    author_is_bot: bool
+    #: (reactor, emoji) of every reaction recorded -> the points it still holds
+    reactions: dict[tuple[str, str], int]
+    #: reaction points the message earned in all (what the per-message cap counts)
+    reaction_points: int
+    #: the helpful-answer bonus was settled (given, or spent at the daily cap)
+    helped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStanding:
+    """A member's points state as the store has it (for a member memory let go of)."""
+
+    total: int
+    announced: int
+    last_award: datetime | None
+    earned_on_day: int
+
+
+@dataclass(frozen=True, slots=True)
 class Standing:
     member: str
     name: str
@@ -161,12 +207,18 @@ class Repository:
         self._read: aiosqlite.Connection | None = None
         self.writer: BatchedWriter | None = None
         self.migrations_applied: list[str] = []
+        #: where a row written now belongs, if not straight to the writer (the bus's
+        #: unit of the event being handled; see ``bot.core.bus``)
+        self.collect: Callable[[], list[Any] | None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self, *, writable: bool = True) -> list[str]:
         """Check the file, connect, apply pending migrations, start the writer; returns
         the migrations applied. ``writable=False`` accepts a read-only database (reports)."""
         self._write = await connect(self.url, check=True, writable=writable)
+        # the writer retries a locked store by itself (see storage.writer): one try waits
+        # a second, not five, so a stop is never stuck behind a statement waiting for a lock
+        await self._write.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
         try:
             applied = await migrate(self._write)
             self.migrations_applied = applied
@@ -252,8 +304,17 @@ class Repository:
         await self.close()
 
     def _submit(self, stmt: Any, params: Sequence[Any]) -> None:
+        rows = self.collect() if self.collect is not None else None
+        if rows is not None:  # part of the event being handled: saved with it
+            rows.append((stmt, params))
+            return
         assert self.writer is not None, "repository is not open"
         self.writer.submit(stmt, params)
+
+    def submit_unit(self, rows: list[tuple[Statement, Params]]) -> None:
+        """Queue rows that are committed together or not at all (one event's)."""
+        assert self.writer is not None, "repository is not open"
+        self.writer.submit_unit(rows)
 
     # Other modules of ``storage`` (one per feature) queue writes and run reads through
     # these two, so every write still goes through the one batched writer.
@@ -361,8 +422,12 @@ class Repository:
         re-deliveries, which come within minutes; without pruning the table grows forever)."""
         self._submit(PRUNE_SEEN, (keep,))
 
-    def record_seen(self, key: str, at: datetime) -> None:
-        self._submit(INSERT_SEEN, (key, epoch(at)))
+    def record_seen(self, key: str, at: datetime, *, undoes: str | None = None) -> None:
+        """Remember a handled event's key (and that the key it undoes is free again)."""
+        ts = epoch(at)
+        self._submit(SET_SEEN, (key, ts, 1))
+        if undoes is not None:
+            self._submit(SET_SEEN, (undoes, ts, 0))
 
     def add_ledger(
         self, community: str, member: str, *, season: int, delta: int, reason: str, ref: str,
@@ -372,6 +437,9 @@ class Repository:
         self._submit(INSERT_LEDGER, (
             community, member, season, delta, reason, ref, epoch(at), day, actor, note,
         ))
+
+    def set_announced_level(self, community: str, season: int, member: str, level: int) -> None:
+        self._submit(UPSERT_ANNOUNCED, (community, season, member, level))
 
     def set_season(self, community: str, season: int) -> None:
         self._submit(SET_SEASON, (season, community))
@@ -405,11 +473,39 @@ class Repository:
             out.setdefault(community, {})[key] = json.loads(value)
         return out
 
-    async def recent_event_keys(self, limit: int) -> list[str]:
+    async def recent_event_keys(
+        self, limit: int
+    ) -> tuple[list[tuple[str, datetime]], datetime | None]:
+        """The newest ``limit`` handled-event keys with their times, oldest first, and the
+        latest time among the keys left out (None when none are): an event at or before
+        it may be a re-delivery that only the store recognises. Times are rounded up to
+        the next second (the store keeps whole seconds), which errs on the side of asking."""
         rows = await self._rows(
-            "SELECT key FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
+            "SELECT rowid, key, at, live FROM seen_events ORDER BY rowid DESC LIMIT ?", (limit,)
         )
-        return [r[0] for r in reversed(rows)]
+        horizon = None
+        if len(rows) == limit:
+            older = await self._rows(
+                "SELECT max(at) FROM seen_events WHERE rowid < ?", (rows[-1][0],))
+            if older and older[0][0] is not None:
+                # stored in whole seconds: the next second covers the fraction cut off
+                horizon = from_epoch(int(older[0][0]) + 1)
+        return [(r[1], from_epoch(r[2] + 1)) for r in reversed(rows) if r[3]], horizon
+
+    async def seen_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` were handled already (one question for a whole batch)."""
+        if not keys:
+            return set()
+        marks = ",".join("?" * len(keys))
+        rows = await self._rows(
+            f"SELECT key FROM seen_events WHERE key IN ({marks}) AND live = 1", list(keys),
+            consistent=False)
+        return {r[0] for r in rows}
+
+    async def latest_event_time(self) -> datetime | None:
+        """When the newest handled event happened (where a replay's clock resumes)."""
+        rows = await self._rows("SELECT max(at) FROM seen_events")
+        return from_epoch(int(rows[0][0])) if rows and rows[0][0] is not None else None
 
     async def message_author(self, community: str, message: str) -> str | None:
         rows = await self._rows(
@@ -417,6 +513,19 @@ class Repository:
             (community, message),
         )
         return rows[0][0] if rows else None
+
+    async def message_authors(self, community: str, messages: Sequence[str]
+                              ) -> dict[str, str]:
+        """Who wrote each of ``messages`` that the store knows (one question per 500)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(messages), 500):
+            part = list(messages[start:start + 500])
+            marks = ",".join("?" * len(part))
+            for message, author in await self._rows(
+                f"SELECT message_id, author_id FROM messages WHERE community_id = ? "
+                f"AND message_id IN ({marks})", (community, *part)):
+                found[message] = author
+        return found
 
     async def channels(self, community: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in await self._rows(
@@ -513,6 +622,101 @@ class Repository:
                AND reason = ? AND ref = ?""", (community, member, reason, ref),
         )
         return int(rows[0][0]) if rows else 0
+
+    async def ledger_has(self, community: str, member: str, reason: str, ref: str) -> bool:
+        """Whether the ledger holds this change (of any amount, 0 included). Not waiting
+        for queued writes: callers remember what they wrote themselves."""
+        rows = await self._rows(
+            """SELECT 1 FROM ledger WHERE community_id = ? AND member_id = ? AND reason = ?
+               AND ref = ?""", (community, member, reason, ref), consistent=False)
+        return bool(rows)
+
+    async def announced_levels(self, community: str, season: int) -> dict[str, int]:
+        rows = await self._rows(
+            "SELECT member_id, level FROM level_announcements WHERE community_id = ? "
+            "AND season = ?", (community, season))
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def bot_members(self, community: str) -> list[str]:
+        rows = await self._rows(
+            "SELECT member_id FROM members WHERE community_id = ? AND is_bot = 1", (community,))
+        return [r[0] for r in rows]
+
+    async def recent_ledger(self, community: str, since: datetime, *, page: int = 20_000
+                            ) -> list[RecentLedgerRow]:
+        """Ledger rows dated ``since`` or later, read newest first by row id and stopping at
+        the first page with none that recent (rows are appended roughly in time order), so
+        a long history is not read at start."""
+        out: list[RecentLedgerRow] = []
+        below = None
+        cutoff = epoch(since)
+        while True:
+            rows = await self._rows(
+                "SELECT id, member_id, reason, ref, delta, at, day FROM ledger "
+                "WHERE community_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (community, below if below is not None else 2 ** 62, page))
+            recent = [r for r in rows if r[5] >= cutoff]
+            out.extend(RecentLedgerRow(r[1], r[2], r[3], int(r[4]), from_epoch(r[5]), r[6])
+                       for r in recent)
+            if len(rows) < page or not recent:
+                return out
+            below = rows[-1][0]
+
+    async def message_facts(self, community: str, message: str, author: str | None
+                            ) -> MessageFacts | None:
+        """What the store knows about a message and its reactions; ``author`` stands in
+        when the message itself was never recorded (posted before the bot was there)."""
+        rows = await self._rows(
+            "SELECT author_id, channel_id, reply_to_author_id, author_is_bot FROM messages "
+            "WHERE community_id = ? AND message_id = ?", (community, message),
+            consistent=False)
+        if rows:
+            author, channel, parent, is_bot = rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3])
+        elif author is None:
+            return None
+        else:
+            channel, parent, is_bot = None, None, False
+        facts = MessageFacts(author, channel, parent, is_bot, {}, 0, False)
+        for reactor, emoji in await self._rows(
+                "SELECT reactor_id, emoji FROM reactions WHERE community_id = ? "
+                "AND message_id = ?", (community, message), consistent=False):
+            facts.reactions[(reactor, emoji)] = 0
+        prefix = message + "|"
+        for reason, ref, delta in await self._rows(
+                """SELECT reason, ref, delta FROM ledger WHERE community_id = ? AND member_id = ?
+                   AND ((reason IN ('reaction_received', 'reaction_removed')
+                         AND ref >= ? AND ref < ?)
+                        OR (reason = 'helpful_answer' AND ref = ?))""",
+                (community, author, prefix, message + "}", message), consistent=False):
+            if reason == "helpful_answer":
+                facts.helped = True
+                continue
+            reactor, _, emoji = ref[len(prefix):].partition("|")
+            key = (reactor, emoji)
+            facts.reactions[key] = facts.reactions.get(key, 0) + int(delta)
+            if reason == "reaction_received":
+                facts.reaction_points += int(delta)
+        return facts
+
+    async def member_standing(self, community: str, season: int, member: str, day: str,
+                              earning: Sequence[str]) -> MemberStanding:
+        """Total, announced level, last message award and points earned on ``day`` (the
+        reasons in ``earning``) of one member."""
+        marks = ",".join("?" * len(earning))
+        rows = await self._rows(
+            f"""SELECT
+                 (SELECT points FROM point_totals WHERE community_id = ?1 AND season = ?2
+                    AND member_id = ?3),
+                 (SELECT level FROM level_announcements WHERE community_id = ?1
+                    AND season = ?2 AND member_id = ?3),
+                 (SELECT max(at) FROM ledger WHERE community_id = ?1 AND member_id = ?3
+                    AND reason = 'message' AND delta > 0),
+                 (SELECT sum(delta) FROM ledger WHERE community_id = ?1 AND member_id = ?3
+                    AND day = ?4 AND reason IN ({marks}))""",
+            (community, season, member, day, *earning), consistent=False)
+        total, announced, last, earned = rows[0]
+        return MemberStanding(int(total or 0), int(announced or 0),
+                              from_epoch(last) if last is not None else None, int(earned or 0))
 
     async def active_days(self, community: str, member: str, days: Sequence[str]) -> list[str]:
         """Which of ``days`` the member posted or reacted on, oldest first.

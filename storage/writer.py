@@ -29,7 +29,8 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ class WriterStopped(RuntimeError):
 
 
 _INSERT_VALUES = re.compile(
-    r"(?P<head>^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+\w+\s*\([^)]*\))"
+    r"(?P<head>^\s*INSERT\s+(?:OR\s+(?:IGNORE|REPLACE)\s+)?INTO\s+\w+\s*\([^)]*\))"
     r"\s*VALUES\s*\((?P<values>[^)]*)\)(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )
@@ -137,6 +138,10 @@ class BatchedWriter:
         self._retry_first = retry_first_s
         self._retry_max = retry_max_s
         self._pending: list[tuple[Statement, Params]] = []
+        #: where units of rows end (absolute row numbers): a batch never splits a unit
+        self._ends: deque[int] = deque()
+        #: called before each batch is taken (the bus hands over units a hung cog holds)
+        self.before_batch: Callable[[], None] | None = None
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
         self._committed_event = asyncio.Event()
@@ -156,6 +161,10 @@ class BatchedWriter:
         self.failed = asyncio.Event()
         self.failure: BaseException | None = None
         self._last_error: BaseException | None = None
+        #: the store refused the last try (locked, full): writes are waiting for it
+        self.waiting_for_store = False
+        #: a stop was asked for: reads no longer wait for a store that takes no writes
+        self.stopping = False
         #: the batch being committed, and which of its rows are settled already
         self._in_flight: tuple[list[tuple[Statement, Params]], set[int]] | None = None
 
@@ -172,14 +181,35 @@ class BatchedWriter:
 
     def submit(self, statement: Statement, params: Params) -> None:
         """Queue one row; never waits (callers sit on the per-event hot path)."""
+        self.submit_unit([(statement, params)])
+
+    def submit_unit(self, rows: list[tuple[Statement, Params]]) -> None:
+        """Queue rows that must be committed together (one event and its consequences):
+        a batch ends only between units, so a crash never keeps half of one."""
         if self._closing:
             raise RuntimeError("the writer is closed; nothing more can be written")
-        self._pending.append((statement, params))
-        self._submitted += 1
-        if len(self._pending) == 1:
+        if not rows:
+            return
+        was_empty = not self._pending
+        self._pending.extend(rows)
+        self._submitted += len(rows)
+        self._ends.append(self._submitted)
+        if was_empty:
             self._wake.set()
         if len(self._pending) >= self._max_batch:
             self._full.set()
+
+    def _take_batch(self) -> list[tuple[Statement, Params]]:
+        """The next batch: whole units, up to ``max_batch`` rows (one unit if it is bigger)."""
+        base = self._submitted - len(self._pending)
+        limit = base + self._max_batch
+        ends = self._ends
+        cut = 0
+        while ends and (ends[0] <= limit or cut == 0):
+            cut = ends.popleft() - base
+        batch = self._pending[:cut]
+        del self._pending[:cut]
+        return batch
 
     @property
     def unsaved(self) -> int:
@@ -195,10 +225,19 @@ class BatchedWriter:
             rows.extend(row for index, row in enumerate(batch) if index not in done)
         return rows + self._pending
 
-    async def flush(self) -> None:
+    def request_stop(self) -> None:
+        """A stop is coming: from now on ``flush`` does not wait for a store that is
+        unavailable (a read then sees the store as it is), so nothing hangs on the way out;
+        ``close`` still gives the store its time and keeps what it cannot write."""
+        self.stopping = True
+        self._committed_event.set()  # waiters look again
+
+    async def flush(self, *, all_the_way: bool = False) -> None:
         """Return once every row submitted before the call is committed.
 
-        Raises ``WriterStopped`` if the writer stopped instead of committing them.
+        Raises ``WriterStopped`` if the writer stopped instead of committing them. After
+        ``request_stop`` it returns at once while the store is unavailable, unless
+        ``all_the_way`` (what ``close`` asks).
         """
         target = self._submitted
         while self._committed < target:
@@ -208,6 +247,8 @@ class BatchedWriter:
                     f"{self.unsaved} rows were not saved")
             if self._task is None or self._task.done():
                 raise WriterStopped("the writer is not running")
+            if self.stopping and self.waiting_for_store and not all_the_way:
+                return
             self._urgent = True
             self._full.set()
             self._wake.set()
@@ -225,7 +266,7 @@ class BatchedWriter:
         if self._task is None:
             return
         try:
-            await asyncio.wait_for(self.flush(), give_up_after_s)
+            await asyncio.wait_for(self.flush(all_the_way=True), give_up_after_s)
         except TimeoutError:
             raise WriterStopped(
                 f"the store did not take writes for {give_up_after_s:.3g} s while stopping "
@@ -257,8 +298,9 @@ class BatchedWriter:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._full.wait(), self._max_delay)
                 self._urgent = False
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
+                if self.before_batch is not None:
+                    self.before_batch()
+                batch = self._take_batch()
                 if batch:
                     done: set[int] = set()  # rows the search for bad rows settled
                     self._in_flight = (batch, done)
@@ -297,11 +339,14 @@ class BatchedWriter:
                     raise
                 self._last_error = exc
                 self.retries += 1
+                self.waiting_for_store = True
+                self._committed_event.set()  # a stopping reader stops waiting
                 log.warning("cannot write to the store (%s); %d rows are waiting, trying "
                             "again in %g s", _describe(exc), self.unsaved, pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self._retry_max)
                 continue
+            self.waiting_for_store = False
             if pause > self._retry_first:
                 log.warning("the store takes writes again; %d waiting rows saved", len(batch))
             return

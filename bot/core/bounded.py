@@ -18,6 +18,9 @@ class BoundedDict(OrderedDict[K, V]):
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
+        #: whether anything was ever forgotten: until then a missing key was never put,
+        #: which lets a cache filled completely at start skip asking the store on a miss
+        self.evicted = False
 
     def put(self, key: K, value: V) -> None:
         """Set ``key`` as the newest entry, forgetting the oldest past the capacity."""
@@ -25,3 +28,11 @@ class BoundedDict(OrderedDict[K, V]):
         self.move_to_end(key)
         while len(self) > self.capacity:
             self.popitem(last=False)
+            self.evicted = True
+
+    def touch(self, key: K) -> V | None:
+        """The value of ``key``, now counted as the newest (least recently used goes first)."""
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value

@@ -43,6 +43,13 @@ class Option:
     choices: tuple[str, ...] = ()
     #: FILE options: what is accepted (type and size); None accepts nothing
     accepts: FileRule | None = None
+    #: an INTEGER option must say which whole numbers it takes (every argument is hostile)
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is OptionKind.INTEGER and (self.minimum is None or self.maximum is None):
+            raise ValueError(f"integer option {self.name!r} needs a minimum and a maximum")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +127,12 @@ Failure = Callable[[Invocation], RichText]
 
 
 class CommandRegistry:
-    def __init__(self, refusal: Refusal, failure: Failure) -> None:
+    def __init__(self, refusal: Refusal, failure: Failure,
+                 catalog: Callable[[Invocation], Catalog] | None = None) -> None:
         self._commands: dict[tuple[str, ...], Command] = {}
         self._refusal = refusal
         self._failure = failure
+        self._catalog = catalog
 
     def register(self, command: Command) -> None:
         if command.path in self._commands:
@@ -145,6 +154,11 @@ class CommandRegistry:
         if command.moderator and not invocation.is_moderator:
             return Reply(self._refusal(invocation, command), private=True)
         try:
+            if self._catalog is not None:  # typed by a platform (a slash command): check too
+                for option in command.options:
+                    value = invocation.args.get(option.name)
+                    if option.kind is OptionKind.INTEGER and value is not None:
+                        check_bounds(command, option, value, self._catalog(invocation))
             return await command.handler(invocation)
         except CommandError as exc:
             return Reply(exc.text, private=True)
@@ -241,6 +255,18 @@ def _attach_hint(command: Command, tr: Catalog) -> RichText:
                       "file named in a command.", command=command.name)
 
 
+def check_bounds(command: Command, option: Option, value: Any, tr: Catalog) -> int:
+    """``value`` if it is a whole number within the option's bounds, else UsageError."""
+    low, high = option.minimum, option.maximum
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or (low is not None and value < low) or (high is not None and value > high)):
+        shown = str(value) if len(str(value)) <= 30 else str(value)[:29] + "…"
+        raise UsageError(tr.gettext(
+            "/{command}: {option} must be a whole number from {low} to {high}, not “{value}”.",
+            command=command.name, option=option.name, low=low, high=high, value=shown))
+    return value
+
+
 def split_words(text: str) -> list[str]:
     """Split a command line, honouring quotes but forgiving unbalanced ones."""
     try:
@@ -264,11 +290,14 @@ def _convert(
     values = {"command": command.name, "option": option.name, "value": word}
     if option.kind is OptionKind.INTEGER:
         try:
-            return int(word)
+            number = int(word) if len(word) <= 30 else None
         except ValueError:
+            number = None
+        if number is None:
             raise UsageError(tr.gettext(
                 "/{command}: {option} must be a whole number, not “{value}”.", **values)
             ) from None
+        return check_bounds(command, option, number, tr)
     if option.kind is OptionKind.MEMBER:
         member = members(word)
         if member is None:

@@ -197,6 +197,8 @@ class NewcomerGreeted(Event):
 
     member: str
     newcomer: str
+    #: where the greeting was posted (a level-up it brings is announced there)
+    channel: str | None = None
 
     def _identity(self) -> str:
         return f"{self.member}:{self.newcomer}"

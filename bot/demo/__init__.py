@@ -65,6 +65,5 @@ async def run_demo(settings: Settings, *, console: Console, echo: bool = True) -
         table.add_row(name, f"{counts[name]:,}")
     console.print(table)
     console.print(f"{report.events:,} events replayed, {report.commands} commands, "
-                  f"{sum(1 for s in adapter.sent if s.action.__class__.__name__ == 'Post'):,} "
-                  "posts by the bot.")
+                  f"{adapter.posts:,} posts by the bot.")
     return report

@@ -1,7 +1,12 @@
 """The engagement cog: wires the pure rules to events, the ledger and commands.
 
 The per-message path never waits for the database: cooldowns, caps, spam prints and
-totals live in memory; ledger rows go through the batched writer.
+totals live in memory; ledger rows go through the batched writer. What memory holds is
+rebuilt from the store at start (totals, announced levels, today's caps and earnings, the
+last message award), and what it let go of is read back when needed (a member not seen for
+a long time, a message reacted to long after it was posted), so a restart changes nothing:
+a reply from before it still earns the helpful-answer bonus, a cap still holds. Every
+decision depends on the events and the store, never on what happens to still be in memory.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import hashlib
 import io
 import json
 import logging
-import random
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,58 +61,123 @@ from cogs.engagement.rules import (
     award_message,
     level_for,
     level_of,
+    message_points,
     reward_for,
     streaks,
 )
 from cogs.journey.stages import week_of_day
 from storage.journey import JourneyStore
+from storage.repository import MessageFacts
 
 log = logging.getLogger(__name__)
 
-RECENT_MESSAGES = 200_000
 MAX_GRANT = 1_000_000
+#: Leaderboard pages (10 members each) a member can ask for.
+MAX_PAGE = 100_000
+#: Points one row of an imported CSV may carry (either sign): another bot's XP totals run
+#: into the millions, and a member's sum of them must stay far inside 64-bit integers.
+MAX_IMPORTED = 1_000_000_000
 STREAK_WINDOW_DAYS = 370
 #: Settings whose value names channels (True: a list of them), and the words that clear one.
 CHANNEL_SETTINGS = {"excluded_channels": True, "level_up_channel": False}
 CLEARED = frozenset({"", "none", "-"})
+#: What memory holds at most; the rest is read back from the store when needed.
+KNOWN_MESSAGES = 100_000
+KNOWN_MEMBERS = 100_000
+KNOWN_NAMES = 50_000
+KNOWN_BOTS = 10_000
+KNOWN_AWARDS = 50_000
+#: How far back the ledger is read at start: a whole local day in any time zone (caps and
+#: earnings of "today") and the longest cooldown.
+RECENT_LEDGER = timedelta(hours=50)
+#: Reasons that count towards the daily cap.
+EARNING = ("message", "reply", "reaction_received", "helpful_answer", "welcomed_newcomer",
+           "referral")
 
 
-@dataclass(frozen=True, slots=True)
-class _MessageFacts:
+@dataclass(slots=True)
+class _Message:
+    """What a reaction needs of the message it reacts to."""
+
     author: str
-    channel: str
-    parent_author: str | None  # set when the message replies to another member
+    channel: str | None
+    parent: str | None  # set when the message replies to another member
+    #: the helpful-answer bonus is settled (given, or spent at the daily cap)
+    helped: bool = False
+    #: reaction points the message earned (the per-message cap)
+    points: int = 0
+    #: (reactor, emoji) -> the points that reaction still holds; a key present means the
+    #: reaction was added once, so adding it again earns nothing
+    reactions: dict[tuple[str, str], int] | None = None
+
+    @classmethod
+    def stored(cls, facts: MessageFacts) -> _Message:
+        parent = (facts.reply_to_author
+                  if facts.reply_to_author not in (None, facts.author) else None)
+        return cls(facts.author, facts.channel, parent, facts.helped, facts.reaction_points,
+                   dict(facts.reactions))
 
 
 class EngagementCog(Cog):
     name = "engagement"
 
-    def __init__(self, ctx: CogContext, *, rng: random.Random | None = None) -> None:
+    def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
-        self._rng = rng or random.Random()
-        self._states: dict[tuple[str, str], MemberState] = {}
+        self._states: BoundedDict[tuple[str, str], MemberState] = BoundedDict(KNOWN_MEMBERS)
         self._policies: dict[str, Policy] = {}
-        # bounded: a bot runs for months, and reactions mostly hit recent messages
-        self._recent: BoundedDict[str, _MessageFacts] = BoundedDict(RECENT_MESSAGES)
-        self._bots: set[str] = set()
-        self._reaction_awards: BoundedDict[tuple[str, str, str], int] = BoundedDict(
-            RECENT_MESSAGES)
-        self._message_reaction_points: BoundedDict[str, int] = BoundedDict(RECENT_MESSAGES)
-        self._given_today: BoundedDict[tuple[str, str, str], int] = BoundedDict(
-            RECENT_MESSAGES)
-        self._helpful: BoundedDict[str, None] = BoundedDict(RECENT_MESSAGES)
+        self._messages: BoundedDict[tuple[str, str], _Message] = BoundedDict(KNOWN_MESSAGES)
+        self._bots: BoundedDict[str, None] = BoundedDict(KNOWN_BOTS)
+        #: community -> local day -> (reactor, author) -> reaction points given that day
+        self._given: dict[str, dict[str, dict[tuple[str, str], int]]] = {}
+        self._names: BoundedDict[tuple[str, str], str] = BoundedDict(KNOWN_NAMES)
+        #: achievements awarded while running (community, member, reason, ref)
+        self._awarded: BoundedDict[tuple[str, str, str, str], None] = BoundedDict(
+            KNOWN_AWARDS)
         #: the last week each member's messages counted as contribution (for the journey)
-        self._counted_week: BoundedDict[tuple[str, str], int] = BoundedDict(RECENT_MESSAGES)
-        self._last_channel: dict[tuple[str, str], str] = {}
-        self._names: dict[tuple[str, str], str] = {}
+        self._counted_week: BoundedDict[tuple[str, str], int] = BoundedDict(KNOWN_MEMBERS)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         repo = self.ctx.repository
+        latest = await repo.latest_event_time() or self.ctx.clock.now()
         for community in self.ctx.communities.all():
             season = self.ctx.communities.season(community)
+            states = self._states
             for member, points in (await repo.point_totals(community, season)).items():
-                self._state(community, member).total = points
+                states.put((community, member), MemberState(total=points))
+            for member, level in (await repo.announced_levels(community, season)).items():
+                self._loaded_state(community, member).announced = level
+            for member in await repo.bot_members(community):
+                self._bots.put(member, None)
+            self._rebuild_today(community, await repo.recent_ledger(
+                community, latest - RECENT_LEDGER))
+
+    def _loaded_state(self, community: str, member: str) -> MemberState:
+        state = self._states.get((community, member))
+        if state is None:
+            state = MemberState()
+            self._states.put((community, member), state)
+        return state
+
+    def _rebuild_today(self, community: str, rows: Sequence[Any]) -> None:
+        """Caps, earnings and cooldowns of the last days, from the ledger rows of them."""
+        earned: dict[str, dict[str, int]] = {}
+        for row in rows:
+            state = self._loaded_state(community, row.member)
+            if row.reason == "message" and row.delta > 0 and (
+                    state.last_award is None or row.at > state.last_award):
+                state.last_award = row.at
+            if row.reason in EARNING:
+                days = earned.setdefault(row.member, {})
+                days[row.day] = days.get(row.day, 0) + row.delta
+            if row.reason == "reaction_received" and row.delta > 0:
+                reactor = row.ref.split("|")[1] if row.ref.count("|") >= 2 else ""
+                given = self._given_on(community, row.day)
+                given[(reactor, row.member)] = given.get((reactor, row.member), 0) + row.delta
+        for member, days in earned.items():
+            state = self._loaded_state(community, member)
+            state.day = max(days)
+            state.earned_today = days[state.day]
 
     def listeners(self) -> Mapping[type[Event], EventHandler]:
         return {
@@ -136,19 +205,66 @@ class EngagementCog(Cog):
             self._policies[community] = policy
         return policy
 
-    def _state(self, community: str, member: str) -> MemberState:
+    # -- what memory holds, or the store ----------------------------------------------
+    async def _state(self, community: str, member: str, day: str | None = None
+                     ) -> MemberState:
+        """A member's state: from memory, else (memory let it go) from the store."""
         key = (community, member)
-        state = self._states.get(key)
-        if state is None:
-            state = self._states[key] = MemberState()
+        state = self._states.touch(key)
+        if state is not None:
+            return state
+        if self._states.evicted:
+            day = day or self.ctx.communities.local_day(community, self.ctx.clock.now())
+            season = self.ctx.communities.season(community)
+            stored = await self.ctx.repository.member_standing(community, season, member,
+                                                               day, EARNING)
+            state = self._states.touch(key)  # filled in meanwhile by another task?
+            if state is not None:
+                return state
+            state = MemberState(last_award=stored.last_award, day=day,
+                                earned_today=stored.earned_on_day, total=stored.total,
+                                announced=stored.announced)
+        else:
+            state = MemberState()  # nothing was ever let go: a member never seen
+        self._states.put(key, state)
         return state
+
+    async def _message(self, community: str, message: str, author: str | None
+                       ) -> _Message | None:
+        """A message's facts: from memory, else from the store (posted before a restart or
+        long ago); None if nobody knows who wrote it."""
+        key = (community, message)
+        entry = self._messages.get(key)
+        if entry is not None:
+            return entry
+        facts = await self.ctx.repository.message_facts(community, message, author)
+        entry = self._messages.get(key)
+        if entry is not None:
+            return entry
+        if facts is None:
+            return None
+        if facts.author_is_bot:
+            self._bots.put(facts.author, None)
+        entry = _Message.stored(facts)
+        self._messages.put(key, entry)
+        return entry
+
+    def _given_on(self, community: str, day: str) -> dict[tuple[str, str], int]:
+        """Reaction points given per (reactor, author) on a local day; two days are kept."""
+        days = self._given.setdefault(community, {})
+        given = days.get(day)
+        if given is None:
+            given = days[day] = {}
+            while len(days) > 2:
+                del days[min(days)]
+        return given
 
     # -- events ------------------------------------------------------------------------
     async def on_member_joined(self, event: MemberJoined) -> None:
         if event.name:
-            self._names[(event.community, event.member)] = event.name
+            self._names.put((event.community, event.member), event.name)
         if event.is_bot:
-            self._bots.add(event.member)
+            self._bots.put(event.member, None)
 
     async def _name(self, community: str, member: str) -> str:
         """A member's display name: from events seen, else once from the store."""
@@ -156,28 +272,29 @@ class EngagementCog(Cog):
         if name is None:
             stored = await self.ctx.repository.member_names(community, [member])
             name = stored.get(member) or member.split(":", 1)[1]
-            self._names[(community, member)] = name
+            self._names.put((community, member), name)
         return name
 
     async def on_message(self, event: MessagePosted) -> None:
         community, author = event.community, event.author
         if event.author_name:
-            self._names[(community, author)] = event.author_name
+            self._names.put((community, author), event.author_name)
         parent = (event.reply_to_author if event.reply_to_author not in (None, author)
                   else None)
-        self._recent.put(event.message, _MessageFacts(author, event.channel, parent))
+        self._messages.put((community, event.message), _Message(author, event.channel, parent))
         if event.author_is_bot:
-            self._bots.add(author)
+            self._bots.put(author, None)
         policy = self.policy(community)
         day = self.ctx.communities.local_day(community, event.at)
-        state = self._state(community, author)
-        self._last_channel[(community, author)] = event.channel
+        state = self._states.touch((community, author)) or await self._state(community, author,
+                                                                             day)
         excluded = (event.channel in policy.excluded_channels
                     or (event.thread is not None and event.thread in policy.excluded_channels))
         award = award_message(
             policy, state, at=event.at, day=day, length=event.length, text=event.text,
             is_bot=event.author_is_bot, excluded=excluded,
-            replies_to_other=parent is not None and parent not in self._bots, rng=self._rng,
+            replies_to_other=parent is not None and parent not in self._bots,
+            drawn=message_points(policy, community, event.message),
             has_media=event.has_media,
         )
         if not event.author_is_bot:
@@ -190,7 +307,7 @@ class EngagementCog(Cog):
             self._ledger(community, author, award.reply_points, "reply", event.message,
                          event.at, day)
         if state.total > before:
-            await self._maybe_level_up(community, author, before, state.total, event.channel)
+            await self._maybe_level_up(community, author, state, before, event.channel)
 
     def _count_contribution(self, event: MessagePosted, day: str, award: MessageAward) -> None:
         """Farming is not contribution: a refused message is stored as farmed (the weekly
@@ -206,106 +323,120 @@ class EngagementCog(Cog):
 
     async def on_reaction_added(self, event: ReactionAdded) -> None:
         community = event.community
-        facts = self._recent.get(event.message)
-        author = event.message_author or (facts.author if facts else None)
-        if (author is None or event.reactor_is_bot or author == event.reactor
-                or author in self._bots):
+        if event.reactor_is_bot:
+            return
+        entry = self._messages.get((community, event.message)) or await self._message(
+            community, event.message, event.message_author)
+        if entry is None:
+            return  # nobody knows who wrote it: there is nobody to credit
+        author = entry.author
+        if author == event.reactor or author in self._bots:
             return
         policy = self.policy(community)
-        if facts is not None and facts.channel in policy.excluded_channels:
+        if entry.channel is not None and entry.channel in policy.excluded_channels:
             return
         day = self.ctx.communities.local_day(community, event.at)
-        state = self._state(community, author)
+        state = self._states.touch((community, author)) or await self._state(community, author,
+                                                                             day)
         before = state.total
-        key = (event.message, event.reactor, event.emoji)
-        if key not in self._reaction_awards:
-            points = self._reaction_points(policy, state, event, author, day)
-            self._reaction_awards.put(key, points)
+        reactions = entry.reactions
+        if reactions is None:
+            reactions = entry.reactions = {}
+        key = (event.reactor, event.emoji)
+        if key not in reactions:
+            points = self._reaction_points(policy, state, entry, event, author, day)
+            reactions[key] = points
             if points:
                 state.earn(points)
                 self._ledger(community, author, points, "reaction_received",
                              _reaction_ref(event), event.at, day)
-        if (facts is not None and facts.parent_author is not None
-                and event.message not in self._helpful and policy.helpful_answer_bonus):
-            self._helpful.put(event.message, None)
+        if entry.parent is not None and not entry.helped and policy.helpful_answer_bonus:
+            entry.helped = True
             bonus = min(policy.helpful_answer_bonus, state.room_today(day, policy.daily_cap))
-            if bonus:
-                state.earn(bonus)
-                self._ledger(community, author, bonus, "helpful_answer", event.message,
-                             event.at, day)
+            state.earn(bonus)
+            # a row even at the cap (0 points): the store must know the bonus is settled
+            self._ledger(community, author, bonus, "helpful_answer", event.message,
+                         event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
-        channel = facts.channel if facts else self._last_channel.get((community, author))
-        await self._maybe_level_up(community, author, before, state.total, channel)
+        await self._maybe_level_up(community, author, state, before, entry.channel)
 
     async def on_forgotten(self, event: MemberForgotten) -> None:
-        self._states.pop((event.community, event.member), None)
-        self._names.pop((event.community, event.member), None)
-        self._counted_week.pop((event.community, event.member), None)
+        community, member = event.community, event.member
+        self._states.pop((community, member), None)
+        self._names.pop((community, member), None)
+        for key in [k for k, m in self._messages.items()
+                    if k[0] == community and m.author == member]:
+            del self._messages[key]
+        self._counted_week.pop((community, member), None)
 
     async def on_greeting(self, event: NewcomerGreeted) -> None:
         await self._award(event.community, event.member, self.policy(event.community)
-                          .welcome_points, "welcomed_newcomer", event.newcomer, event.at)
+                          .welcome_points, "welcomed_newcomer", event.newcomer, event.at,
+                          event.channel)
 
     async def on_referral(self, event: ReferralConverted) -> None:
         await self._award(event.community, event.inviter, self.policy(event.community)
-                          .referral_points, "referral", event.member, event.at)
+                          .referral_points, "referral", event.member, event.at, None)
 
     async def _award(self, community: str, member: str, points: int, reason: str, ref: str,
-                     at: datetime) -> None:
-        """Points for a derived achievement (once per ref), within the daily cap."""
+                     at: datetime, channel: str | None) -> None:
+        """Points for a derived achievement, once per ref, within the daily cap. Its event
+        can come again after a restart, so the ledger is asked (achievements are rare)."""
         if points <= 0 or member in self._bots:
             return
-        day = self.ctx.communities.local_day(community, at)
-        state = self._state(community, member)
-        points = min(points, state.room_today(day, self.policy(community).daily_cap))
-        if points <= 0:
+        done = (community, member, reason, ref)
+        if done in self._awarded:
             return
+        self._awarded.put(done, None)
+        if await self.ctx.repository.ledger_has(community, member, reason, ref):
+            return
+        day = self.ctx.communities.local_day(community, at)
+        state = await self._state(community, member, day)
+        points = min(points, state.room_today(day, self.policy(community).daily_cap))
         before = state.total
         state.earn(points)
+        # a row even at the cap (0 points), so that a second delivery is known
         self._ledger(community, member, points, reason, ref, at, day)
-        await self._maybe_level_up(community, member, before, state.total,
-                                   self._last_channel.get((community, member)))
+        await self._maybe_level_up(community, member, state, before, channel)
 
     def _reaction_points(
-        self, policy: Policy, state: MemberState, event: ReactionAdded, author: str, day: str
+        self, policy: Policy, state: MemberState, entry: _Message, event: ReactionAdded,
+        author: str, day: str,
     ) -> int:
-        given_key = (event.reactor, author, day)
-        given = self._given_today.get(given_key, 0)
-        on_message = self._message_reaction_points.get(event.message, 0)
+        given = self._given_on(event.community, day)
+        pair = (event.reactor, author)
+        already = given.get(pair, 0)
         points = min(
             policy.reaction_points,
-            policy.reaction_cap_per_member_per_day - given,
-            policy.reaction_cap_per_message - on_message,
+            policy.reaction_cap_per_member_per_day - already,
+            policy.reaction_cap_per_message - entry.points,
             state.room_today(day, policy.daily_cap),
         )
         if points <= 0:
             return 0
-        self._given_today.put(given_key, given + points)
-        self._message_reaction_points.put(event.message, on_message + points)
+        given[pair] = already + points
+        entry.points += points
         return points
 
     async def on_reaction_removed(self, event: ReactionRemoved) -> None:
-        key = (event.message, event.reactor, event.emoji)
         community = event.community
-        facts = self._recent.get(event.message)
-        author = event.message_author or (facts.author if facts else None)
-        if author is None:
+        entry = await self._message(community, event.message, event.message_author)
+        if entry is None:
             return
-        ref = _reaction_ref(event)
-        if key in self._reaction_awards:
-            points = self._reaction_awards[key]
-            self._reaction_awards[key] = 0  # a later re-add of the same reaction earns nothing
-        else:  # added before a restart: the ledger knows what it earned
-            points = await self.ctx.repository.ledger_amount(
-                community, author, "reaction_received", ref)
-            self._reaction_awards.put(key, 0)  # and a re-add still earns nothing
-        if points <= 0:
+        reactions = entry.reactions
+        if reactions is None:
+            reactions = entry.reactions = {}
+        key = (event.reactor, event.emoji)
+        held = reactions.get(key, 0)
+        reactions[key] = 0  # a later re-add of the same reaction earns nothing
+        if held <= 0:
             return
-        state = self._state(community, author)
-        state.total -= points
         day = self.ctx.communities.local_day(community, event.at)
-        self._ledger(community, author, -points, "reaction_removed", ref, event.at, day)
+        state = await self._state(community, entry.author, day)
+        state.total -= held
+        self._ledger(community, entry.author, -held, "reaction_removed", _reaction_ref(event),
+                     event.at, day)
 
     def _ledger(
         self, community: str, member: str, delta: int, reason: str, ref: str, at: datetime,
@@ -317,15 +448,24 @@ class EngagementCog(Cog):
         )
 
     async def _maybe_level_up(
-        self, community: str, member: str, before: int, after: int, channel: str | None
+        self, community: str, member: str, state: MemberState, before: int,
+        channel: str | None,
     ) -> None:
+        """Announce a level the total crossed, once: never one announced before (this
+        season), whatever the total did in between or how often an event is re-delivered."""
+        after = state.total
         if after <= before:
             return
         policy = self.policy(community)
-        old = level_of(before, policy.level_curve)
         new = level_of(after, policy.level_curve)
-        if new > old:
-            await self._level_up(community, member, policy, old, new, channel)
+        old = max(level_of(before, policy.level_curve), state.announced)
+        if new <= old:
+            return
+        state.announced = new
+        await self._level_up(community, member, policy, old, new, channel)
+        # stored once announced: a crash in between announces it again rather than never
+        self.ctx.repository.set_announced_level(
+            community, self.ctx.communities.season(community), member, new)
 
     async def _level_up(
         self, community: str, member: str, policy: Policy, old: int, new: int,
@@ -341,7 +481,8 @@ class EngagementCog(Cog):
                 for role in lower:
                     await self.ctx.outbox.send(SetRole(community=community, member=member,
                                                        role=role, grant=False))
-        target = policy.level_up_channel or channel
+        target = (policy.level_up_channel or channel
+                  or self.ctx.communities.get(community, "default_channel"))
         if not policy.level_up_announcements or not target:
             return
         name = await self._name(community, member)
@@ -369,6 +510,8 @@ class EngagementCog(Cog):
     # -- commands ----------------------------------------------------------------------
     def commands(self) -> Sequence[Command]:
         member_opt = Option("member", OptionKind.MEMBER, "The member", required=True)
+        amount_opt = Option("amount", OptionKind.INTEGER, "How many points", minimum=1,
+                            maximum=MAX_GRANT)
         return [
             Command(("rank",), "Your level, points, rank and streak", self.cmd_rank,
                     (Option("member", OptionKind.MEMBER, "Whose rank (default: yours)",
@@ -376,16 +519,17 @@ class EngagementCog(Cog):
             Command(("top",), "The leaderboard", self.cmd_top,
                     (Option("period", OptionKind.CHOICE, "week, month or all",
                             required=False, choices=("week", "month", "all")),
-                     Option("page", OptionKind.INTEGER, "Page number", required=False))),
+                     Option("page", OptionKind.INTEGER, "Page number", required=False,
+                            minimum=1, maximum=MAX_PAGE))),
             Command(("points", "history"), "Why you have your points", self.cmd_history,
                     (Option("member", OptionKind.MEMBER, "Whose history (moderators)",
                             required=False),)),
             Command(("points", "give"), "Give points to a member", self.cmd_give,
-                    (member_opt, Option("amount", OptionKind.INTEGER, "How many points"),
-                     Option("reason", OptionKind.TEXT, "Why")), moderator=True),
+                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
+                    moderator=True),
             Command(("points", "take"), "Take points from a member", self.cmd_take,
-                    (member_opt, Option("amount", OptionKind.INTEGER, "How many points"),
-                     Option("reason", OptionKind.TEXT, "Why")), moderator=True),
+                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
+                    moderator=True),
             Command(("points", "reset"), "Reset a member's points this season", self.cmd_reset,
                     (member_opt,), moderator=True),
             Command(("points", "import"), "Import points from another bot (CSV)",
@@ -484,13 +628,13 @@ class EngagementCog(Cog):
     async def _manual(self, inv: Invocation, delta: int, reason: str, note: str) -> None:
         who: MemberRef = inv.args["member"]
         community = inv.community
-        state = self._state(community, who.id)
+        day = self.ctx.communities.local_day(community, inv.at)
+        state = await self._state(community, who.id, day)
         before = state.total
         state.total += delta
-        day = self.ctx.communities.local_day(community, inv.at)
         self._ledger(community, who.id, delta, reason, f"cmd:{uuid.uuid4().hex}", inv.at, day,
                      actor=inv.invoker.id, note=note)
-        await self._maybe_level_up(community, who.id, before, state.total, inv.channel)
+        await self._maybe_level_up(community, who.id, state, before, inv.channel)
 
     def _amount(self, inv: Invocation) -> int:
         amount = int(inv.args["amount"])
@@ -515,7 +659,7 @@ class EngagementCog(Cog):
 
     async def cmd_reset(self, inv: Invocation) -> Reply:
         who: MemberRef = inv.args["member"]
-        total = self._state(inv.community, who.id).total
+        total = (await self._state(inv.community, who.id)).total
         if total:
             await self._manual(inv, -total, "reset", "")
         return Reply(self._tr(inv).gettext("{member} now has 0 points this season.",
@@ -529,11 +673,9 @@ class EngagementCog(Cog):
         ref = "import:" + hashlib.sha256(data).hexdigest()[:16]
         day = self.ctx.communities.local_day(inv.community, inv.at)
         for member, points in rows:
-            state = self._state(inv.community, member)
-            already = await self.ctx.repository.ledger_amount(inv.community, member,
-                                                              "imported", ref)
-            if already:
+            if await self.ctx.repository.ledger_has(inv.community, member, "imported", ref):
                 continue
+            state = await self._state(inv.community, member, day)
             state.total += points
             self._ledger(inv.community, member, points, "imported", ref, inv.at, day,
                          actor=inv.invoker.id, note=safe_name(upload.name))
@@ -548,7 +690,7 @@ class EngagementCog(Cog):
         self.ctx.repository.set_season(community, season)
         for (comm, _), state in self._states.items():
             if comm == community:
-                state.total = 0
+                state.total = state.announced = 0
         return Reply(self._tr(inv).gettext(
             "Season {season} has started: the leaderboard starts from zero and last season's "
             "totals stay visible in /rank.", season=season))
@@ -656,27 +798,50 @@ def parse_points_csv(data: bytes, platform: str, tr: Any) -> list[tuple[str, int
     except UnicodeDecodeError:
         raise CommandError(tr.gettext("The file is not UTF-8 text; export it as CSV.")) from None
     rows: dict[str, int] = {}
-    problems: list[str] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    problems: list[RichText] = []
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise CommandError(tr.gettext("The file is not a CSV file ({problem}).",
+                                      problem=str(exc))) from None
+    for number, row in enumerate(lines, start=1):
         if not row or not "".join(row).strip():
             continue
         if len(row) < 2:
-            problems.append(f"line {number}: expected member id, points")
+            problems.append(tr.gettext("line {line}: expected member id, points", line=number))
             continue
         member, points = row[0].strip(), row[1].strip()
-        if number == 1 and not points.lstrip("-").isdigit():
+        whole = points.lstrip("-").isdigit() and points.isascii()
+        if number == 1 and not whole:
             continue  # a header line
-        if not points.lstrip("-").isdigit():
-            problems.append(f"line {number}: points must be a whole number, not {points!r}")
+        if not whole:
+            problems.append(tr.gettext("line {line}: points must be a whole number, not "
+                                       "“{value}”", line=number, value=points[:30]))
+            continue
+        value = int(points) if len(points) <= 20 else MAX_IMPORTED + 1
+        if not -MAX_IMPORTED <= value <= MAX_IMPORTED:
+            problems.append(tr.gettext(
+                "line {line}: points must be between -{max} and {max}, not “{value}”",
+                line=number, max=MAX_IMPORTED, value=points[:30]))
             continue
         if not member:
-            problems.append(f"line {number}: the member id is empty")
+            problems.append(tr.gettext("line {line}: the member id is empty", line=number))
+            continue
+        if len(member) > 200 or any(ch < " " for ch in member):
+            problems.append(tr.gettext("line {line}: “{value}” is not a member id",
+                                       line=number, value=member[:30]))
             continue
         member_id = member if member.startswith(f"{platform}:") else f"{platform}:{member}"
-        rows[member_id] = rows.get(member_id, 0) + int(points)
+        total = rows.get(member_id, 0) + value
+        if not -MAX_IMPORTED <= total <= MAX_IMPORTED:
+            problems.append(tr.gettext(
+                "line {line}: {member} would get more than {max} points in all",
+                line=number, member=member[:30], max=MAX_IMPORTED))
+            continue
+        rows[member_id] = total
     if problems:
         raise CommandError(tr.gettext("Nothing was imported: {problems}",
-                                      problems="; ".join(problems[:5])))
+                                      problems="; ".join(p.plain() for p in problems[:5])))
     if not rows:
         raise CommandError(tr.gettext(
             "Nothing was imported: the file has no rows of member id, points."))

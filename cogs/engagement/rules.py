@@ -6,7 +6,7 @@ in-memory state, so the rules are tested with plain asserts.
 
 from __future__ import annotations
 
-import random
+import hashlib
 import re
 import unicodedata
 from bisect import bisect_right
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 
+from bot.config import LEVELS as MAX_LEVEL
 from bot.config import EngagementSection as Policy
 
 __all__ = ["Policy"]
@@ -33,8 +34,6 @@ class LevelProgress:
     needed: int
 
 
-
-MAX_LEVEL = 1000
 
 
 @cache
@@ -99,14 +98,18 @@ def _first_char(match: re.Match[str]) -> str:
 
 @dataclass(slots=True)
 class MemberState:
-    """What the cog remembers of a member between events (never persisted)."""
+    """What the cog remembers of a member between events. Everything but ``recent`` is
+    rebuilt from the store (ledger, totals, announced levels) after a restart."""
 
     last_award: datetime | None = None
-    #: fingerprint -> when the member last posted it
+    #: fingerprint -> when the member last posted it (message text is not stored, so this
+    #: starts empty after a restart)
     recent: dict[str, datetime] = field(default_factory=dict)
     day: str = ""
     earned_today: int = 0
     total: int = 0
+    #: the highest level announced this season
+    announced: int = 0
 
     def room_today(self, day: str, cap: int) -> int:
         if day != self.day:
@@ -122,13 +125,22 @@ RECENT_PRINTS = 32
 
 
 def remember_print(state: MemberState, print_: str, at: datetime, window_seconds: int) -> bool:
-    """Remember a message's fingerprint; True if it repeats one seen within the window."""
+    """Remember a message's fingerprint; True if it repeats one seen within the window.
+
+    Prints older than the window are dropped as new ones come, so a member keeps only the
+    prints of their last few minutes (memory is per member, for every member).
+    """
     if not print_:
         return False
-    seen = state.recent.pop(print_, None)
-    state.recent[print_] = at  # re-inserted last, so the first key is always the oldest
-    if len(state.recent) > RECENT_PRINTS:
-        del state.recent[next(iter(state.recent))]
+    recent = state.recent
+    seen = recent.pop(print_, None)
+    oldest = at - timedelta(seconds=window_seconds)
+    while recent:
+        first = next(iter(recent))
+        if recent[first] >= oldest and len(recent) < RECENT_PRINTS:
+            break
+        del recent[first]
+    recent[print_] = at  # re-inserted last, so the first key is always the oldest
     return seen is not None and (at - seen).total_seconds() <= window_seconds
 
 
@@ -148,12 +160,28 @@ class MessageAward:
         return self.why_not in FARMING
 
 
+#: Keys the hash that draws a message's points; changing it changes every stream's totals.
+POINTS_KEY = b"tribebot message points v1"
+
+
+def message_points(policy: Policy, community: str, message: str) -> int:
+    """The points a message earns, "random" within the range but derived from its key: the
+    same stream gives the same totals in every run, after a restart, on any machine."""
+    low, high = policy.message_points_min, policy.message_points_max
+    if high <= low:
+        return low
+    digest = hashlib.blake2b(f"{community}|{message}".encode(), digest_size=8,
+                             key=POINTS_KEY).digest()
+    return low + int.from_bytes(digest, "big") % (high - low + 1)
+
+
 def award_message(
     policy: Policy, state: MemberState, *, at: datetime, day: str, length: int | None,
-    text: str | None, is_bot: bool, excluded: bool, replies_to_other: bool, rng: random.Random,
+    text: str | None, is_bot: bool, excluded: bool, replies_to_other: bool, drawn: int,
     has_media: bool = False,
 ) -> MessageAward:
-    """Decide the points for a message and update the member's state accordingly.
+    """Decide the points for a message and update the member's state accordingly;
+    ``drawn`` is what the message earns outside the limits (``message_points``).
 
     A picture or file with little or no text earns no message points (a sticker would
     be too easy to farm), but it is not farming either: someone shared something."""
@@ -171,7 +199,7 @@ def award_message(
         return MessageAward(0, 0, "daily cap")
     cooling = (state.last_award is not None
                and (at - state.last_award).total_seconds() < policy.cooldown_seconds)
-    points = 0 if cooling else rng.randint(policy.message_points_min, policy.message_points_max)
+    points = 0 if cooling else drawn
     points = min(points, room)
     bonus = min(policy.reply_bonus, room - points) if replies_to_other else 0
     if points:

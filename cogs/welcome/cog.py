@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
+from bot.core.bounded import BoundedDict
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import (
     ChannelRef,
@@ -50,27 +51,42 @@ from storage.journey import JourneyStore
 log = logging.getLogger(__name__)
 
 BUDDY_STAGES = ("regular", "champion")
-BUDDY_RECENT = timedelta(days=7)
+#: A buddy is named only if they posted on one of the last this many local days.
+BUDDY_RECENT_DAYS = 7
+#: What memory holds at most per community; the rest is read back from the store.
+KNOWN_MEMBERS = 100_000
+KNOWN_NAMES = 50_000
+KNOWN_BOTS = 10_000
 
 
 @dataclass(slots=True)
 class _Community:
+    """What the cog knows of one community; all of it rebuilt from the store at start."""
+
     channels: list[str] = field(default_factory=list)
     member_count: int = 0
     last_welcome: datetime | None = None
     #: newcomers gathered for the next burst post, in the order they came: member ->
     #: (name, when the post is due); also stored, so that a restart still welcomes them
     pending: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    ever_joined: set[str] = field(default_factory=set)
+    #: member -> present (True) or gone (False), as the store has it; a member missing
+    #: was never seen, unless memory let some go (then the store is asked)
+    presence: BoundedDict[str, bool] = field(
+        default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
+    #: newcomers of the last ``newcomer_days``, in the order they joined
     joined_at: dict[str, datetime] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)
-    stages: dict[str, str] = field(default_factory=dict)
-    last_active: dict[str, datetime] = field(default_factory=dict)
-    #: welcome post message id -> the newcomers it named
-    posts: dict[str, list[str]] = field(default_factory=dict)
+    names: BoundedDict[str, str] = field(default_factory=lambda: BoundedDict(KNOWN_NAMES))
+    #: regulars and champions (the stages that can greet and be buddies)
+    regulars: set[str] = field(default_factory=set)
+    #: buddies -> the last local day they posted
+    buddy_days: dict[str, str] = field(default_factory=dict)
+    #: welcome post message id -> (when, the newcomers it named), within the greeting window
+    posts: dict[str, tuple[datetime, list[str]]] = field(default_factory=dict)
     #: newcomer -> their first message id, and first message id -> newcomer
     first: dict[str, str] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)
+    #: newcomer -> members whose greeting of them was credited
+    greeted: dict[str, set[str]] = field(default_factory=dict)
 
 
 class WelcomeCog(Cog):
@@ -80,7 +96,7 @@ class WelcomeCog(Cog):
         super().__init__(ctx)
         self.store = JourneyStore(ctx.repository)
         self._state: dict[str, _Community] = {}
-        self._bots: set[str] = set()
+        self._bots: BoundedDict[str, None] = BoundedDict(KNOWN_BOTS)
         #: communities already told (in the log) that they have no welcome channel
         self._no_channel: set[str] = set()
 
@@ -122,25 +138,84 @@ class WelcomeCog(Cog):
             state = self._c(community)
             members = await self.store.members(community)
             state.member_count = sum(1 for _, present in members.values() if present)
-            self._bots.update(m for m, (bot, _) in members.items() if bot)
-            state.ever_joined = await self.store.ever_joined(community)
-            state.joined_at = await self.store.recent_joins(community, now - timedelta(days=days))
-            state.stages = {m: row.stage for m, row in (await self.store.stages(community)).items()}
+            for member, (bot, present) in members.items():
+                if bot:
+                    self._bots.put(member, None)
+                state.presence.put(member, present)
+            state.joined_at = dict(sorted(
+                (await self.store.recent_joins(community, now - timedelta(days=days))).items(),
+                key=lambda item: item[1]))
+            state.regulars = {m for m, row in (await self.store.stages(community)).items()
+                              if row.stage in BUDDY_STAGES}
             state.channels = [c for c, _ in await self.ctx.repository.channels(community)]
+            state.last_welcome = await self.store.last_welcome(community)
+            window = timedelta(hours=int(self.setting(community, "greeting_hours")))
+            for at, message, newcomers in await self.store.welcome_posts(community,
+                                                                         now - window):
+                if message is not None:
+                    state.posts[message] = (at, newcomers)
+            buddies = list(self.ctx.communities.get(community, "welcome.buddies", []))
+            since = self._day(community, now - timedelta(days=BUDDY_RECENT_DAYS + 1))
+            state.buddy_days = await self.store.last_active_days(community, buddies, since)
+            for member, name in (await self.ctx.repository.member_names(
+                    community, buddies)).items():
+                state.names.put(member, name)
             waiting = await self.store.pending_welcomes(community)
             if waiting:
                 state.pending = {w.member: (w.name, w.due) for w in waiting}
-                state.names.update((w.member, w.name) for w in waiting)
+                for w in waiting:
+                    state.names.put(w.member, w.name)
                 self._schedule_burst(community, max(w.due for w in waiting))
             for deletion in await self.store.welcome_deletions(community):
                 self._schedule_delete(community, deletion.channel, deletion.message,
                                       deletion.due)
             for member, first in (await self.store.first_messages(community)).items():
-                state.first[member] = first.message
-                if first.answered_at is None and not first.alerted:
+                unanswered = first.answered_at is None and not first.alerted
+                if member in state.joined_at:
+                    state.first[member] = first.message
+                if unanswered:
                     state.unanswered[first.message] = member
                     self._schedule_alert(community, member, first.message, first.channel,
                                          first.at)
+
+    def _day(self, community: str, at: datetime) -> str:
+        return self.ctx.communities.local_day(community, at)
+
+    async def _presence(self, community: str, member: str) -> bool | None:
+        """Present, gone, or never seen (None), from memory or else from the store."""
+        state = self._c(community)
+        known = state.presence.touch(member)
+        if known is not None or not state.presence.evicted:
+            return known
+        return await self.store.presence(community, member)
+
+    async def _name(self, community: str, member: str) -> str:
+        """A member's display name: from events seen, else from the store."""
+        names = self._c(community).names
+        name = names.get(member)
+        if name is None:
+            stored = await self.ctx.repository.member_names(community, [member])
+            name = stored.get(member) or member.split(":", 1)[1]
+            names.put(member, name)
+        return name
+
+    def _forget_old_newcomers(self, community: str, now: datetime) -> None:
+        """Newcomers stop being newcomers: what is kept for them expires with them."""
+        state = self._c(community)
+        limit = timedelta(days=int(self.setting(community, "newcomer_days")))
+        while state.joined_at:
+            member, joined = next(iter(state.joined_at.items()))
+            if now - joined <= limit:
+                break
+            del state.joined_at[member]
+            state.first.pop(member, None)
+            state.greeted.pop(member, None)
+        window = timedelta(hours=int(self.setting(community, "greeting_hours")))
+        while state.posts:
+            message, (at, _) = next(iter(state.posts.items()))
+            if now - at <= window:
+                break
+            del state.posts[message]
 
     def listeners(self) -> Mapping[type[Event], EventHandler]:
         return {
@@ -164,29 +239,47 @@ class WelcomeCog(Cog):
 
     async def on_forgotten(self, event: MemberForgotten) -> None:
         state = self._c(event.community)
-        for table in (state.joined_at, state.names, state.stages, state.last_active, state.first):
+        for table in (state.joined_at, state.names, state.buddy_days, state.first,
+                      state.presence, state.greeted):
             table.pop(event.member, None)
+        state.regulars.discard(event.member)
         state.pending.pop(event.member, None)
-        state.ever_joined.discard(event.member)
 
     async def on_stage(self, event: StageChanged) -> None:
-        self._c(event.community).stages[event.member] = event.new
+        regulars = self._c(event.community).regulars
+        if event.new in BUDDY_STAGES:
+            regulars.add(event.member)
+        else:
+            regulars.discard(event.member)
 
     async def on_leave(self, event: MemberLeft) -> None:
         state = self._c(event.community)
-        state.member_count = max(state.member_count - 1, 0)
-        state.ever_joined.add(event.member)
+        if await self._presence(event.community, event.member) is not False:
+            state.member_count = max(state.member_count - 1, 0)
+        state.presence.put(event.member, False)
         state.joined_at.pop(event.member, None)
 
     async def on_join(self, event: MemberJoined) -> None:
         community, state = event.community, self._c(event.community)
         if event.is_bot:
-            self._bots.add(event.member)
+            self._bots.put(event.member, None)
+            return
+        present = await self._presence(community, event.member)
+        state.presence.put(event.member, True)
+        if present:
+            # the store has them here already: a join delivered again, or a leave the
+            # bot never saw; either way nobody is welcomed twice
             return
         state.member_count = event.member_count or state.member_count + 1
-        state.names[event.member] = event.name or event.member.split(":", 1)[1]
-        returning = event.member in state.ever_joined
-        state.ever_joined.add(event.member)
+        state.names.put(event.member, event.name or event.member.split(":", 1)[1])
+        returning = present is False  # the store says they left
+        if returning and event.member not in state.first:
+            # a first message is a member's first ever: coming back starts no second one
+            first = await self.store.first_message_of(community, event.member)
+            if first is not None:
+                state.first[event.member] = first
+        self._forget_old_newcomers(community, event.at)
+        state.joined_at.pop(event.member, None)
         state.joined_at[event.member] = event.at
         if not self.setting(community, "enabled"):
             return
@@ -226,10 +319,12 @@ class WelcomeCog(Cog):
         if event.author_is_bot or event.author in self._bots:
             return
         community, state, author = event.community, self._c(event.community), event.author
-        state.last_active[author] = event.at
+        if author in state.buddy_days or author in self._buddies(community):
+            state.buddy_days[author] = self._day(community, event.at)
+        if author in state.regulars:  # only regulars greet newcomers
+            await self._credit_greeting(event, state)
         if event.author_name:
-            state.names[author] = event.author_name
-        self._credit_greeting(event, state)
+            state.names.put(author, event.author_name)
         newcomer = state.unanswered.get(event.reply_to or "")
         if newcomer is not None and newcomer != author:
             self._answered(community, newcomer, event.reply_to or "", author, event.at)
@@ -256,29 +351,43 @@ class WelcomeCog(Cog):
         self.store.record_first_answer(community, newcomer, by, at)
         self.ctx.timers.cancel(f"first-response:{community}:{newcomer}")
 
-    def _credit_greeting(self, event: MessagePosted, state: _Community) -> None:
-        """A regular's reply to a newcomer (or to their welcome) within the greeting window."""
-        if state.stages.get(event.author) not in BUDDY_STAGES:
-            return
-        greeted = list(state.posts.get(event.reply_to or "", []))
+    async def _credit_greeting(self, event: MessagePosted, state: _Community) -> None:
+        """A regular's reply to a newcomer (or to their welcome) within the greeting window,
+        credited once per newcomer and regular (the ledger remembers it across restarts)."""
+        post = state.posts.get(event.reply_to or "")
+        greeted = list(post[1]) if post else []
         if event.reply_to_author is not None:
             greeted.append(event.reply_to_author)
         window = timedelta(hours=int(self.setting(event.community, "greeting_hours")))
         for newcomer in greeted:
             joined = state.joined_at.get(newcomer)
-            if newcomer != event.author and joined is not None and event.at - joined <= window:
-                self.ctx.publish(NewcomerGreeted(community=event.community, at=event.at,
-                                                 member=event.author, newcomer=newcomer))
+            if newcomer == event.author or joined is None or event.at - joined > window:
+                continue
+            credited = state.greeted.setdefault(newcomer, set())
+            if event.author in credited:
+                continue
+            credited.add(event.author)
+            if await self.ctx.repository.ledger_has(event.community, event.author,
+                                                    "welcomed_newcomer", newcomer):
+                continue
+            self.ctx.publish(NewcomerGreeted(community=event.community, at=event.at,
+                                             member=event.author, newcomer=newcomer,
+                                             channel=event.channel))
+
+    def _buddies(self, community: str) -> list[str]:
+        """The members who offered to be buddies, in the order they offered."""
+        return self.ctx.communities.get(community, "welcome.buddies", [])
 
     # -- sending -----------------------------------------------------------------------
     def _buddy(self, community: str, at: datetime, newcomers: Sequence[str]) -> str | None:
+        """The regular buddy who posted most recently (by local day; the first to offer
+        among those of the same day), if within the last ``BUDDY_RECENT_DAYS`` days."""
         state = self._c(community)
-        opted = self.ctx.communities.get(community, "welcome.buddies", [])
-        candidates = [m for m in opted if state.stages.get(m) in BUDDY_STAGES
-                      and m not in newcomers
-                      and at - state.last_active.get(m, datetime.min.replace(tzinfo=at.tzinfo))
-                      <= BUDDY_RECENT]
-        return max(candidates, key=lambda m: state.last_active[m], default=None)
+        since = self._day(community, at - timedelta(days=BUDDY_RECENT_DAYS))
+        candidates = [m for m in self._buddies(community) if m in state.regulars
+                      and m not in newcomers and state.buddy_days.get(m, "") >= since]
+        latest = max((state.buddy_days[m] for m in candidates), default=None)
+        return next((m for m in candidates if state.buddy_days[m] == latest), None)
 
     def render(self, community: str, newcomers: Sequence[tuple[str, str]], at: datetime, *,
                back: bool = False) -> RichText:
@@ -299,7 +408,7 @@ class WelcomeCog(Cog):
             "community": self.ctx.communities.name(community),
             "member_count": state.member_count,
             "rules_channel": ChannelLink(rules, rules.split(":", 1)[1]) if rules else "",
-            "buddy": Mention(buddy, state.names.get(buddy, buddy.split(":", 1)[1]))
+            "buddy": Mention(buddy, state.names.get(buddy) or buddy.split(":", 1)[1])
             if buddy else "",
         }
         text = render_welcome(self.template(community, back=back), values, rtl=tr.rtl)
@@ -321,21 +430,26 @@ class WelcomeCog(Cog):
                     back: bool = False) -> None:
         state = self._c(community)
         now = self.ctx.clock.now()
-        state.last_welcome = now
+        state.last_welcome = now = _whole_second(now)  # as stored: a restart sees the same
+        named = [m for m, _ in newcomers]
         channel = self.channel(community)
         if channel is None and community not in self._no_channel:
             self._no_channel.add(community)
             log.warning("no channel to welcome newcomers in %s: the platform listed none and "
                         "no moderator ran /welcome channel", community)
         if channel is None or self.setting(community, "dm") == "only":
+            self.store.add_welcome_post(community, now, None, named)
             return
         text = self.render(community, newcomers, now, back=back)
         delivery = await self.ctx.outbox.send(Post(community=community, channel=channel,
                                                    text=text, kind="welcome"))
         if not delivery.ok or delivery.message is None:
             log.warning("welcome post in %s failed: %s", community, delivery.error)
+            self.store.add_welcome_post(community, now, None, named)
             return
-        state.posts[delivery.message] = [m for m, _ in newcomers]
+        self.store.add_welcome_post(community, now, delivery.message, named)
+        self._forget_old_newcomers(community, now)
+        state.posts[delivery.message] = (now, named)
         minutes = int(self.setting(community, "delete_after_minutes"))
         if minutes:
             due = now + timedelta(minutes=minutes)
@@ -367,7 +481,8 @@ class WelcomeCog(Cog):
         async def alert() -> None:
             await self._alert(community, member, message, channel)
 
-        self.ctx.timers.call_at(at + timedelta(hours=hours), f"first-response:{community}:"
+        self.ctx.timers.call_at(_whole_second(at) + timedelta(hours=hours),
+                                f"first-response:{community}:"
                                 f"{member}", alert)
 
     async def _alert(self, community: str, member: str, message: str, channel: str) -> None:
@@ -377,20 +492,23 @@ class WelcomeCog(Cog):
         if state.unanswered.pop(message, None) is None:
             return
         owners = self.ctx.communities.get(community, "owners_channel")
-        self.store.record_first_alert(community, member, self.ctx.clock.now())
+        now = self.ctx.clock.now()
         if not owners:
+            self.store.record_first_alert(community, member, now)
             log.warning("no owners' channel in %s: first-response alert for %s not sent",
                         community, member)
             return
         tr = self._tr(community)
         hours = float(self.setting(community, "first_response_hours"))
-        name = state.names.get(member, member.split(":", 1)[1])
+        name = await self._name(community, member)
         text = tr.gettext(
             "Nobody has answered {member}'s first message yet ({hours} hours): {link}",
             member=Mention(member, name), hours=f"{hours:g}",
             link=MessageLink(community, channel, message, tr.phrase("open the message")))
         await self.ctx.outbox.send(Post(community=community, channel=owners, text=text,
                                         kind="first_response_alert"))
+        # recorded once sent: a crash in between sends it again rather than never
+        self.store.record_first_alert(community, member, now)
 
     # -- commands ----------------------------------------------------------------------
     def commands(self) -> Sequence[Command]:
@@ -474,6 +592,7 @@ class WelcomeCog(Cog):
         if inv.args["choice"] == "on":
             if me not in buddies:
                 buddies.append(me)
+            self._c(inv.community).names.put(me, inv.invoker.name)
             self.ctx.communities.set(inv.community, "welcome.buddies", buddies)
             return Reply(tr.gettext("Thank you! While you are a regular, I may name you in "
                                     "welcomes so newcomers know whom to ask."), private=True)
@@ -505,3 +624,9 @@ def _replace_first_mention(segments: Sequence[Any], member: str,
         else:
             out.append(segment)
     return out
+
+
+def _whole_second(moment: datetime) -> datetime:
+    """Times the store keeps (in whole seconds) and timers are planned from: the same
+    before and after a restart."""
+    return moment.replace(microsecond=0)

@@ -37,3 +37,26 @@ def test_import_bench_imports_and_compares_with_the_raw_insert() -> None:
     assert "messages/s" in done.stdout and "import / raw ceiling:" in done.stdout
     assert "peak memory of the importing process:" in done.stdout
     assert "profile of the first" in done.stdout and "cogs" in done.stdout
+
+
+def test_drill_kills_and_restarts_and_finds_no_difference() -> None:
+    """The restart drill, small: a kill -9 and a SIGTERM mid-stream, each restarted from
+    the start of the file, end with the same totals, ledger and posts as one clean run."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "drill.py"), "--events", "2500",
+         "--members", "150", "--kills", "1", "--terms", "1", "--seed", "3"],
+        capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "kill -9: 1 interruptions" in done.stdout, done.stdout
+    assert "SIGTERM: 1 interruptions" in done.stdout, done.stdout
+    assert "differences from the clean run (not counting posts repeated at a kill): 0" in (
+        done.stdout)
+
+
+def test_memory_bench_prints_the_growth_per_event() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory.py"), "--events", "3000",
+         "--members", "100", "--checkpoints", "1000,3000"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "bytes per event" in done.stdout and "3,000 events" in done.stdout

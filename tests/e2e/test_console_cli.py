@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +45,18 @@ def test_replay_of_the_documented_example(tmp_path: Path) -> None:
         assert conn.execute("SELECT left_at IS NOT NULL FROM communities").fetchone()[0] == 1
         assert conn.execute("SELECT inviter_id FROM invites").fetchone()[0] == "console:dana"
         assert conn.execute("SELECT count(*) FROM members WHERE present = 0").fetchone()[0] == 1
+
+
+def test_replaying_the_same_file_again_counts_duplicates_and_posts_nothing(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "x.db")
+    assert run("replay", str(EXAMPLE), "--db", db)[0] == 0
+    code, output = run("replay", str(EXAMPLE), "--db", db)
+    assert code == 0, output
+    assert "replayed 0 events and 0 commands from events.jsonl (15 duplicates ignored" in (
+        " ".join(output.split()))
+    assert "Welcome" not in output and "reply to @" not in output, "nothing said twice"
 
 
 def test_example_file_documents_every_event_type() -> None:
@@ -176,3 +189,92 @@ def test_run_without_any_platform_is_bad_input(tmp_path: Path) -> None:
     config.write_text("[bot]\nlanguage = \"he\"\n", encoding="utf-8")
     code, output = run("run", "--config", str(config))
     assert code == 2 and "no platform is enabled" in output
+
+
+def test_hostile_replay_lines_are_each_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    from tests.unit.test_replay_records import BAD_LINES, line
+
+    bad = tmp_path / "hostile.jsonl"
+    cases = [(name, data, expected) for name, (data, expected) in BAD_LINES.items()
+             if name != "line too long"]
+    bad.write_bytes(b"".join(data for _, data, _ in cases) + line(message="m-good"))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "replay", str(bad), "--db", str(tmp_path / "x.db"),
+         "--quiet"], capture_output=True, timeout=60, cwd=ROOT, check=False)
+    output = (done.stdout + done.stderr).decode("utf-8", "replace")
+    assert done.returncode == 2, output
+    assert "Traceback" not in output
+    joined = " ".join(output.split())  # rich wraps long lines
+    for number, (name, _, expected) in enumerate(cases, start=1):
+        assert f"hostile.jsonl:{number}: " in joined, name
+        assert " ".join(expected.split()) in joined, name
+    assert "replayed 1 events" in output
+    assert f"{len(cases)} bad lines" in joined
+
+
+def test_sigterm_while_another_program_locks_the_database_stops_and_keeps_the_rows(
+    tmp_path: Path,
+) -> None:
+    """The lock is taken mid-replay (a database locked before the start is refused at once
+    with one sentence: tests/e2e/test_bad_database.py)."""
+    events = tmp_path / "big.jsonl"
+    with events.open("w", encoding="utf-8") as handle:
+        for i in range(40_000):
+            handle.write(json.dumps({
+                "type": "message_posted", "at": f"2026-11-02T08:{i // 1000 % 60:02d}:00Z",
+                "community": "c", "message": f"m{i}", "author": f"u{i % 300}",
+                "channel": "general", "text": f"message number {i}"}) + "\n")
+    db = tmp_path / "x.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{db}"\nstop_timeout_seconds = 1\n',
+                      encoding="utf-8")
+    command = [sys.executable, "-m", "bot", "replay", str(events), "--config", str(config),
+               "--quiet"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until rows are being committed
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT count(*) FROM messages").fetchone()[0] > 0:
+                    break
+        except sqlite3.OperationalError:
+            continue
+    locker = sqlite3.connect(db, timeout=30, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # like a database browser with unsaved changes
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("cannot write to the store" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.05)  # the bot now queues what it cannot write
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        took = time.monotonic() - asked
+        reader.join(timeout=10)
+        output = "".join(lines)
+        saved = locker.execute("SELECT count(*) FROM messages").fetchone()[0]
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert took < 20, f"the stop took {took:.0f} s"
+    assert proc.returncode == 1, output
+    assert "Traceback" not in output
+    spill = Path(f"{db}.unsaved.jsonl")
+    assert "the next start writes them" in " ".join(output.split())
+    assert spill.exists() and spill.stat().st_size > 0
+    code, stats = run("db", "stats", "--db", str(db))  # the next start writes them
+    assert code == 0, stats
+    assert not spill.exists()
+    with sqlite3.connect(db) as conn:
+        messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        seen = conn.execute("SELECT count(*) FROM seen_events "
+                            "WHERE key LIKE 'MessagePosted:%'").fetchone()[0]
+    assert messages > saved, "the kept rows were written"
+    assert seen == messages, "every message was kept with its key: whole events only"

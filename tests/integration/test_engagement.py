@@ -216,7 +216,7 @@ async def test_moderator_give_take_reset_with_reasons(tribe: Community) -> None:
     assert await tribe.points("ann") == 0
     bad = await tribe.command("mod", "/points give @Ann lots thanks")
     assert bad == "/points give: amount must be a whole number, not “lots”."
-    assert "between 1 and" in await tribe.command("mod", "/points give @Ann -5 x")
+    assert "from 1 to 1000000" in await tribe.command("mod", "/points give @Ann -5 x")
 
 
 async def test_engagement_set_validates_and_changes_nothing_on_error(tribe: Community) -> None:
@@ -257,8 +257,8 @@ async def test_points_import_from_csv(tribe: Community, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("member,points\nann,lots\nben,\n", encoding="utf-8")
     reply = await tribe.command("mod", "/points import", files=[bad])
-    assert reply == ("Nothing was imported: line 2: points must be a whole number, not 'lots'; "
-                     "line 3: points must be a whole number, not ''")
+    assert reply == ("Nothing was imported: line 2: points must be a whole number, not “lots”; "
+                     "line 3: points must be a whole number, not “”")
     assert await tribe.points("ann") == 1500
     empty = tmp_path / "empty.csv"
     empty.write_text("member,points\n", encoding="utf-8")

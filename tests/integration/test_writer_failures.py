@@ -188,3 +188,40 @@ async def test_rows_a_stop_could_not_save_are_written_at_the_next_start(
         stored = await again.rows("SELECT key FROM seen_events ORDER BY key")
     assert [r[0] for r in stored] == ["console:e0", "console:e1", "console:e2"]
     assert not kept.exists()
+
+
+async def test_a_batch_never_ends_inside_a_unit(conn: aiosqlite.Connection) -> None:
+    writer = BatchedWriter(conn, max_batch=4, max_delay_ms=5)
+    sizes: list[int] = []
+    commit = writer._commit
+
+    async def counted(batch: list, done: set[int]) -> None:  # type: ignore[type-arg]
+        sizes.append(len(batch))
+        await commit(batch, done)
+
+    writer._commit = counted  # type: ignore[method-assign]
+    await writer.start()
+    for unit in range(5):  # units of 3 rows: a batch of 4 would split the second
+        writer.submit_unit([(INSERT_SEEN, (f"u{unit}-{row}", 1)) for row in range(3)])
+    await writer.flush()
+    await writer.close()
+    assert sizes and all(size % 3 == 0 for size in sizes), sizes
+    assert len(await stored_keys(conn)) == 15
+
+
+async def test_after_a_stop_request_a_read_no_longer_waits_for_a_locked_store(
+    conn: aiosqlite.Connection, other_program: sqlite3.Connection,
+) -> None:
+    writer = quick_writer(conn)
+    await writer.start()
+    other_program.execute("BEGIN IMMEDIATE")
+    writer.submit(INSERT_SEEN, ("waiting", 1))
+    await until(lambda: writer.waiting_for_store)
+    waiting = asyncio.create_task(writer.flush())
+    await asyncio.sleep(0.1)
+    assert not waiting.done(), "a read waits while the bot runs"
+    writer.request_stop()
+    await asyncio.wait_for(waiting, 2)  # ...but not once it is stopping
+    with pytest.raises(WriterStopped):
+        await writer.close(give_up_after_s=0.2)  # the final commit still tries, then gives up
+    assert [row[1] for row in writer.unsaved_rows()] == [("waiting", 1)]

@@ -1,6 +1,5 @@
 """The pure engagement rules, with plain asserts: no event loop, no database."""
 
-import random
 from datetime import UTC, date, datetime, timedelta
 
 from cogs.engagement.rules import (
@@ -10,6 +9,7 @@ from cogs.engagement.rules import (
     fingerprint,
     level_for,
     level_of,
+    message_points,
     reward_for,
     streaks,
     xp_to_next,
@@ -22,7 +22,7 @@ CURVE = (5, 50, 100)
 def award(policy: Policy, state: MemberState, *, at: datetime = AT, text: str = "hello all",
           **kw: object) -> tuple[int, int, str]:
     args = {"day": at.date().isoformat(), "length": len(text), "is_bot": False,
-            "excluded": False, "replies_to_other": False, "rng": random.Random(1)}
+            "excluded": False, "replies_to_other": False, "drawn": 20}
     args.update(kw)
     result = award_message(policy, state, at=at, text=text, **args)  # type: ignore[arg-type]
     return result.message_points, result.reply_points, result.why_not
@@ -43,15 +43,20 @@ def test_level_boundaries_on_the_curve() -> None:
     assert [level_of(p, CURVE) for p in (-5, 0, 99, 100, 254, 255, 300)] == [0, 0, 0, 1, 1, 2, 2]
 
 
-def test_message_points_are_random_within_the_range() -> None:
+def test_message_points_are_spread_over_the_range_and_fixed_by_the_message() -> None:
     policy = Policy()
-    seen = set()
-    rng = random.Random(3)
-    for i in range(200):
-        state = MemberState()
-        points, _, _ = award(policy, state, at=AT + timedelta(minutes=i), rng=rng)
-        seen.add(points)
-    assert min(seen) == 15 and max(seen) == 25
+    drawn = [message_points(policy, "console:tribe", f"console:m{i}") for i in range(300)]
+    assert min(drawn) == 15 and max(drawn) == 25
+    again = [message_points(policy, "console:tribe", f"console:m{i}") for i in range(300)]
+    assert again == drawn  # the same message always earns the same
+    elsewhere = [message_points(policy, "console:other", f"console:m{i}") for i in range(300)]
+    assert elsewhere != drawn  # the community is part of the key
+
+
+def test_message_points_do_not_change_between_versions() -> None:
+    # derived from a keyed hash, not from Python's random: the same on every machine
+    assert [message_points(Policy(), "discord:1", f"discord:{n}") for n in range(6)] == [
+        22, 17, 25, 24, 19, 16]
 
 
 def test_cooldown_allows_one_award_per_minute() -> None:
@@ -125,7 +130,7 @@ def test_unknown_length_is_not_judged_too_short() -> None:
     state = MemberState()
     result = award_message(Policy(), state, at=AT, day="2026-11-02", length=None, text=None,
                            is_bot=False, excluded=False, replies_to_other=False,
-                           rng=random.Random(1))
+                           drawn=20)
     points, why = result.message_points, result.why_not
     assert points > 0 and why == ""
 
@@ -134,6 +139,6 @@ def test_a_picture_without_text_earns_nothing_but_is_not_farming() -> None:
     for has_media, why in ((True, "media without text"), (False, "too short")):
         result = award_message(Policy(), MemberState(), at=AT, day="2026-11-02", length=0,
                                text="", is_bot=False, excluded=False, replies_to_other=False,
-                               rng=random.Random(1), has_media=has_media)
+                               drawn=20, has_media=has_media)
         assert (result.message_points, result.why_not) == (0, why)
         assert result.farmed is not has_media

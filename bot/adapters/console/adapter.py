@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
+import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, overload
 
 from rich.console import Console
 from rich.markup import escape
 
-from bot.adapters.console.records import CommandLine, RecordError, parse_record, qualify
+from bot.adapters.console.records import CommandLine, future_limit, qualify, read_lines
 from bot.core.actions import (
     Action,
     CreateInvite,
@@ -31,6 +32,7 @@ from bot.core.actions import (
     SetRole,
 )
 from bot.core.attachments import Attachment
+from bot.core.bounded import BoundedDict
 from bot.core.commands import (
     ChannelRef,
     Command,
@@ -75,6 +77,16 @@ class ReplayReport:
     stopped_early: bool = False
 
 
+#: Lines read ahead at a time: what the store is asked about (already handled? who wrote
+#: the message a reply or reaction points to?) is asked once per chunk.
+CHUNK = 1000
+#: What the adapter remembers, like a platform's cache: message authors and member names.
+KNOWN_AUTHORS = 200_000
+KNOWN_NAMES = 50_000
+#: Actions kept in ``sent`` for ``pop_sent`` (tests); older ones are dropped.
+KEEP_SENT = 10_000
+
+
 class ConsoleAdapter:
     platform = "console"
 
@@ -86,9 +98,11 @@ class ConsoleAdapter:
         self.console = console or Console(highlight=False)
         self.echo = echo
         self.sent: list[Sent] = []
-        self._names: dict[tuple[str, str], str] = {}
-        self._channels: dict[tuple[str, str], str] = {}
-        self._authors: dict[str, str] = {}
+        #: posts delivered since the start (``sent`` keeps only the newest)
+        self.posts = 0
+        self._names: BoundedDict[tuple[str, str], str] = BoundedDict(KNOWN_NAMES)
+        self._channels: BoundedDict[tuple[str, str], str] = BoundedDict(KNOWN_NAMES)
+        self._authors: BoundedDict[str, str] = BoundedDict(KNOWN_AUTHORS)
         self._moderators: set[str] = {qualify(m) for m in moderators}
         self._counter = 0
         #: where the files named by a replay's commands are looked up
@@ -105,28 +119,34 @@ class ConsoleAdapter:
                                              action.channel.split(":", 1)[1])
             self._show(now, where, text, action.file)
             message = f"console:bot-{self._counter}"
-            self.sent.append(Sent(action, text, now, message))
+            self._keep(Sent(action, text, now, message))
+            self.posts += 1
             return Delivery(True, message=message)
         if isinstance(action, DirectMessage):
             text = action.text.plain()
             self._show(now, "DM @" + self.name_of(action.community, action.member), text,
                        action.file)
-            self.sent.append(Sent(action, text, now))
+            self._keep(Sent(action, text, now))
             return Delivery(True)
         if isinstance(action, SetRole):
             verb = "grant" if action.grant else "remove"
             text = f"{verb} role {action.role} for @{self.name_of(action.community, action.member)}"
             self._show(now, "roles", text, None)
-            self.sent.append(Sent(action, text, now))
+            self._keep(Sent(action, text, now))
             return Delivery(True)
         if isinstance(action, DeleteMessage):
-            self.sent.append(Sent(action, f"delete {action.message}", now))
+            self._keep(Sent(action, f"delete {action.message}", now))
             return Delivery(True)
         if isinstance(action, CreateInvite):
             url = f"https://console.invalid/invite/{action.member.split(':', 1)[1]}"
-            self.sent.append(Sent(action, url, now))
+            self._keep(Sent(action, url, now))
             return Delivery(True, message=url)
         return Delivery(False, error=f"console cannot send {type(action).__name__}")
+
+    def _keep(self, sent: Sent) -> None:
+        self.sent.append(sent)
+        if len(self.sent) > 2 * KEEP_SENT:  # a long replay: keep the newest only
+            del self.sent[:KEEP_SENT]
 
     def _show(self, now: datetime, where: str, text: str, file: Path | None) -> None:
         if not self.echo:
@@ -151,14 +171,14 @@ class ConsoleAdapter:
         match event:
             case CommunityJoined():
                 for channel in event.channels:
-                    self._channels[(event.community, channel.id)] = channel.name
+                    self._channels.put((event.community, channel.id), channel.name)
             case MemberJoined():
                 if event.name:
-                    self._names[(event.community, event.member)] = event.name
+                    self._names.put((event.community, event.member), event.name)
             case MessagePosted():
                 if event.author_name:
-                    self._names[(event.community, event.author)] = event.author_name
-                self._authors[event.message] = event.author
+                    self._names.put((event.community, event.author), event.author_name)
+                self._authors.put(event.message, event.author)
                 if event.reply_to and event.reply_to_author is None:
                     author = self._authors.get(event.reply_to)
                     if author is not None:
@@ -169,24 +189,76 @@ class ConsoleAdapter:
         return event
 
     async def push(self, event: Event) -> bool:
-        """Publish one event and wait until every cog has handled it."""
-        await self.runtime.advance_to(event.at)  # timers due before this event fire first
+        """Publish one event and wait until every cog has handled it; False if it was a
+        duplicate (already handled, here or before a restart)."""
+        bus = self.runtime.bus
         event = self._learn(event)
+        if bus.known(event.key):  # the clock does not move for a duplicate either
+            bus.publish(event)  # counted there (and the store's answer used up)
+            return False
+        await self.runtime.advance_to(event.at)  # timers due before this event fire first
         if isinstance(event, ReactionAdded | ReactionRemoved) and event.message_author is None:
             # a message from before a restart: the store knows its author, as on Telegram
             author = await self.runtime.message_author(event.community, event.message)
             if author is not None:
+                self._authors.put(event.message, author)
                 event = dataclasses.replace(event, message_author=author)
-        accepted = self.runtime.publish(event)
-        await self.runtime.bus.drain()
-        return accepted
+        elif (isinstance(event, MessagePosted) and event.reply_to
+              and event.reply_to_author is None):
+            author = await self.runtime.message_author(event.community, event.reply_to)
+            if author is not None:
+                self._authors.put(event.reply_to, author)
+                event = dataclasses.replace(event, reply_to_author=author)
+        duplicates = bus.duplicates
+        self.runtime.publish(event)
+        await bus.drain()
+        return bus.duplicates == duplicates
+
+    async def look_ahead(self, events: list[Event]) -> None:
+        """Ask the store in one go what a chunk of events needs of it: which were handled
+        already, and who wrote the messages they reply or react to (a real platform says;
+        the console knows from earlier lines, or from the store after a restart)."""
+        await self.runtime.bus.check_ahead(events)
+        posted: set[str] = set()
+        wanted: dict[str, set[str]] = {}
+        for event in events:
+            if isinstance(event, MessagePosted):
+                posted.add(event.message)
+                target, known = event.reply_to, event.reply_to_author
+            elif isinstance(event, ReactionAdded | ReactionRemoved):
+                target, known = event.message, event.message_author
+            else:
+                continue
+            if (target and known is None and target not in posted
+                    and target not in self._authors and not self.runtime.bus.known(event.key)):
+                wanted.setdefault(event.community, set()).add(target)
+        for community, messages in wanted.items():
+            found = await self.runtime.repository.message_authors(community, sorted(messages))
+            for message, author in found.items():
+                self._authors.put(message, author)
+
+    @overload
+    async def command(
+        self, community: str, member: str, text: str, *, channel: str | None = None,
+        at: datetime | None = None, key: None = None,
+        files: Sequence[Attachment | Path] = (),
+    ) -> Reply: ...
+
+    @overload
+    async def command(
+        self, community: str, member: str, text: str, *, channel: str | None = None,
+        at: datetime | None = None, key: str,
+        files: Sequence[Attachment | Path] = (),
+    ) -> Reply | None: ...
 
     async def command(
         self, community: str, member: str, text: str, *, channel: str | None = None,
-        at: datetime | None = None, files: Sequence[Attachment | Path] = (),
-    ) -> Reply:
+        at: datetime | None = None, key: str | None = None,
+        files: Sequence[Attachment | Path] = (),
+    ) -> Reply | None:
         """Run a text command as ``member`` would type it (``/points give @bob 5 thanks``).
 
+        With a ``key`` (a replayed line), a command already run is not run again: None.
         ``files`` are attached to the command's message. This is the one adapter where a
         file may be given as a path: it runs on the operator's own machine.
         """
@@ -219,7 +291,9 @@ class ConsoleAdapter:
             invoker=MemberRef(member, self.name_of(community, member)),
             is_moderator=self.is_moderator(member), at=when, args=args, channels=channels,
         )
-        reply = await self.runtime.invoke(command, invocation)
+        reply = await self.runtime.invoke(command, invocation, key=key)
+        if reply is None:
+            return None
         self._show(when, f"reply to @{self.name_of(community, member)}", reply.text.plain(),
                    reply.file)
         return reply
@@ -247,9 +321,13 @@ class ConsoleAdapter:
     # -- replay ------------------------------------------------------------------------
     async def feed(self, item: Event | CommandLine, report: ReplayReport) -> None:
         if isinstance(item, CommandLine):
-            report.commands += 1
-            await self.command(item.community, item.member, item.text, channel=item.channel,
-                               at=item.at, files=[self._folder / f for f in item.files])
+            reply = await self.command(item.community, item.member, item.text,
+                                       channel=item.channel, at=item.at, key=item.key,
+                                       files=[self._folder / f for f in item.files])
+            if reply is None:
+                report.duplicates += 1
+            else:
+                report.commands += 1
         elif await self.push(item):
             report.events += 1
         else:
@@ -259,32 +337,31 @@ class ConsoleAdapter:
         """Feed a JSON Lines file through the bot; bad lines are reported and skipped."""
         report = report or ReplayReport()
         self._folder = path.parent
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if report.stopped_early:
+        not_after = future_limit()
+        with path.open("rb") as handle:
+            lines = read_lines(handle, path.name, not_after=not_after)
+            while not report.stopped_early:
+                chunk = list(itertools.islice(lines, CHUNK))
+                if not chunk:
                     break
-                if not line.strip() or line.lstrip().startswith("#"):
-                    continue
-                report.lines += 1
-                where = f"{path.name}:{number}"
-                try:
-                    raw = json.loads(line)
-                    item = parse_record(raw, where)
-                except json.JSONDecodeError as exc:
-                    report.errors.append(f"{where}: not valid JSON ({exc.msg})")
-                    continue
-                except RecordError as exc:
-                    report.errors.append(str(exc))
-                    continue
-                self._learn_moderators(raw)
-                await self.feed(item, report)
+                await self.look_ahead([line.item for line in chunk
+                                       if isinstance(line.item, Event)])
+                for line in chunk:
+                    if report.stopped_early:
+                        break
+                    report.lines += 1
+                    if line.item is None:
+                        report.errors.append(line.error or f"{line.where}: unreadable")
+                        continue
+                    self._learn_moderators(line.raw)
+                    await self.feed(line.item, report)
         return report
 
     def pop_sent(self) -> list[Sent]:
         sent, self.sent = self.sent, []
         return sent
 
-    def _learn_moderators(self, raw: dict[str, object]) -> None:
+    def _learn_moderators(self, raw: Any) -> None:
         """Replay files mark moderators with ``"moderator": true`` or a ``moderators`` list."""
         if raw.get("moderator") is True and isinstance(raw.get("member"), str):
             self.add_moderator(str(raw["member"]))

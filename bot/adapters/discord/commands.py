@@ -43,8 +43,8 @@ def _annotation(option: Option) -> Any:
             return discord.Member
         case OptionKind.CHANNEL:
             return discord.TextChannel
-        case OptionKind.INTEGER:
-            return int
+        case OptionKind.INTEGER:  # Discord's client refuses what is out of range
+            return app_commands.Range[int, option.minimum, option.maximum]
         case OptionKind.FILE:
             return discord.Attachment
         case OptionKind.CHOICE if option.choices:

@@ -172,7 +172,8 @@ def test_replying_names_the_member_unless_written_out() -> None:
         return Reply(plain(""))
 
     give = Command(("points", "give"), "", handler, (
-        Option("member", OptionKind.MEMBER, ""), Option("amount", OptionKind.INTEGER, ""),
+        Option("member", OptionKind.MEMBER, ""),
+        Option("amount", OptionKind.INTEGER, "", minimum=1, maximum=100),
         Option("reason", OptionKind.TEXT, "")))
     parent = message(BOB, 9, "fixed it", START)
     call = command_call(msg(command(ALICE, 10, "/points give 5 thanks", START, reply_to=parent)))
