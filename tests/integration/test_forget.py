@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.core.clock import SimulatedClock
 from bot.runtime import Runtime
-from storage.journey import FORGET
+from storage.privacy import FORGET
 from tests.conftest import ALL_COGS, COMMUNITY, FIXED_POINTS, START, Community, make_settings
 from tests.integration.test_welcome_journey import dump_every_table
 
