@@ -17,6 +17,7 @@ from storage.book import BOOK
 from storage.feature import FeatureStore, epoch, from_epoch
 
 _sql = BOOK.section("facts")
+# Declaration order is execution order inside a batch (see storage.book).
 UPSERT_COMMUNITY = _sql.add("upsert_community", """
     INSERT INTO communities (id, platform, name, joined_at, left_at) VALUES (?, ?, ?, ?, NULL)
     ON CONFLICT (id) DO UPDATE SET
