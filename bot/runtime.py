@@ -27,7 +27,7 @@ from bot.core.outbox import Outbox, Sender
 from bot.core.text import RichText
 from bot.core.timers import Timers
 from bot.recorder import Recorder
-from storage.repository import Repository, open_repository
+from storage.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
 
