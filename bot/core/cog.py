@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from bot.core.clock import Clock
 from bot.core.commands import Command
 from bot.core.events import Event
+from bot.core.settings import CommunitySettings, Declaration
 from bot.core.timers import Timers
 
 if TYPE_CHECKING:
@@ -38,9 +39,15 @@ class CogContext:
 
 class Cog:
     name: ClassVar[str] = "cog"
+    #: The cog's per-community settings, declared once (``cogs/<name>/settings.py``);
+    #: read and changed through ``self.settings``.
+    declares: ClassVar[Declaration | None] = None
 
     def __init__(self, ctx: CogContext) -> None:
         self.ctx = ctx
+        if self.declares is not None:
+            file_defaults = getattr(ctx.settings, self.declares.section, None)
+            self.settings = CommunitySettings(self.declares, ctx.communities, file_defaults)
 
     def listeners(self) -> Mapping[type[Event], EventHandler]:
         return {}

@@ -23,10 +23,10 @@ from bot.core.attachments import MEDIA_FILE, Attachment, media_suffix, safe_name
 from bot.core.cog import Cog, CogContext, EventHandler
 from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import Event, TimeZoneChanged
+from bot.core.settings import SettingError, refusal
 from bot.core.text import ChannelLink, RichText, plain
 from bot.i18n import Catalog
 from cogs.content.rules import (
-    DEFAULT_GRACE,
     ContentError,
     QueueEntry,
     check_text,
@@ -42,6 +42,7 @@ from cogs.content.rules import (
 )
 from cogs.content.rules import build_trigger as trigger_for
 from cogs.content.scheduler import APSchedulerDriver, JobDriver, TimerDriver, store_key
+from cogs.content.settings import CONTENT, MAX_VALUE
 from storage import content as store
 from storage.content import ItemRow, QueueRow
 from storage.files import FileStore
@@ -49,18 +50,12 @@ from storage.files import FileStore
 log = logging.getLogger(__name__)
 
 OWNERS_CHANNEL = "owners_channel"
-#: Per-community settings (``content set KEY VALUE``) and their defaults.
-SETTINGS = {
-    "grace_minutes": int(DEFAULT_GRACE.total_seconds() // 60),  # late slots still posted
-    "tries": 3,                  # attempts to post before the item is paused
-    "retry_seconds": 2,          # first wait between attempts; doubles each time
-    "dm_interval_ms": 250,       # pause between two direct messages
-}
 Owner = ItemRow | QueueRow
 
 
 class ContentCog(Cog):
     name = "content"
+    declares = CONTENT
     #: How long after start, on the system clock, before the first post (adapters connect;
     #: the outbox holds a post for a platform that has not connected yet in any case).
     startup_delay: ClassVar[timedelta] = timedelta(seconds=10)
@@ -160,7 +155,7 @@ class ContentCog(Cog):
             self._driver.plan(owner.job, trigger, self._grace(owner.community))
 
     def _setting(self, community: str, key: str) -> int:
-        return int(self.ctx.communities.get(community, f"content.{key}", SETTINGS[key]))
+        return int(self.settings.get(community, key))
 
     def _grace(self, community: str) -> timedelta:
         return timedelta(minutes=self._setting(community, "grace_minutes"))
@@ -341,11 +336,11 @@ class ContentCog(Cog):
                     self.cmd_preview, (ident,), moderator=True),
             Command(("content", "next"), "The coming posts, in local time", self.cmd_next,
                     moderator=True),
-            Command(("content", "set"), "Content settings: " + ", ".join(SETTINGS),
+            Command(("content", "set"), "Content settings: " + ", ".join(CONTENT.names),
                     self.cmd_set, (Option("key", OptionKind.CHOICE, "Which setting",
-                                          choices=tuple(SETTINGS)),
+                                          choices=tuple(CONTENT.names)),
                                    Option("value", OptionKind.INTEGER, "The new value",
-                                          minimum=0, maximum=100_000)),
+                                          minimum=0, maximum=MAX_VALUE)),
                     moderator=True),
             Command(("subscribe",), "Get a topic's direct posts by DM", self.cmd_subscribe,
                     (topic,)),
@@ -639,11 +634,10 @@ class ContentCog(Cog):
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
         key, value = str(inv.args["key"]), int(inv.args["value"])
-        low = 1 if key in ("tries", "grace_minutes") else 0
-        if not low <= value <= 100_000:
-            raise CommandError(tr.gettext("{key} must be between {low} and 100000.", key=key,
-                                          low=low))
-        self.ctx.communities.set(inv.community, f"content.{key}", value)
+        try:
+            self.settings.change(inv.community, key, value)
+        except SettingError as exc:
+            raise refusal(tr, exc) from None
         if key == "grace_minutes":
             for owner in self._owners():
                 if owner.community == inv.community:

@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
-from bot.config import LEVEL_UP_FIELDS, EngagementSection, describe_errors
 from bot.core.actions import Post, SetRole
 from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
@@ -53,7 +50,8 @@ from bot.core.events import (
     ReferralConverted,
 )
 from bot.core.ids import platform_of
-from bot.core.text import Mention, RichText, TemplateError, check_template, compose
+from bot.core.settings import SettingError, refusal
+from bot.core.text import Mention, RichText, compose
 from cogs.engagement.rules import (
     MemberState,
     MessageAward,
@@ -65,6 +63,7 @@ from cogs.engagement.rules import (
     reward_for,
     streaks,
 )
+from cogs.engagement.settings import ENGAGEMENT
 from cogs.journey.stages import week_of_day
 from storage.journey import JourneyStore
 from storage.repository import MessageFacts
@@ -78,8 +77,7 @@ MAX_PAGE = 100_000
 #: into the millions, and a member's sum of them must stay far inside 64-bit integers.
 MAX_IMPORTED = 1_000_000_000
 STREAK_WINDOW_DAYS = 370
-#: Settings whose value names channels (True: a list of them), and the words that clear one.
-CHANNEL_SETTINGS = {"excluded_channels": True, "level_up_channel": False}
+#: The words that clear a setting naming channels.
 CLEARED = frozenset({"", "none", "-"})
 #: What memory holds at most; the rest is read back from the store when needed.
 KNOWN_MESSAGES = 100_000
@@ -120,11 +118,11 @@ class _Message:
 
 class EngagementCog(Cog):
     name = "engagement"
+    declares = ENGAGEMENT
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
         self._states: BoundedDict[tuple[str, str], MemberState] = BoundedDict(KNOWN_MEMBERS)
-        self._policies: dict[str, Policy] = {}
         self._messages: BoundedDict[tuple[str, str], _Message] = BoundedDict(KNOWN_MESSAGES)
         self._bots: BoundedDict[str, None] = BoundedDict(KNOWN_BOTS)
         #: community -> local day -> (reactor, author) -> reaction points given that day
@@ -192,17 +190,8 @@ class EngagementCog(Cog):
 
     # -- policy ------------------------------------------------------------------------
     def policy(self, community: str) -> Policy:
-        policy = self._policies.get(community)
-        if policy is None:
-            overrides = self.ctx.communities.overrides(community, self.name)
-            base = self.ctx.settings.engagement.model_dump()
-            try:
-                policy = EngagementSection.model_validate({**base, **overrides})
-            except ValidationError:
-                log.exception("stored engagement settings of %s are invalid; using defaults",
-                              community)
-                policy = self.ctx.settings.engagement
-            self._policies[community] = policy
+        """The community's settings: its own, else the config file's, else the declared."""
+        policy: Policy = self.settings.values(community)
         return policy
 
     # -- what memory holds, or the store ----------------------------------------------
@@ -497,7 +486,7 @@ class EngagementCog(Cog):
         tr = self.ctx.communities.catalog(community)
         values = {"member": Mention(member, name), "name": name, "level": level,
                   "reward": reward or ""}
-        default = self.ctx.settings.engagement.level_up_template
+        default = self.settings.default("level_up_template")
         template = policy.level_up_template
         if template == default:
             text = tr.gettext("🎉 {member} reached level {level}!", **values)
@@ -698,28 +687,14 @@ class EngagementCog(Cog):
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         key, raw = str(inv.args["key"]), str(inv.args["value"])
-        fields = EngagementSection.model_fields
-        if key not in fields:
-            raise CommandError(tr.gettext("There is no setting “{key}”. Settings: {keys}.",
-                                          key=key, keys=", ".join(sorted(fields))))
-        value = _parse_value(raw, fields[key].annotation)
-        shown = json.dumps(value, ensure_ascii=False)
-        if key in CHANNEL_SETTINGS:  # typed as #name, a name, an id or here; stored as ids
-            value, shown = self._channel_setting(inv, key, raw)
-        current = self.policy(inv.community).model_dump()
         try:
-            if key == "level_up_template":
-                check_template(str(value), LEVEL_UP_FIELDS, community=inv.community)
-            EngagementSection.model_validate({**current, key: value})
-        except (ValidationError, ValueError) as exc:
-            detail = ("; ".join(describe_errors(exc)) if isinstance(exc, ValidationError)
-                      else tr.gettext(exc.message, **exc.values).plain()
-                      if isinstance(exc, TemplateError) else str(exc))
-            raise CommandError(tr.gettext("{key} was not changed: {problem}", key=key,
-                                          problem=detail.replace("[", "").replace("]", ""))
-                               ) from None
-        self.ctx.communities.set(inv.community, f"{self.name}.{key}", value)
-        self._policies.pop(inv.community, None)
+            value = self.settings.parse(key, raw)
+            shown = json.dumps(value, ensure_ascii=False)
+            if ENGAGEMENT[key].channels is not None:  # typed as #name, a name, an id or
+                value, shown = self._channel_setting(inv, key, raw)  # here; stored as ids
+            self.settings.change(inv.community, key, value)
+        except SettingError as exc:
+            raise refusal(tr, exc) from None
         return Reply(tr.gettext("{key} is now {value}.", key=key, value=shown))
 
     def _channel_setting(self, inv: Invocation, key: str, raw: str
@@ -727,7 +702,7 @@ class EngagementCog(Cog):
         """(ids to store, names to show) for a setting that names channels; ``none`` clears
         it. A list is separated by commas (or spaces, when no channel has the whole name)."""
         text = raw.strip()
-        many = CHANNEL_SETTINGS[key]
+        many = bool(ENGAGEMENT[key].channels)
         if text.lower() in CLEARED:
             return ([] if many else ""), "—"
         found: dict[str, ChannelRef] = {}
@@ -749,7 +724,7 @@ class EngagementCog(Cog):
         names = dict(await self.ctx.repository.channels(inv.community))
         for key, value in policy.model_dump().items():
             shown = json.dumps(value, ensure_ascii=False)
-            if key in CHANNEL_SETTINGS:  # stored as ids, shown as the channels' names
+            if ENGAGEMENT[key].channels is not None:  # stored as ids, shown as the channels' names
                 ids = value if isinstance(value, list | tuple) else [value] if value else []
                 shown = ", ".join(f"#{names[c]}" if c in names else c for c in ids) or "—"
             text = text + tr.gettext("\n{key} = {value}", key=key, value=shown)
@@ -778,17 +753,6 @@ def _reason_label(tr: Any, reason: str, note: str) -> str:
     }
     label = labels.get(reason, reason)
     return f"{label}: {note}" if note and reason == "moderator" else label
-
-
-def _parse_value(raw: str, annotation: Any) -> Any:
-    """Read a command-line value: JSON when it parses, lists split on commas."""
-    text = raw.strip()
-    if "tuple" in str(annotation) and not text.startswith("["):
-        return [part.strip() for part in text.split(",") if part.strip()]
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def parse_points_csv(data: bytes, platform: str, tr: Any) -> list[tuple[str, int]]:

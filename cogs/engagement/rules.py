@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from bot.config import LEVELS as MAX_LEVEL
-from bot.config import EngagementSection as Policy
+from cogs.engagement.settings import LEVELS as MAX_LEVEL
+from cogs.engagement.settings import Policy
 
 __all__ = ["Policy"]
 

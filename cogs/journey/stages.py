@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from bot.config import JourneySection as JourneyPolicy
 from bot.core.events import STAGES
+from cogs.journey.settings import JourneyPolicy
 
 __all__ = ["STAGES", "JourneyPolicy"]
 

@@ -37,15 +37,16 @@ from bot.core.events import (
     ReactionAdded,
     StageChanged,
 )
-from bot.core.text import ChannelLink, Mention, MessageLink, RichText, TemplateError
+from bot.core.settings import SettingError
+from bot.core.text import ChannelLink, Mention, MessageLink, RichText
 from bot.i18n import Catalog
 from cogs.welcome.rules import (
     WELCOME_FIELDS,
-    check_welcome,
     in_burst,
     is_newcomer,
     render_welcome,
 )
+from cogs.welcome.settings import WELCOME
 from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class _Community:
 
 class WelcomeCog(Cog):
     name = "welcome"
+    declares = WELCOME
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
@@ -108,15 +110,13 @@ class WelcomeCog(Cog):
 
     # -- settings ----------------------------------------------------------------------
     def setting(self, community: str, key: str) -> Any:
-        default = getattr(self.ctx.settings.welcome, key, None)
-        return self.ctx.communities.get(community, f"welcome.{key}", default)
+        return self.settings.get(community, key)
 
     def _tr(self, community: str) -> Catalog:
         return self.ctx.communities.catalog(community)
 
     def template(self, community: str, *, back: bool = False) -> str:
-        language = self.ctx.communities.language(community)
-        own = self.ctx.communities.get(community, f"welcome.template.{language}")
+        own = self.settings.get(community, "template")
         tr = self._tr(community)
         if back:
             return tr.phrase("Welcome back, {member}! Good to see you again.")
@@ -133,7 +133,7 @@ class WelcomeCog(Cog):
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         now = self.ctx.clock.now()
-        days = self.ctx.settings.welcome.newcomer_days
+        days = self.settings.default("newcomer_days")
         for community in self.ctx.communities.all():
             state = self._c(community)
             members = await self.store.members(community)
@@ -154,7 +154,7 @@ class WelcomeCog(Cog):
                                                                          now - window):
                 if message is not None:
                     state.posts[message] = (at, newcomers)
-            buddies = list(self.ctx.communities.get(community, "welcome.buddies", []))
+            buddies = list(self.setting(community, "buddies"))
             since = self._day(community, now - timedelta(days=BUDDY_RECENT_DAYS + 1))
             state.buddy_days = await self.store.last_active_days(community, buddies, since)
             for member, name in (await self.ctx.repository.member_names(
@@ -376,7 +376,7 @@ class WelcomeCog(Cog):
 
     def _buddies(self, community: str) -> list[str]:
         """The members who offered to be buddies, in the order they offered."""
-        return self.ctx.communities.get(community, "welcome.buddies", [])
+        return list(self.setting(community, "buddies"))
 
     # -- sending -----------------------------------------------------------------------
     def _buddy(self, community: str, at: datetime, newcomers: Sequence[str]) -> str | None:
@@ -538,34 +538,30 @@ class WelcomeCog(Cog):
 
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
-        text = str(inv.args["text"])
-        try:
-            check_welcome(text, inv.community)
-        except TemplateError as exc:
-            raise CommandError(tr.gettext(
-                "The welcome text was not changed: {problem}",
-                problem=tr.gettext(exc.message, **exc.values).plain())) from None
-        language = self.ctx.communities.language(inv.community)
-        self.ctx.communities.set(inv.community, f"welcome.template.{language}", text)
+        try:  # stored for the community's language
+            self.settings.change(inv.community, "template", str(inv.args["text"]))
+        except SettingError as exc:
+            raise CommandError(tr.gettext("The welcome text was not changed: {problem}",
+                                          problem=exc.describe(tr))) from None
         return Reply(tr.gettext("Welcome text saved. Try /welcome test to see it."))
 
     async def cmd_channel(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
-        self.ctx.communities.set(inv.community, "welcome.channel", channel.id)
+        self.settings.change(inv.community, "channel", channel.id)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes will be posted in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
     async def cmd_rules(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
-        self.ctx.communities.set(inv.community, "welcome.rules_channel", channel.id)
+        self.settings.change(inv.community, "rules_channel", channel.id)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes will point newcomers to the rules in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
     async def cmd_dm(self, inv: Invocation) -> Reply:
         mode = {"on": "also", "off": "off", "only": "only"}[str(inv.args["mode"])]
-        self.ctx.communities.set(inv.community, "welcome.dm", mode)
+        self.settings.change(inv.community, "dm", mode)
         tr = self._tr(inv.community)
         texts = {"also": tr.gettext("Newcomers get the welcome in the channel and by DM."),
                  "off": tr.gettext("Newcomers get the welcome in the channel only."),
@@ -577,27 +573,26 @@ class WelcomeCog(Cog):
         return Reply(preview, private=True)
 
     async def cmd_off(self, inv: Invocation) -> Reply:
-        self.ctx.communities.set(inv.community, "welcome.enabled", False)
+        self.settings.change(inv.community, "enabled", False)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes are off. /welcome on turns them back on."))
 
     async def cmd_on(self, inv: Invocation) -> Reply:
-        self.ctx.communities.set(inv.community, "welcome.enabled", True)
+        self.settings.change(inv.community, "enabled", True)
         return Reply(self._tr(inv.community).gettext("Welcomes are on."))
 
     async def cmd_buddy(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
-        buddies = list(self.ctx.communities.get(inv.community, "welcome.buddies", []))
+        buddies = list(self.setting(inv.community, "buddies"))
         me = inv.invoker.id
         if inv.args["choice"] == "on":
             if me not in buddies:
                 buddies.append(me)
             self._c(inv.community).names.put(me, inv.invoker.name)
-            self.ctx.communities.set(inv.community, "welcome.buddies", buddies)
+            self.settings.change(inv.community, "buddies", buddies)
             return Reply(tr.gettext("Thank you! While you are a regular, I may name you in "
                                     "welcomes so newcomers know whom to ask."), private=True)
-        self.ctx.communities.set(inv.community, "welcome.buddies",
-                                 [b for b in buddies if b != me])
+        self.settings.change(inv.community, "buddies", [b for b in buddies if b != me])
         return Reply(tr.gettext("You will not be named in welcomes."), private=True)
 
     async def cmd_invite(self, inv: Invocation) -> Reply:
