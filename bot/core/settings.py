@@ -214,7 +214,8 @@ def _problem(key: str, exc: ValidationError) -> SettingError:
     if kind in ("too_short", "too_long") and "max_length" in ctx and "tuple" not in str(
             err.get("loc")):
         template = _MESSAGES["string_too_long"]
-    values = {k: str(v) for k, v in ctx.items() if isinstance(v, int | float | str)}
+    values = {k: f"{v:g}" if isinstance(v, float) else str(v) for k, v in ctx.items()
+              if isinstance(v, int | float | str)}
     return SettingError(key, template.format(value=shown, **values))
 
 
