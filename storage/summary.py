@@ -18,8 +18,6 @@ from statistics import median
 
 from storage.repository import Repository
 
-STAGE_NAMES = ("visitor", "audience", "participant", "regular", "champion")
-
 
 @dataclass(frozen=True, slots=True)
 class Week:

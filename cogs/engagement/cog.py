@@ -38,6 +38,7 @@ from bot.core.commands import (
     unknown_channel,
 )
 from bot.core.events import (
+    STAGES,
     ContributionCounted,
     Event,
     HelpfulAnswerGiven,
@@ -732,10 +733,7 @@ class EngagementCog(Cog):
 
 
 def _stage_label(tr: Any, stage: str) -> str:
-    labels = {"visitor": tr.phrase("visitor"), "audience": tr.phrase("audience"),
-              "participant": tr.phrase("participant"), "regular": tr.phrase("regular"),
-              "champion": tr.phrase("champion")}
-    return labels.get(stage, stage)
+    return str(tr.phrase(stage)) if stage in STAGES else stage
 
 
 def _reaction_ref(event: ReactionAdded | ReactionRemoved) -> str:

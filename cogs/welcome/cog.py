@@ -27,6 +27,8 @@ from bot.core.commands import (
     Reply,
 )
 from bot.core.events import (
+    CHAMPION,
+    REGULAR,
     CommunityJoined,
     Event,
     MemberForgotten,
@@ -51,7 +53,7 @@ from storage.journey import JourneyStore
 
 log = logging.getLogger(__name__)
 
-BUDDY_STAGES = ("regular", "champion")
+BUDDY_STAGES = (REGULAR, CHAMPION)
 #: A buddy is named only if they posted on one of the last this many local days.
 BUDDY_RECENT_DAYS = 7
 #: What memory holds at most per community; the rest is read back from the store.
