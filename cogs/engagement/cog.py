@@ -58,6 +58,7 @@ from cogs.engagement.rules import (
     MessageAward,
     Policy,
     award_message,
+    award_reaction,
     level_for,
     level_of,
     message_points,
@@ -332,21 +333,24 @@ class EngagementCog(Cog):
         reactions = entry.reactions
         if reactions is None:
             reactions = entry.reactions = {}
-        key = (event.reactor, event.emoji)
-        if key not in reactions:
-            points = self._reaction_points(policy, state, entry, event, author, day)
-            reactions[key] = points
-            if points:
-                state.earn(points)
-                self._ledger(community, author, points, "reaction_received",
-                             _reaction_ref(event), event.at, day)
-        if entry.parent is not None and not entry.helped and policy.helpful_answer_bonus:
+        key, pair = (event.reactor, event.emoji), (event.reactor, author)
+        first = key not in reactions
+        given = self._given_on(community, day) if first else {}
+        award = award_reaction(policy, state, day=day, first_time=first,
+                               given_by_reactor=given.get(pair, 0), message_points=entry.points,
+                               answers_member=entry.parent is not None, helped=entry.helped)
+        if first:
+            reactions[key] = award.points
+        if award.points:
+            given[pair] = given.get(pair, 0) + award.points
+            entry.points += award.points
+            self._ledger(community, author, award.points, "reaction_received",
+                         _reaction_ref(event), event.at, day)
+        if award.helpful_bonus is not None:
             entry.helped = True
-            bonus = min(policy.helpful_answer_bonus, state.room_today(day, policy.daily_cap))
-            state.earn(bonus)
             # a row even at the cap (0 points): the store must know the bonus is settled
-            self._ledger(community, author, bonus, "helpful_answer", event.message,
-                         event.at, day)
+            self._ledger(community, author, award.helpful_bonus, "helpful_answer",
+                         event.message, event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
         await self._maybe_level_up(community, author, state, before, entry.channel)
@@ -389,25 +393,6 @@ class EngagementCog(Cog):
         # a row even at the cap (0 points), so that a second delivery is known
         self._ledger(community, member, points, reason, ref, at, day)
         await self._maybe_level_up(community, member, state, before, channel)
-
-    def _reaction_points(
-        self, policy: Policy, state: MemberState, entry: _Message, event: ReactionAdded,
-        author: str, day: str,
-    ) -> int:
-        given = self._given_on(event.community, day)
-        pair = (event.reactor, author)
-        already = given.get(pair, 0)
-        points = min(
-            policy.reaction_points,
-            policy.reaction_cap_per_member_per_day - already,
-            policy.reaction_cap_per_message - entry.points,
-            state.room_today(day, policy.daily_cap),
-        )
-        if points <= 0:
-            return 0
-        given[pair] = already + points
-        entry.points += points
-        return points
 
     async def on_reaction_removed(self, event: ReactionRemoved) -> None:
         community = event.community

@@ -208,6 +208,40 @@ def award_message(
     return MessageAward(points, bonus, "cooldown" if cooling and not bonus else "")
 
 
+@dataclass(frozen=True, slots=True)
+class ReactionAward:
+    #: reaction points the message's author earns now
+    points: int
+    #: the helpful-answer bonus settled now (0 at the daily cap); None: not settled now
+    helpful_bonus: int | None = None
+
+
+def award_reaction(
+    policy: Policy, author: MemberState, *, day: str, first_time: bool,
+    given_by_reactor: int, message_points: int, answers_member: bool, helped: bool,
+) -> ReactionAward:
+    """Decide what a reaction earns the author of the message and update their state.
+
+    A reaction counts once per reactor and emoji (``first_time``), within three caps: what
+    this reactor gave this author today, what the message earned from reactions, and the
+    author's daily cap. The first reaction to a reply to another member settles the
+    helpful-answer bonus, once, even when the daily cap leaves nothing of it."""
+    points = 0
+    if first_time:
+        points = max(min(
+            policy.reaction_points,
+            policy.reaction_cap_per_member_per_day - given_by_reactor,
+            policy.reaction_cap_per_message - message_points,
+            author.room_today(day, policy.daily_cap),
+        ), 0)
+        author.earn(points)
+    bonus = None
+    if answers_member and not helped and policy.helpful_answer_bonus:
+        bonus = min(policy.helpful_answer_bonus, author.room_today(day, policy.daily_cap))
+        author.earn(bonus)
+    return ReactionAward(points, bonus)
+
+
 # -- streaks ----------------------------------------------------------------------------
 def streaks(active_days: list[date], today: date) -> tuple[int, int]:
     """Consecutive active days and ISO weeks ending today (or yesterday / last week).
