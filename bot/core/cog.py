@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bot.core.clock import Clock
-from bot.core.commands import Command
+from bot.core.commands import Command, Handler, Option
 from bot.core.events import Event
 from bot.core.settings import CommunitySettings, Declaration
 from bot.core.timers import Timers
@@ -23,6 +23,26 @@ if TYPE_CHECKING:
     from storage.repository import Repository
 
 EventHandler = Callable[[Any], Awaitable[None]]
+H = TypeVar("H", bound=Handler)
+
+
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    path: tuple[str, ...]
+    description: str
+    options: tuple[Option, ...]
+    moderator: bool
+
+
+def command(words: str, description: str, *options: Option,
+            moderator: bool = False) -> Callable[[H], H]:
+    """Declare the method below as the handler of a command (``words`` like
+    ``points give``), so a command is written once, where it is handled."""
+    def declare(handler: H) -> H:
+        handler.__command__ = _Declared(  # type: ignore[attr-defined]
+            tuple(words.split()), description, options, moderator)
+        return handler
+    return declare
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +73,17 @@ class Cog:
         return {}
 
     def commands(self) -> Sequence[Command]:
-        return []
+        """The commands declared with ``@command`` on this cog's methods, in the order
+        they are written (a base class's first; an override keeps its place)."""
+        found: dict[str, Command] = {}
+        for cls in reversed(type(self).__mro__):
+            for name, attr in vars(cls).items():
+                declared = getattr(attr, "__command__", None)
+                if isinstance(declared, _Declared):
+                    found[name] = Command(declared.path, declared.description,
+                                          getattr(self, name), declared.options,
+                                          declared.moderator)
+        return list(found.values())
 
     async def start(self) -> None:
         """Load what the cog keeps in memory (called once, before events flow)."""
