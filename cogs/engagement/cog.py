@@ -25,10 +25,9 @@ from typing import Any
 from bot.core.actions import Post, SetRole
 from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, CogContext, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     MemberRef,
@@ -116,6 +115,10 @@ class _Message:
                   if facts.reply_to_author not in (None, facts.author) else None)
         return cls(facts.author, facts.channel, parent, facts.helped, facts.reaction_points,
                    dict(facts.reactions))
+
+
+MEMBER = Option("member", OptionKind.MEMBER, "The member", required=True)
+AMOUNT = Option("amount", OptionKind.INTEGER, "How many points", minimum=1, maximum=MAX_GRANT)
 
 
 class EngagementCog(Cog):
@@ -483,47 +486,11 @@ class EngagementCog(Cog):
         return text
 
     # -- commands ----------------------------------------------------------------------
-    def commands(self) -> Sequence[Command]:
-        member_opt = Option("member", OptionKind.MEMBER, "The member", required=True)
-        amount_opt = Option("amount", OptionKind.INTEGER, "How many points", minimum=1,
-                            maximum=MAX_GRANT)
-        return [
-            Command(("rank",), "Your level, points, rank and streak", self.cmd_rank,
-                    (Option("member", OptionKind.MEMBER, "Whose rank (default: yours)",
-                            required=False),)),
-            Command(("top",), "The leaderboard", self.cmd_top,
-                    (Option("period", OptionKind.CHOICE, "week, month or all",
-                            required=False, choices=("week", "month", "all")),
-                     Option("page", OptionKind.INTEGER, "Page number", required=False,
-                            minimum=1, maximum=MAX_PAGE))),
-            Command(("points", "history"), "Why you have your points", self.cmd_history,
-                    (Option("member", OptionKind.MEMBER, "Whose history (moderators)",
-                            required=False),)),
-            Command(("points", "give"), "Give points to a member", self.cmd_give,
-                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
-                    moderator=True),
-            Command(("points", "take"), "Take points from a member", self.cmd_take,
-                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
-                    moderator=True),
-            Command(("points", "reset"), "Reset a member's points this season", self.cmd_reset,
-                    (member_opt,), moderator=True),
-            Command(("points", "import"), "Import points from another bot (CSV)",
-                    self.cmd_import,
-                    (Option("file", OptionKind.FILE, "CSV: member id, points",
-                            accepts=CSV_FILE),),
-                    moderator=True),
-            Command(("season", "close"), "Archive totals and restart the leaderboard",
-                    self.cmd_season_close, moderator=True),
-            Command(("engagement", "set"), "Change an engagement setting", self.cmd_set,
-                    (Option("key", OptionKind.TEXT, "Setting name"),
-                     Option("value", OptionKind.TEXT, "New value")), moderator=True),
-            Command(("engagement", "show"), "Show the engagement settings", self.cmd_show,
-                    moderator=True),
-        ]
-
     def _tr(self, inv: Invocation) -> Any:
         return self.ctx.communities.catalog(inv.community)
 
+    @command("rank", "Your level, points, rank and streak",
+             Option("member", OptionKind.MEMBER, "Whose rank (default: yours)", required=False))
     async def cmd_rank(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         who: MemberRef = inv.args.get("member") or inv.invoker
@@ -556,6 +523,11 @@ class EngagementCog(Cog):
                 text = text + tr.gettext(" Last season: {points} points.", points=last.points)
         return Reply(text)
 
+    @command("top", "The leaderboard",
+             Option("period", OptionKind.CHOICE, "week, month or all", required=False,
+                    choices=("week", "month", "all")),
+             Option("page", OptionKind.INTEGER, "Page number", required=False, minimum=1,
+                    maximum=MAX_PAGE))
     async def cmd_top(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         community = inv.community
@@ -583,6 +555,8 @@ class EngagementCog(Cog):
                                      points=row.points)
         return Reply(text)
 
+    @command("points history", "Why you have your points",
+             Option("member", OptionKind.MEMBER, "Whose history (moderators)", required=False))
     async def cmd_history(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         who: MemberRef = inv.args.get("member") or inv.invoker
@@ -618,6 +592,8 @@ class EngagementCog(Cog):
                 "The amount must be between 1 and {max}.", max=MAX_GRANT))
         return amount
 
+    @command("points give", "Give points to a member", MEMBER, AMOUNT,
+             Option("reason", OptionKind.TEXT, "Why"), moderator=True)
     async def cmd_give(self, inv: Invocation) -> Reply:
         amount = self._amount(inv)
         await self._manual(inv, amount, "moderator", inv.args["reason"])
@@ -625,6 +601,8 @@ class EngagementCog(Cog):
         return Reply(self._tr(inv).gettext("Gave {points} points to {member}.", points=amount,
                                            member=Mention(who.id, who.name)))
 
+    @command("points take", "Take points from a member", MEMBER, AMOUNT,
+             Option("reason", OptionKind.TEXT, "Why"), moderator=True)
     async def cmd_take(self, inv: Invocation) -> Reply:
         amount = self._amount(inv)
         await self._manual(inv, -amount, "moderator", inv.args["reason"])
@@ -632,6 +610,7 @@ class EngagementCog(Cog):
         return Reply(self._tr(inv).gettext("Took {points} points from {member}.", points=amount,
                                            member=Mention(who.id, who.name)))
 
+    @command("points reset", "Reset a member's points this season", MEMBER, moderator=True)
     async def cmd_reset(self, inv: Invocation) -> Reply:
         who: MemberRef = inv.args["member"]
         total = (await self._state(inv.community, who.id)).total
@@ -640,6 +619,9 @@ class EngagementCog(Cog):
         return Reply(self._tr(inv).gettext("{member} now has 0 points this season.",
                                            member=Mention(who.id, who.name)))
 
+    @command("points import", "Import points from another bot (CSV)",
+             Option("file", OptionKind.FILE, "CSV: member id, points", accepts=CSV_FILE),
+             moderator=True)
     async def cmd_import(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         upload: Attachment = inv.args["file"]
@@ -657,6 +639,7 @@ class EngagementCog(Cog):
         return Reply(tr.ngettext("Imported points for {n} member.",
                                  "Imported points for {n} members.", len(rows)))
 
+    @command("season close", "Archive totals and restart the leaderboard", moderator=True)
     async def cmd_season_close(self, inv: Invocation) -> Reply:
         community = inv.community
         await self.ctx.repository.flush()
@@ -670,6 +653,9 @@ class EngagementCog(Cog):
             "Season {season} has started: the leaderboard starts from zero and last season's "
             "totals stay visible in /rank.", season=season))
 
+    @command("engagement set", "Change an engagement setting",
+             Option("key", OptionKind.TEXT, "Setting name"),
+             Option("value", OptionKind.TEXT, "New value"), moderator=True)
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         key, raw = str(inv.args["key"]), str(inv.args["value"])
@@ -703,6 +689,7 @@ class EngagementCog(Cog):
         shown = ", ".join(f"#{c.name}" for c in found.values())
         return (list(found) if many else next(iter(found))), shown
 
+    @command("engagement show", "Show the engagement settings", moderator=True)
     async def cmd_show(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         policy = self.policy(inv.community)

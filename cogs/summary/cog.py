@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from bot.core.actions import Post
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, CogContext, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     Option,
@@ -150,27 +149,15 @@ class SummaryCog(Cog):
         return summary
 
     # -- commands ----------------------------------------------------------------------
-    def commands(self) -> Sequence[Command]:
-        return [
-            Command(("summary", "now"), "This week's summary so far, here", self.cmd_now,
-                    moderator=True),
-            Command(("summary", "channel"), "Where the weekly summary is posted",
-                    self.cmd_channel, (Option("channel", OptionKind.CHANNEL, "The channel"),),
-                    moderator=True),
-            Command(("summary", "time"), "When the weekly summary is posted (local time)",
-                    self.cmd_time,
-                    (Option("day", OptionKind.CHOICE, "Day of the week", choices=DAYS),
-                     Option("time", OptionKind.TEXT, "HH:MM, 24-hour")), moderator=True),
-            Command(("summary", "off"), "Stop the weekly summary", self.cmd_off,
-                    moderator=True),
-        ]
-
+    @command("summary now", "This week's summary so far, here", moderator=True)
     async def cmd_now(self, inv: Invocation) -> Reply:
         local = inv.at.astimezone(self.ctx.communities.timezone(inv.community)).date()
         summary = await self.summary(inv.community, local, until=inv.at)
         tr = self.ctx.communities.catalog(inv.community)
         return Reply(to_text(summary, tr), file=self.chart(summary))
 
+    @command("summary channel", "Where the weekly summary is posted",
+             Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_channel(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
         self.ctx.communities.set(inv.community, "summary.channel", channel.id)
@@ -180,6 +167,9 @@ class SummaryCog(Cog):
             "The weekly summary will be posted in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("summary time", "When the weekly summary is posted (local time)",
+             Option("day", OptionKind.CHOICE, "Day of the week", choices=DAYS),
+             Option("time", OptionKind.TEXT, "HH:MM, 24-hour"), moderator=True)
     async def cmd_time(self, inv: Invocation) -> Reply:
         tr = self.ctx.communities.catalog(inv.community)
         text = str(inv.args["time"]).strip()
@@ -198,6 +188,7 @@ class SummaryCog(Cog):
                                 when=due.strftime("%a %Y-%m-%d %H:%M"),
                                 zone=str(self.ctx.communities.timezone(inv.community))))
 
+    @command("summary off", "Stop the weekly summary", moderator=True)
     async def cmd_off(self, inv: Invocation) -> Reply:
         self.ctx.communities.set(inv.community, "summary.off", True)
         self.schedule(inv.community)

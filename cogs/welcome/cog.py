@@ -16,10 +16,9 @@ from typing import Any
 
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, CogContext, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     Option,
@@ -513,31 +512,9 @@ class WelcomeCog(Cog):
         self.store.record_first_alert(community, member, now)
 
     # -- commands ----------------------------------------------------------------------
-    def commands(self) -> Sequence[Command]:
-        return [
-            Command(("welcome", "set"), "Set the welcome text (placeholders: "
-                    + ", ".join("{" + f + "}" for f in sorted(WELCOME_FIELDS)) + ")",
-                    self.cmd_set, (Option("text", OptionKind.TEXT, "The welcome text"),),
-                    moderator=True),
-            Command(("welcome", "channel"), "Where welcomes are posted", self.cmd_channel,
-                    (Option("channel", OptionKind.CHANNEL, "The channel"),), moderator=True),
-            Command(("welcome", "rules"), "The rules channel for {rules_channel}",
-                    self.cmd_rules, (Option("channel", OptionKind.CHANNEL, "The channel"),),
-                    moderator=True),
-            Command(("welcome", "dm"), "Also (on), never (off) or only (only) welcome by DM",
-                    self.cmd_dm, (Option("mode", OptionKind.CHOICE, "on, off or only",
-                                         choices=("on", "off", "only")),), moderator=True),
-            Command(("welcome", "test"), "Show the welcome as a newcomer would see it",
-                    self.cmd_test, moderator=True),
-            Command(("welcome", "off"), "Stop welcoming newcomers", self.cmd_off,
-                    moderator=True),
-            Command(("welcome", "on"), "Welcome newcomers again", self.cmd_on, moderator=True),
-            Command(("welcome", "buddy"), "Offer to be named as a buddy for newcomers",
-                    self.cmd_buddy, (Option("choice", OptionKind.CHOICE, "on or off",
-                                            choices=("on", "off")),)),
-            Command(("invite",), "Your personal invite link", self.cmd_invite),
-        ]
-
+    @command("welcome set", "Set the welcome text (placeholders: "
+             + ", ".join("{" + f + "}" for f in sorted(WELCOME_FIELDS)) + ")",
+             Option("text", OptionKind.TEXT, "The welcome text"), moderator=True)
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
         try:  # stored for the community's language
@@ -547,6 +524,8 @@ class WelcomeCog(Cog):
                                           problem=exc.describe(tr))) from None
         return Reply(tr.gettext("Welcome text saved. Try /welcome test to see it."))
 
+    @command("welcome channel", "Where welcomes are posted",
+             Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_channel(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
         self.settings.change(inv.community, "channel", channel.id)
@@ -554,6 +533,8 @@ class WelcomeCog(Cog):
             "Welcomes will be posted in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("welcome rules", "The rules channel for {rules_channel}",
+             Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_rules(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
         self.settings.change(inv.community, "rules_channel", channel.id)
@@ -561,6 +542,9 @@ class WelcomeCog(Cog):
             "Welcomes will point newcomers to the rules in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("welcome dm", "Also (on), never (off) or only (only) welcome by DM",
+             Option("mode", OptionKind.CHOICE, "on, off or only", choices=("on", "off", "only")),
+             moderator=True)
     async def cmd_dm(self, inv: Invocation) -> Reply:
         mode = {"on": "also", "off": "off", "only": "only"}[str(inv.args["mode"])]
         self.settings.change(inv.community, "dm", mode)
@@ -570,19 +554,24 @@ class WelcomeCog(Cog):
                  "only": tr.gettext("Newcomers get the welcome by DM only.")}
         return Reply(texts[mode])
 
+    @command("welcome test", "Show the welcome as a newcomer would see it", moderator=True)
     async def cmd_test(self, inv: Invocation) -> Reply:
         preview = self.render(inv.community, [(inv.invoker.id, inv.invoker.name)], inv.at)
         return Reply(preview, private=True)
 
+    @command("welcome off", "Stop welcoming newcomers", moderator=True)
     async def cmd_off(self, inv: Invocation) -> Reply:
         self.settings.change(inv.community, "enabled", False)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes are off. /welcome on turns them back on."))
 
+    @command("welcome on", "Welcome newcomers again", moderator=True)
     async def cmd_on(self, inv: Invocation) -> Reply:
         self.settings.change(inv.community, "enabled", True)
         return Reply(self._tr(inv.community).gettext("Welcomes are on."))
 
+    @command("welcome buddy", "Offer to be named as a buddy for newcomers",
+             Option("choice", OptionKind.CHOICE, "on or off", choices=("on", "off")))
     async def cmd_buddy(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
         buddies = list(self.setting(inv.community, "buddies"))
@@ -597,6 +586,7 @@ class WelcomeCog(Cog):
         self.settings.change(inv.community, "buddies", [b for b in buddies if b != me])
         return Reply(tr.gettext("You will not be named in welcomes."), private=True)
 
+    @command("invite", "Your personal invite link")
     async def cmd_invite(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
         delivery = await self.ctx.outbox.send(CreateInvite(community=inv.community,
