@@ -10,6 +10,7 @@ def declarations() -> tuple[Declaration, ...]:
     from cogs.content.settings import CONTENT
     from cogs.engagement.settings import ENGAGEMENT
     from cogs.journey.settings import JOURNEY
+    from cogs.summary.settings import SUMMARY
     from cogs.welcome.settings import WELCOME
 
-    return (ENGAGEMENT, JOURNEY, WELCOME, CONTENT)
+    return (ENGAGEMENT, JOURNEY, WELCOME, CONTENT, SUMMARY)

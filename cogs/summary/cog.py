@@ -27,17 +27,17 @@ from bot.core.events import CommunityJoined, Event, TimeZoneChanged
 from bot.core.text import ChannelLink
 from cogs.summary.chart import write_chart
 from cogs.summary.report import WeeklySummary, build_summary, to_text
+from cogs.summary.settings import DAYS, SUMMARY
 
 log = logging.getLogger(__name__)
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_DAY, DEFAULT_TIME = "mon", "09:00"
 #: A summary whose slot passed while the bot was down is still posted within this time.
 CATCH_UP = timedelta(hours=12)
 
 
 class SummaryCog(Cog):
     name = "summary"
+    declares = SUMMARY
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
@@ -70,9 +70,8 @@ class SummaryCog(Cog):
 
     # -- scheduling --------------------------------------------------------------------
     def _slot(self, community: str) -> tuple[int, time]:
-        day = self.ctx.communities.get(community, "summary.day", DEFAULT_DAY)
-        hour, minute = map(int, self.ctx.communities.get(community, "summary.time",
-                                                         DEFAULT_TIME).split(":"))
+        day = self.settings.get(community, "day")
+        hour, minute = map(int, self.settings.get(community, "time").split(":"))
         return DAYS.index(day), time(hour, minute)
 
     def next_slot(self, community: str, after: datetime) -> datetime:
@@ -86,7 +85,7 @@ class SummaryCog(Cog):
 
     def schedule(self, community: str) -> None:
         key = f"summary:{community}"
-        if self.ctx.communities.get(community, "summary.off", False):
+        if self.settings.get(community, "off"):
             self.ctx.timers.cancel(key)
             return
         due = self.next_slot(community, self.ctx.clock.now())
@@ -128,7 +127,7 @@ class SummaryCog(Cog):
                            self.ctx.communities.catalog(summary.community))
 
     def destination(self, community: str) -> str | None:
-        return (self.ctx.communities.get(community, "summary.channel")
+        return (self.settings.get(community, "channel")
                 or self.ctx.communities.get(community, "owners_channel"))
 
     async def post_weekly(self, community: str) -> WeeklySummary | None:
@@ -160,8 +159,8 @@ class SummaryCog(Cog):
              Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_channel(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
-        self.ctx.communities.set(inv.community, "summary.channel", channel.id)
-        self.ctx.communities.set(inv.community, "summary.off", False)
+        self.settings.change(inv.community, "channel", channel.id)
+        self.settings.change(inv.community, "off", False)
         self.schedule(inv.community)
         return Reply(self.ctx.communities.catalog(inv.community).gettext(
             "The weekly summary will be posted in {channel}.",
@@ -179,9 +178,9 @@ class SummaryCog(Cog):
             raise CommandError(tr.gettext(
                 "“{time}” is not a time like 09:00 (24-hour, HH:MM); nothing was changed.",
                 time=text)) from None
-        self.ctx.communities.set(inv.community, "summary.day", inv.args["day"])
-        self.ctx.communities.set(inv.community, "summary.time", parsed.strftime("%H:%M"))
-        self.ctx.communities.set(inv.community, "summary.off", False)
+        self.settings.change(inv.community, "day", inv.args["day"])
+        self.settings.change(inv.community, "time", parsed.strftime("%H:%M"))
+        self.settings.change(inv.community, "off", False)
         self.schedule(inv.community)
         due = self.next_slot(inv.community, inv.at)
         return Reply(tr.gettext("Next weekly summary: {when} ({zone}).",
@@ -190,7 +189,7 @@ class SummaryCog(Cog):
 
     @command("summary off", "Stop the weekly summary", moderator=True)
     async def cmd_off(self, inv: Invocation) -> Reply:
-        self.ctx.communities.set(inv.community, "summary.off", True)
+        self.settings.change(inv.community, "off", True)
         self.schedule(inv.community)
         return Reply(self.ctx.communities.catalog(inv.community).gettext(
             "The weekly summary is off. /summary time or /summary channel turns it on."))
