@@ -30,6 +30,7 @@ from bot.core.events import (
     ReferralConverted,
     StageChanged,
 )
+from cogs.journey.settings import JOURNEY
 from cogs.journey.stages import (
     RANK,
     JourneyPolicy,
@@ -57,6 +58,8 @@ class MemberJourney:
 
 class JourneyCog(Cog):
     name = "journey"
+    #: the thresholds are the same for every community (the config file's [journey])
+    declares = JOURNEY
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)

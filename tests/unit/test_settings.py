@@ -187,3 +187,12 @@ def test_the_config_file_holds_the_declared_file_settings_only(tmp_path: Path) -
                             "of: burst_max_names,") for p in caught.value.problems)
     assert any(p.startswith("config.toml: [welcome] burst_seconds:")
                for p in caught.value.problems)
+
+
+def test_every_cog_that_declares_settings_is_known_to_the_config() -> None:
+    from bot.runtime import default_cogs
+    from cogs.settings import declarations
+
+    declared = {cog.declares.section for cog in default_cogs() if cog.declares is not None}
+    assert declared == {d.section for d in declarations()}
+    assert {"engagement", "journey", "welcome"} <= set(Settings.model_fields)
