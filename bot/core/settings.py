@@ -58,6 +58,10 @@ class Setting(Generic[T]):
     def type(self) -> Any:
         return self.kind if self.kind is not None else type(self.default)
 
+    def fits(self, value: Any) -> bool:
+        """The value is of the setting's type (``tuple[int, ...]``: a tuple)."""
+        return isinstance(value, get_origin(self.type) or self.type)
+
     def annotation(self) -> Any:
         base: Any = Literal.__getitem__(self.choices) if self.choices else self.type
         limits = {k: v for k, v in (("ge", self.minimum), ("le", self.maximum),
@@ -159,7 +163,7 @@ class Declaration:
             value = section.get(key)
             if setting.check_in is None or not setting.in_file or value is None:
                 continue
-            if not isinstance(value, setting.type):
+            if not setting.fits(value):
                 continue  # the type error is reported by the model
             try:
                 setting.check_in(value, community)
@@ -296,10 +300,10 @@ class CommunitySettings:
         """The value as it would be stored, or SettingError saying why it cannot be."""
         setting = self.known(key)
         try:
-            if setting.check_in is not None and isinstance(value, setting.type):
-                setting.check_in(value, community)
             current = self.values(community).model_dump()
             checked = self.declaration.model.model_validate({**current, key: value})
+            if setting.check_in is not None:
+                setting.check_in(getattr(checked, key), community)
         except ValidationError as exc:
             raise _problem(key, exc) from None
         except ValueError as exc:
