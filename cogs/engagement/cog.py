@@ -660,14 +660,14 @@ class EngagementCog(Cog):
         tr = self._tr(inv)
         key, raw = str(inv.args["key"]), str(inv.args["value"])
         try:
-            value = self.settings.parse(key, raw)
-            shown = json.dumps(value, ensure_ascii=False)
+            value, shown = self.settings.parse(key, raw), None
             if ENGAGEMENT[key].channels is not None:  # typed as #name, a name, an id or
                 value, shown = self._channel_setting(inv, key, raw)  # here; stored as ids
-            self.settings.change(inv.community, key, value)
+            stored = self.settings.change(inv.community, key, value)
         except SettingError as exc:
             raise refusal(tr, exc) from None
-        return Reply(tr.gettext("{key} is now {value}.", key=key, value=shown))
+        return Reply(tr.gettext("{key} is now {value}.", key=key,
+                                value=shown or json.dumps(stored, ensure_ascii=False)))
 
     def _channel_setting(self, inv: Invocation, key: str, raw: str
                          ) -> tuple[list[str] | str, str]:

@@ -88,7 +88,10 @@ def test_a_value_falls_back_to_the_file_then_the_declaration() -> None:
 
 
 def test_values_are_typed() -> None:
-    settings = accessor()
+    store = Store()
+    settings = accessor(store=store)
+    assert settings.change(COMMUNITY, "low", 2.0) == 2, "what is stored is the checked value"
+    assert type(store.values[COMMUNITY]["demo.low"]) is int
     settings.change(COMMUNITY, "names", ["a", "b"])
     assert settings.get(COMMUNITY, "names") == ("a", "b")
     assert isinstance(settings.get(COMMUNITY, "hours"), float)
