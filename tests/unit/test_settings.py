@@ -95,7 +95,7 @@ def test_values_are_typed() -> None:
     settings.change(COMMUNITY, "names", ["a", "b"])
     assert settings.get(COMMUNITY, "names") == ("a", "b")
     assert isinstance(settings.get(COMMUNITY, "hours"), float)
-    assert settings.values(COMMUNITY).low == 1
+    assert settings.values(COMMUNITY).low == 2
 
 
 @pytest.mark.parametrize(("key", "value", "answer"), [
