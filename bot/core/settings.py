@@ -13,12 +13,15 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Protocol, TypeVar, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic import model_validator as _model_validator
 
 from bot.core.commands import CommandError
+
+if TYPE_CHECKING:
+    from bot.i18n import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +91,18 @@ class SettingError(ValueError):
         self.values = values
         super().__init__(f"{setting}: {message.format(**values) if values else message}")
 
-    def describe(self, tr: Any) -> str:
+    def describe(self, tr: Catalog) -> str:
         """The reason in the community's language (plain text)."""
-        if not self.values:
-            return str(tr.phrase(self.message)) if hasattr(tr, "phrase") else self.message
-        return str(tr.gettext(self.message, **self.values).plain())
+        if not self.values:  # a finished sentence, braces and all: nothing to fill in
+            return tr.phrase(self.message)
+        return tr.gettext(self.message, **self.values).plain()
 
 
 class UnknownSetting(SettingError):
     """The cog declares no setting of that name."""
 
 
-def refusal(tr: Any, error: SettingError) -> CommandError:
+def refusal(tr: Catalog, error: SettingError) -> CommandError:
     """What a ``set`` command answers for a value it refused (nothing was changed)."""
     if isinstance(error, UnknownSetting):
         return CommandError(tr.gettext("There is no setting “{key}”. Settings: {keys}.",
@@ -129,7 +132,7 @@ class Declaration:
     @cached_property
     def model(self) -> type[BaseModel]:
         """Every setting's value, checked: what a community reads (its policy)."""
-        return self._build(self.settings, f"{self.section.title()}Settings")
+        return self._build(self.settings, f"{self.section.title()}Settings", self.rules)
 
     @cached_property
     def file_model(self) -> type[BaseModel] | None:
@@ -139,11 +142,11 @@ class Declaration:
             return None
         if len(inside) == len(self.settings):
             return self.model
-        return self._build(inside, f"{self.section.title()}Section")
+        return self._build(inside, f"{self.section.title()}Section", ())  # rules may name
+        # settings the file does not hold: they are checked with every value
 
-    def _build(self, settings: Mapping[str, Setting[Any]], name: str) -> type[BaseModel]:
-        rules = [r for r in self.rules]
-
+    def _build(self, settings: Mapping[str, Setting[Any]], name: str,
+               rules: Sequence[Rule]) -> type[BaseModel]:
         def check_rules(values: Any) -> Any:
             for rule in rules:
                 rule(values)
