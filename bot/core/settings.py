@@ -56,6 +56,8 @@ class Setting(Generic[T]):
     per_language: bool = False
     #: the value names channels (True: a list of them); ``engagement set`` resolves names
     channels: bool | None = None
+    #: a good value, shown when one has the wrong shape (else the default is shown)
+    example: Any = None
 
     @property
     def type(self) -> Any:
@@ -185,30 +187,38 @@ class SettingStore(Protocol):
     def revision(self, community: str) -> int: ...
 
 
+def phrase(message: str) -> str:
+    """Mark a sentence for translation; it is translated when said (``describe``)."""
+    return message
+
+
+_WHOLE = phrase("must be a whole number, not {value}")
+_NUMBER = phrase("must be a number, not {value}")
+_TRUTH = phrase("must be true or false, not {value}")
+_LIKE = phrase("must be like {example}, not {value}")
+#: pydantic's error types -> a sentence; values come from the error (``ge``, ``le`` …)
 _MESSAGES = {
-    "int_parsing": "must be a whole number, not {value}",
-    "int_type": "must be a whole number, not {value}",
-    "int_from_float": "must be a whole number, not {value}",
-    "float_parsing": "must be a number, not {value}",
-    "float_type": "must be a number, not {value}",
-    "bool_parsing": "must be true or false, not {value}",
-    "bool_type": "must be true or false, not {value}",
-    "string_type": "must be text, not {value}",
-    "dict_type": 'must be a table like {{"5": "Regular"}}, not {value}',
-    "tuple_type": "must be a list like [1, 2], not {value}",
-    "list_type": "must be a list, not {value}",
-    "too_short": "must have {expected} items, not {value}",
-    "too_long": "must have {expected} items, not {value}",
-    "string_too_long": "must be at most {max_length} characters long",
-    "greater_than_equal": "must be at least {ge}, not {value}",
-    "less_than_equal": "must be at most {le}, not {value}",
-    "greater_than": "must be more than {gt}, not {value}",
-    "literal_error": "must be one of {expected}, not {value}",
+    "int_parsing": _WHOLE, "int_type": _WHOLE, "int_from_float": _WHOLE,
+    "float_parsing": _NUMBER, "float_type": _NUMBER,
+    "bool_parsing": _TRUTH, "bool_type": _TRUTH,
+    "string_type": phrase("must be text, not {value}"),
+    "dict_type": _LIKE, "tuple_type": _LIKE, "list_type": _LIKE,
+    "too_short": _LIKE, "too_long": _LIKE, "missing": _LIKE,
+    "string_too_long": phrase("must be at most {max_length} characters long"),
+    "greater_than_equal": phrase("must be at least {ge}, not {value}"),
+    "less_than_equal": phrase("must be at most {le}, not {value}"),
+    "greater_than": phrase("must be more than {gt}, not {value}"),
+    "literal_error": phrase("must be one of {expected}, not {value}"),
 }
 
 
-def _problem(key: str, exc: ValidationError) -> SettingError:
-    """The first problem pydantic found, as one short sentence."""
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _problem(key: str, setting: Setting[Any], value: Any, exc: ValidationError
+             ) -> SettingError:
+    """The first problem pydantic found, as one short sentence to translate."""
     err = exc.errors(include_url=False)[0]
     kind, ctx = err["type"], err.get("ctx") or {}
     cause = ctx.get("error")
@@ -217,13 +227,15 @@ def _problem(key: str, exc: ValidationError) -> SettingError:
     template = _MESSAGES.get(kind)
     if template is None:
         return SettingError(key, str(err["msg"]).removeprefix("Value error, "))
-    shown = json.dumps(err.get("input"), ensure_ascii=False, default=str)
-    if kind in ("too_short", "too_long") and "max_length" in ctx and "tuple" not in str(
-            err.get("loc")):
-        template = _MESSAGES["string_too_long"]
     values = {k: f"{v:g}" if isinstance(v, float) else str(v) for k, v in ctx.items()
               if isinstance(v, int | float | str)}
-    return SettingError(key, template.format(value=shown, **values))
+    inside = len([p for p in err["loc"] if not str(p).startswith("function-")]) > 1
+    if template is _LIKE or inside:  # the shape of a list or table: show a good one
+        template = _LIKE
+        values = {"example": _shown(setting.example if setting.example is not None
+                                    else setting.default)}
+    return SettingError(key, template, **{"value": _shown(value if inside or template is _LIKE
+                                                          else err.get("input")), **values})
 
 
 class CommunitySettings:
@@ -308,7 +320,7 @@ class CommunitySettings:
             if setting.check_in is not None:
                 setting.check_in(getattr(checked, key), community)
         except ValidationError as exc:
-            raise _problem(key, exc) from None
+            raise _problem(key, setting, value, exc) from None
         except ValueError as exc:
             message = getattr(exc, "message", None)
             if message is not None:

@@ -59,7 +59,7 @@ DEMO = Declaration("demo", {
     "high": Setting(default=5, minimum=0, maximum=10),
     "mode": Setting(default="off", choices=("off", "on")),
     "hours": Setting(default=4.0, above=0, maximum=24),
-    "names": Setting(default=(), kind=tuple[str, ...]),
+    "names": Setting(default=(), kind=tuple[str, ...], example=("ann", "ben")),
     "note": Setting(default="", max_length=5, in_file=False),
 }, rules=(_range,))
 
@@ -107,7 +107,8 @@ def test_values_are_typed() -> None:
     ("mode", "sometimes", "mode was not changed: must be one of 'off' or 'on', not "
                           '"sometimes"'),
     ("note", "too long", "note was not changed: must be at most 5 characters long"),
-    ("names", "a", 'names was not changed: must be a list like [1, 2], not "a"'),
+    ("names", "a", 'names was not changed: must be like ["ann", "ben"], not "a"'),
+    ("names", ["a", 2], 'names was not changed: must be like ["ann", "ben"], not ["a", 2]'),
     ("low", 7, "low was not changed: low must not exceed high"),
 ])
 def test_a_value_outside_its_limits_is_refused_with_a_sentence(key: str, value: Any,
@@ -116,6 +117,13 @@ def test_a_value_outside_its_limits_is_refused_with_a_sentence(key: str, value: 
     settings = accessor(store=store)
     assert refused(settings, key, value) == answer
     assert store.values == {}, "nothing was stored"
+
+
+def test_the_reason_is_said_in_the_communitys_language() -> None:
+    with pytest.raises(SettingError) as caught:
+        accessor().change(COMMUNITY, "low", -1)
+    assert refusal(catalog("he"), caught.value).text.plain() == (
+        "\u2068low\u2069 לא שונה: \u2068צריך להיות לפחות \u20680\u2069, לא \u2068-1\u2069\u2069")
 
 
 def test_an_unknown_setting_lists_the_known_ones() -> None:
@@ -161,6 +169,8 @@ def test_engagement_checks_are_the_declared_ones() -> None:
     settings = CommunitySettings(ENGAGEMENT, Store())
     assert refused(settings, "level_curve", [0, 0, 0]).startswith(
         "level_curve was not changed: with 0, 0, 0 level 1 costs 0 points")
+    assert refused(settings, "level_curve", [1, 2]) == (
+        "level_curve was not changed: must be like [5, 50, 100], not [1, 2]")
     assert refused(settings, "level_up_template", "Hi {membr}") == (
         "level_up_template was not changed: unknown placeholder {membr}; you can use "
         "{level}, {member}, {name}, {reward}")
