@@ -1,6 +1,9 @@
 """Per-community settings: owner defaults from the config file, overrides in the database.
 
-Kept in memory (they are read on every event) and written through to the store.
+Kept in memory (they are read on every event) and written through to the store. A cog
+reads and changes its own settings through its declaration's accessor
+(``bot.core.settings.CommunitySettings``), which stores them here as ``section.key``;
+language, time zone and the community's channels have their own methods.
 """
 
 from __future__ import annotations

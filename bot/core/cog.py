@@ -1,7 +1,8 @@
 """The cog contract: a feature that reacts to events and calls the repository.
 
 A cog never learns which platform it serves: it sees neutral events, declares neutral
-commands, and sends neutral actions through the outbox.
+commands (``@command`` on their handlers) and its per-community settings (``declares``,
+read through ``self.settings``), and sends neutral actions through the outbox.
 """
 
 from __future__ import annotations
