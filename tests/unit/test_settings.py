@@ -209,3 +209,17 @@ def test_every_cog_that_declares_settings_is_known_to_the_config() -> None:
     declared = {cog.declares.section for cog in default_cogs() if cog.declares is not None}
     assert declared == {d.section for d in declarations()}
     assert {"engagement", "journey", "welcome"} <= set(Settings.model_fields)
+
+
+def test_the_config_module_knows_no_cogs_schema() -> None:
+    """bot/config.py reads the cogs' sections from their declarations, nothing else."""
+    import ast
+
+    import bot.config
+
+    tree = ast.parse(Path(bot.config.__file__).read_text(encoding="utf-8"))
+    cog_imports = {node.module for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cogs")}
+    assert cog_imports == {"cogs.settings"}
+    declared = {name for cls in (bot.config.BotSettings,) for name in cls.model_fields}
+    assert declared == {"bot", "storage", "privacy", "discord", "telegram"}
