@@ -1,6 +1,9 @@
 """Per-community settings: owner defaults from the config file, overrides in the database.
 
-Kept in memory (they are read on every event) and written through to the store.
+Kept in memory (they are read on every event) and written through to the store. A cog
+reads and changes its own settings through its declaration's accessor
+(``bot.core.settings.CommunitySettings``), which stores them here as ``section.key``;
+language, time zone and the community's channels have their own methods.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class Communities:
         self._names: dict[str, str] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._windows: dict[str, _DayWindow] = {}
+        #: community -> how often its settings changed (cogs keep their values until then)
+        self._revisions: dict[str, int] = {}
 
     async def load(self) -> None:
         self._overrides = await self._repository.all_settings()
@@ -66,8 +71,12 @@ class Communities:
         items = self._overrides.get(community, {}).items()
         return {k[len(prefix) + 1:]: v for k, v in items if k.startswith(prefix + ".")}
 
+    def revision(self, community: str) -> int:
+        return self._revisions.get(community, 0)
+
     def set(self, community: str, key: str, value: Any) -> None:
         self._overrides.setdefault(community, {})[key] = value
+        self._revisions[community] = self.revision(community) + 1
         self._repository.set_setting(community, key, value)
         if key == "timezone":
             self._zones.pop(community, None)
@@ -75,6 +84,7 @@ class Communities:
 
     def clear(self, community: str, key: str) -> None:
         self._overrides.get(community, {}).pop(key, None)
+        self._revisions[community] = self.revision(community) + 1
         self._repository.clear_setting(community, key)
 
     def language(self, community: str) -> str:

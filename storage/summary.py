@@ -18,8 +18,6 @@ from statistics import median
 
 from storage.feature import FeatureStore
 
-STAGE_NAMES = ("visitor", "audience", "participant", "regular", "champion")
-
 
 @dataclass(frozen=True, slots=True)
 class Week:

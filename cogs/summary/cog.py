@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from bot.core.actions import Post
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, CogContext, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     Option,
@@ -28,17 +27,17 @@ from bot.core.events import CommunityJoined, Event, TimeZoneChanged
 from bot.core.text import ChannelLink
 from cogs.summary.chart import write_chart
 from cogs.summary.report import WeeklySummary, build_summary, to_text
+from cogs.summary.settings import DAYS, SUMMARY
 
 log = logging.getLogger(__name__)
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_DAY, DEFAULT_TIME = "mon", "09:00"
 #: A summary whose slot passed while the bot was down is still posted within this time.
 CATCH_UP = timedelta(hours=12)
 
 
 class SummaryCog(Cog):
     name = "summary"
+    declares = SUMMARY
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
@@ -71,9 +70,8 @@ class SummaryCog(Cog):
 
     # -- scheduling --------------------------------------------------------------------
     def _slot(self, community: str) -> tuple[int, time]:
-        day = self.ctx.communities.get(community, "summary.day", DEFAULT_DAY)
-        hour, minute = map(int, self.ctx.communities.get(community, "summary.time",
-                                                         DEFAULT_TIME).split(":"))
+        day = self.settings.get(community, "day")
+        hour, minute = map(int, self.settings.get(community, "time").split(":"))
         return DAYS.index(day), time(hour, minute)
 
     def next_slot(self, community: str, after: datetime) -> datetime:
@@ -87,7 +85,7 @@ class SummaryCog(Cog):
 
     def schedule(self, community: str) -> None:
         key = f"summary:{community}"
-        if self.ctx.communities.get(community, "summary.off", False):
+        if self.settings.get(community, "off"):
             self.ctx.timers.cancel(key)
             return
         due = self.next_slot(community, self.ctx.clock.now())
@@ -129,7 +127,7 @@ class SummaryCog(Cog):
                            self.ctx.communities.catalog(summary.community))
 
     def destination(self, community: str) -> str | None:
-        return (self.ctx.communities.get(community, "summary.channel")
+        return (self.settings.get(community, "channel")
                 or self.ctx.communities.get(community, "owners_channel"))
 
     async def post_weekly(self, community: str) -> WeeklySummary | None:
@@ -150,36 +148,27 @@ class SummaryCog(Cog):
         return summary
 
     # -- commands ----------------------------------------------------------------------
-    def commands(self) -> Sequence[Command]:
-        return [
-            Command(("summary", "now"), "This week's summary so far, here", self.cmd_now,
-                    moderator=True),
-            Command(("summary", "channel"), "Where the weekly summary is posted",
-                    self.cmd_channel, (Option("channel", OptionKind.CHANNEL, "The channel"),),
-                    moderator=True),
-            Command(("summary", "time"), "When the weekly summary is posted (local time)",
-                    self.cmd_time,
-                    (Option("day", OptionKind.CHOICE, "Day of the week", choices=DAYS),
-                     Option("time", OptionKind.TEXT, "HH:MM, 24-hour")), moderator=True),
-            Command(("summary", "off"), "Stop the weekly summary", self.cmd_off,
-                    moderator=True),
-        ]
-
+    @command("summary now", "This week's summary so far, here", moderator=True)
     async def cmd_now(self, inv: Invocation) -> Reply:
         local = inv.at.astimezone(self.ctx.communities.timezone(inv.community)).date()
         summary = await self.summary(inv.community, local, until=inv.at)
         tr = self.ctx.communities.catalog(inv.community)
         return Reply(to_text(summary, tr), file=self.chart(summary))
 
+    @command("summary channel", "Where the weekly summary is posted",
+             Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_channel(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
-        self.ctx.communities.set(inv.community, "summary.channel", channel.id)
-        self.ctx.communities.set(inv.community, "summary.off", False)
+        self.settings.change(inv.community, "channel", channel.id)
+        self.settings.change(inv.community, "off", False)
         self.schedule(inv.community)
         return Reply(self.ctx.communities.catalog(inv.community).gettext(
             "The weekly summary will be posted in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("summary time", "When the weekly summary is posted (local time)",
+             Option("day", OptionKind.CHOICE, "Day of the week", choices=DAYS),
+             Option("time", OptionKind.TEXT, "HH:MM, 24-hour"), moderator=True)
     async def cmd_time(self, inv: Invocation) -> Reply:
         tr = self.ctx.communities.catalog(inv.community)
         text = str(inv.args["time"]).strip()
@@ -189,17 +178,18 @@ class SummaryCog(Cog):
             raise CommandError(tr.gettext(
                 "“{time}” is not a time like 09:00 (24-hour, HH:MM); nothing was changed.",
                 time=text)) from None
-        self.ctx.communities.set(inv.community, "summary.day", inv.args["day"])
-        self.ctx.communities.set(inv.community, "summary.time", parsed.strftime("%H:%M"))
-        self.ctx.communities.set(inv.community, "summary.off", False)
+        self.settings.change(inv.community, "day", inv.args["day"])
+        self.settings.change(inv.community, "time", parsed.strftime("%H:%M"))
+        self.settings.change(inv.community, "off", False)
         self.schedule(inv.community)
         due = self.next_slot(inv.community, inv.at)
         return Reply(tr.gettext("Next weekly summary: {when} ({zone}).",
                                 when=due.strftime("%a %Y-%m-%d %H:%M"),
                                 zone=str(self.ctx.communities.timezone(inv.community))))
 
+    @command("summary off", "Stop the weekly summary", moderator=True)
     async def cmd_off(self, inv: Invocation) -> Reply:
-        self.ctx.communities.set(inv.community, "summary.off", True)
+        self.settings.change(inv.community, "off", True)
         self.schedule(inv.community)
         return Reply(self.ctx.communities.catalog(inv.community).gettext(
             "The weekly summary is off. /summary time or /summary channel turns it on."))
