@@ -507,10 +507,13 @@ class Repository:
         rows = await self._rows("SELECT max(at) FROM seen_events")
         return from_epoch(int(rows[0][0])) if rows and rows[0][0] is not None else None
 
-    async def message_author(self, community: str, message: str) -> str | None:
+    async def message_author(self, community: str, message: str, *, consistent: bool = True
+                             ) -> str | None:
+        """``consistent=False`` reads what is committed, without committing what is queued
+        first (the recorder remembers the authors of the messages written lately)."""
         rows = await self._rows(
             "SELECT author_id FROM messages WHERE community_id = ? AND message_id = ?",
-            (community, message),
+            (community, message), consistent=consistent,
         )
         return rows[0][0] if rows else None
 
