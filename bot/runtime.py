@@ -17,9 +17,10 @@ from typing import Any, overload
 
 from bot.communities import Communities
 from bot.config import Settings
+from bot.context import CogContext
 from bot.core.bus import EventBus
 from bot.core.clock import Clock, SimulatedClock, SystemClock
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler
 from bot.core.commands import Command, CommandRegistry, Invocation, Reply
 from bot.core.events import Event, MessagePosted, ReactionAdded, ReactionRemoved
 from bot.core.ids import platform_of

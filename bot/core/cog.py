@@ -1,5 +1,8 @@
 """The cog contract: a feature that reacts to events and calls the repository.
 
+What a cog is given to do so (``bot.context.CogContext``) is the runtime's: core knows
+neither the store nor the runtime.
+
 A cog never learns which platform it serves: it sees neutral events, declares neutral
 commands, and sends neutral actions through the outbox.
 """
@@ -7,33 +10,15 @@ commands, and sends neutral actions through the outbox.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.core.clock import Clock
 from bot.core.commands import Command
 from bot.core.events import Event
-from bot.core.timers import Timers
 
 if TYPE_CHECKING:
-    from bot.communities import Communities
-    from bot.config import Settings
-    from bot.core.outbox import Outbox
-    from storage.repository import Repository
+    from bot.context import CogContext
 
 EventHandler = Callable[[Any], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class CogContext:
-    repository: Repository
-    outbox: Outbox
-    clock: Clock
-    communities: Communities
-    settings: Settings
-    #: Publish a derived event (a stage change, a greeting) for other cogs.
-    publish: Callable[[Event], bool]
-    timers: Timers
 
 
 class Cog:

@@ -18,9 +18,10 @@ from typing import ClassVar
 
 from apscheduler.triggers.base import BaseTrigger
 
+from bot.context import CogContext
 from bot.core.actions import Delivery, DirectMessage, Post
 from bot.core.attachments import MEDIA_FILE, Attachment, media_suffix, safe_name
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler
 from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import Event, TimeZoneChanged
 from bot.core.text import ChannelLink, RichText, plain

@@ -21,17 +21,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.clock import Clock
 from bot.core.timers import Timers
 from cogs.content.rules import next_fire_after
+from storage.jobs import close_job_store, open_job_store
 
 log = logging.getLogger(__name__)
 
-JOB_TABLE = "apscheduler_jobs"
 JOB_PREFIX = "content:"
 
 
@@ -66,13 +65,12 @@ class JobDriver(Protocol):
 
 
 class APSchedulerDriver:
-    """Jobs in APScheduler with the SQLAlchemy job store on the bot's database."""
+    """Jobs in APScheduler with the job store on the bot's database (``storage/jobs.py``)."""
 
     def __init__(self, key: str, database: str, runner: JobRunner) -> None:
         self.key = key
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{database}",
-                                                     tablename=JOB_TABLE)},
+            jobstores={"default": open_job_store(database)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
@@ -88,7 +86,7 @@ class APSchedulerDriver:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self.scheduler._jobstores["default"].engine.dispose()  # release the file
+        close_job_store(self.scheduler._jobstores["default"])
         _LIVE.pop(self.key, None)
 
     def plan(self, job: str, trigger: BaseTrigger, grace: timedelta) -> None:

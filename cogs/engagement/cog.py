@@ -25,10 +25,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.config import LEVEL_UP_FIELDS, EngagementSection, describe_errors
+from bot.context import CogContext
 from bot.core.actions import Post, SetRole
 from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler
 from bot.core.commands import (
     ChannelRef,
     Command,

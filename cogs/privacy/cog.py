@@ -18,8 +18,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.context import CogContext
 from bot.core.actions import DirectMessage
-from bot.core.cog import Cog, CogContext
+from bot.core.cog import Cog
 from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import MemberForgotten
 from storage.journey import JourneyStore

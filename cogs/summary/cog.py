@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from bot.context import CogContext
 from bot.core.actions import Post
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler
 from bot.core.commands import (
     ChannelRef,
     Command,
