@@ -12,6 +12,8 @@ PLATFORM_LIBS = {"discord", "telegram"}
 #: Libraries that speak SQL; a module counts when any part of its dotted name is one
 #: (``apscheduler.jobstores.sqlalchemy`` is SQLAlchemy).
 SQL_LIBS = {"sqlite3", "aiosqlite", "sqlalchemy"}
+#: What an adapter may import of the bot (besides its own package and its platform).
+ADAPTERS_MAY_USE = ("bot.adapters", "bot.core", "bot.i18n", "bot.config")
 #: The one module that may import the command line: ``python -m bot``.
 ENTRY_POINT = "bot/__main__.py"
 
@@ -84,6 +86,17 @@ def test_adapters_import_neither_the_runtime_nor_storage() -> None:
     offenders = {str(p.relative_to(ROOT)): imports_any(p, "storage", "bot.runtime")
                  for p in python_files("bot/adapters")}
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_adapters_use_only_the_core_the_translations_and_their_config() -> None:
+    # no cog, no per-community settings store, no recorder: what they need is on the port
+    offenders = {}
+    for path in python_files("bot/adapters"):
+        names = [name for name in imports_any(path, "bot", "cogs", "storage")
+                 if not any(name == m or name.startswith(m + ".") for m in ADAPTERS_MAY_USE)]
+        if names:
+            offenders[str(path.relative_to(ROOT))] = names
+    assert offenders == {}
 
 
 def test_only_the_entry_point_imports_the_command_line() -> None:
