@@ -9,6 +9,7 @@ its author without asking the store, let alone committing what is queued first.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 from bot.communities import Communities
@@ -33,9 +34,10 @@ from storage.repository import Repository
 
 #: Members remembered as written (a member not remembered is upserted again: harmless).
 KNOWN_MEMBERS = 100_000
-#: Authors of the latest messages remembered, as many as engagement keeps messages (an
-#: older one is asked of the store, without committing what is queued).
-KNOWN_AUTHORS = 100_000
+#: Authors of the latest messages remembered (reactions come mostly to recent messages;
+#: an older one is asked of the store, without committing what is queued). About 300
+#: bytes each.
+KNOWN_AUTHORS = 50_000
 
 
 class Recorder:
@@ -56,7 +58,11 @@ class Recorder:
 
     def remember_author(self, community: str, message: str, author: str) -> None:
         """An author the store told (a message from before the start, or forgotten)."""
-        self._authors.put((community, message), author)
+        self._put_author(community, message, author)
+
+    def _put_author(self, community: str, message: str, author: str) -> None:
+        # a community's and a member's id repeat across messages: kept once (a third less)
+        self._authors.put((sys.intern(community), message), sys.intern(author))
 
     def ensure_community(self, community: str, at: datetime) -> None:
         """Give a community its row before anything that refers to it (the store's foreign
@@ -81,7 +87,7 @@ class Recorder:
         match event:
             case MessagePosted():
                 self._ensure_member(event, event.author, event.author_name, event.author_is_bot)
-                self._authors.put((community, event.message), event.author)
+                self._put_author(community, event.message, event.author)
                 repo.record_message(
                     community, event.message, channel=event.channel, thread=event.thread,
                     author=event.author, author_is_bot=event.author_is_bot,
