@@ -111,3 +111,19 @@ def test_the_contract_checker_sees_imports() -> None:
     assert "bot" in imported_modules(ROOT / "cogs" / "engagement" / "cog.py")
     assert "bot.core.port" in imported_names(ROOT / "bot" / "adapters" / "console" / "adapter.py")
     assert "bot.core.events.Event" in imported_names(ROOT / "bot" / "core" / "port.py")
+
+
+def test_the_port_offers_only_what_adapters_use() -> None:
+    # a member no adapter asks for is the runtime leaking through the port
+    port = ast.parse((ROOT / "bot" / "core" / "port.py").read_text(encoding="utf-8"))
+    [protocol] = [n for n in port.body if isinstance(n, ast.ClassDef) and n.name == "BotPort"]
+    members = {n.name for n in protocol.body
+               if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    users = [*python_files("bot/adapters"), ROOT / "bot" / "core" / "text_commands.py",
+             ROOT / "bot" / "core" / "authors.py"]
+    used = {node.attr for path in users
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name | ast.Attribute)
+            and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "port"}
+    assert len(members) > 10
+    assert members - used == set()
