@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, validate_language, validate_timezone
 from bot.i18n import Catalog, catalog
-from storage.repository import Repository
+from storage.store import Repository
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.communities import Communities
     from bot.config import Settings
     from bot.core.outbox import Outbox
-    from storage.repository import Repository
+    from storage.store import Repository
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from bot.core.events import (
     ReactionsCounted,
 )
 from bot.core.ids import platform_of
-from storage.repository import Repository
+from storage.store import Repository
 
 #: Members remembered as written (a member not remembered is upserted again: harmless).
 KNOWN_MEMBERS = 100_000

@@ -30,7 +30,7 @@ from bot.core.text import RichText
 from bot.core.timers import Timers
 from bot.i18n import Catalog
 from bot.recorder import Recorder
-from storage.repository import Repository, open_repository
+from storage.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""The job store of the content schedules: APScheduler's, on the bot's own database.
+"""The scheduler's job store: APScheduler keeps its jobs in the bot's own SQLite file.
 
-APScheduler keeps its jobs through SQLAlchemy; that is SQL, so it is opened here, with
-the rest of the store, and the content cog only schedules.
+Opened here so that ``storage`` stays the only code that speaks SQL (APScheduler's
+store talks to the file through SQLAlchemy); the content cog only schedules.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from __future__ import annotations
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-#: The table APScheduler keeps its jobs in, next to the bot's own tables.
+#: The table APScheduler keeps its jobs in.
 JOB_TABLE = "apscheduler_jobs"
 
 
-def open_job_store(database: str) -> BaseJobStore:
-    """A job store on the SQLite file ``database`` (jobs survive restarts there)."""
-    return SQLAlchemyJobStore(url=f"sqlite:///{database}", tablename=JOB_TABLE)
+def open_job_store(database: str, table: str = JOB_TABLE) -> BaseJobStore:
+    """A job store on the SQLite file at path ``database``."""
+    return SQLAlchemyJobStore(url=f"sqlite:///{database}", tablename=table)
 
 
 def close_job_store(store: BaseJobStore) -> None:
-    """Release the database file (the scheduler's shutdown leaves the engine open)."""
+    """Release the file (APScheduler's shutdown leaves its connections open)."""
     if isinstance(store, SQLAlchemyJobStore):
         store.engine.dispose()

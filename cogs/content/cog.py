@@ -43,8 +43,7 @@ from cogs.content.rules import (
 )
 from cogs.content.rules import build_trigger as trigger_for
 from cogs.content.scheduler import APSchedulerDriver, JobDriver, TimerDriver, store_key
-from storage import content as store
-from storage.content import ItemRow, QueueRow
+from storage.content import ContentStore, ItemRow, QueueRow
 from storage.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +67,7 @@ class ContentCog(Cog):
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
+        self.store = ContentStore(ctx.repository)
         self._items: dict[int, ItemRow] = {}
         self._queues: dict[int, QueueRow] = {}
         self._last_item = 0
@@ -82,10 +82,10 @@ class ContentCog(Cog):
     async def start(self) -> None:
         repo = self.ctx.repository
         self._files = FileStore.beside(repo.path)
-        self._items = {i.id: i for i in await store.load_items(repo)}
-        self._queues = {q.id: q for q in await store.load_queues(repo)}
-        self._last_item, self._last_queue = await store.highest_ids(repo)
-        for job, slot in await store.skip_interrupted(repo, self.ctx.clock.now()):
+        self._items = {i.id: i for i in await self.store.load_items()}
+        self._queues = {q.id: q for q in await self.store.load_queues()}
+        self._last_item, self._last_queue = await self.store.highest_ids()
+        for job, slot in await self.store.skip_interrupted(self.ctx.clock.now()):
             log.warning("content %s: the bot stopped while posting its %s slot, which may or "
                         "may not have arrived; recorded as skipped (interrupted), not resent",
                         job, slot.isoformat())
@@ -188,15 +188,15 @@ class ContentCog(Cog):
             return
         repo = self.ctx.repository
         now = self.ctx.clock.now()
-        last = await store.last_slot(repo, job)
+        last = await self.store.last_slot(job)
         after = max(owner.since, last) if last is not None else owner.since
         due = fire_times(trigger, after, now)
         for decision in plan_slots(due, now, self._grace(owner.community)):
             if decision.send:
                 await self._post_slot(owner, decision.slot)
             else:
-                store.record_skipped(
-                    repo, job=job, slot=decision.slot, community=owner.community,
+                self.store.record_skipped(
+                    job=job, slot=decision.slot, community=owner.community,
                     item=owner.id if isinstance(owner, ItemRow) else None,
                     topic=owner.topic, reason=decision.reason, at=now)
         await repo.flush()
@@ -204,16 +204,15 @@ class ContentCog(Cog):
     async def _post_slot(self, owner: Owner, slot: datetime) -> None:
         if not await self.ctx.outbox.until_connected(owner.community):
             return  # stopping before the platform connected: unclaimed, so posted next start
-        repo = self.ctx.repository
         now = self.ctx.clock.now()
         item = owner if isinstance(owner, ItemRow) else await self._pick(owner)
         if item is None:
-            store.record_skipped(repo, job=owner.job, slot=slot, community=owner.community,
+            self.store.record_skipped(job=owner.job, slot=slot, community=owner.community,
                                  item=None, topic=owner.topic, reason="empty", at=now)
             return
         claim = uuid.uuid4().hex
-        won = await store.claim_slot(
-            repo, job=owner.job, slot=slot, community=owner.community, item=item.id,
+        won = await self.store.claim_slot(
+            job=owner.job, slot=slot, community=owner.community, item=item.id,
             topic=item.topic, channel=owner.channel, claim=claim, at=now)
         if not won:
             return  # posted (or being posted) already: at most once per slot
@@ -223,12 +222,12 @@ class ContentCog(Cog):
         delivery = await self._send_with_retries(post, tries)
         if not delivery.ok:
             error = delivery.error or "unknown error"
-            store.finish_slot(repo, job=owner.job, slot=slot, claim=claim, status="failed",
+            self.store.finish_slot(job=owner.job, slot=slot, claim=claim, status="failed",
                               reason=error, at=self.ctx.clock.now())
             await self._pause_after_failure(owner, error, tries)
             return
         direct = await self._send_direct(item) if item.direct else 0
-        store.finish_slot(repo, job=owner.job, slot=slot, claim=claim, status="sent",
+        self.store.finish_slot(job=owner.job, slot=slot, claim=claim, status="sent",
                           message=delivery.message, direct_sent=direct,
                           at=self.ctx.clock.now())
 
@@ -236,7 +235,7 @@ class ContentCog(Cog):
         library = [i for i in self._items.values()
                    if i.community == queue.community and i.topic == queue.topic
                    and i.schedule == "queue" and i.state == "active"]
-        counts = await store.rotation_counts(self.ctx.repository, queue.job,
+        counts = await self.store.rotation_counts(queue.job,
                                              [i.id for i in library])
         chosen = next_in_rotation([QueueEntry(i, n) for i, n in counts.items()])
         return self._items.get(chosen) if chosen is not None else None
@@ -255,7 +254,7 @@ class ContentCog(Cog):
 
     async def _send_direct(self, item: ItemRow) -> int:
         """DM the item to its topic's subscribers who accept DMs; one at a time, spaced."""
-        members = await store.direct_recipients(self.ctx.repository, item.community,
+        members = await self.store.direct_recipients(item.community,
                                                 item.topic, item.stage)
         interval = self._setting(item.community, "dm_interval_ms") / 1000
         sent = 0
@@ -302,9 +301,9 @@ class ContentCog(Cog):
 
     def _save(self, owner: Owner) -> None:
         if isinstance(owner, ItemRow):
-            store.save_item(self.ctx.repository, owner)
+            self.store.save_item(owner)
         else:
-            store.save_queue(self.ctx.repository, owner)
+            self.store.save_queue(owner)
 
     # -- commands ----------------------------------------------------------------------
     def commands(self) -> Sequence[Command]:
@@ -518,9 +517,9 @@ class ContentCog(Cog):
                 direct=tr.phrase("yes") if owner.direct else tr.phrase("no"),
                 stage=owner.stage or "—",
                 channel=ChannelLink(owner.channel, owner.channel.partition(":")[2]))
-            history = await store.item_slots(self.ctx.repository, owner.id, limit=5)
+            history = await self.store.item_slots(owner.id, limit=5)
         else:
-            history = await store.slots(self.ctx.repository, owner.job, limit=5)
+            history = await self.store.slots(owner.job, limit=5)
         if owner.note:
             text = text + tr.gettext("\nPaused because: {note}", note=owner.note)
         for row in history:
@@ -661,25 +660,25 @@ class ContentCog(Cog):
     async def cmd_subscribe(self, inv: Invocation) -> Reply:
         topic = self._topic(inv)
         tr = self._tr(inv.community)
-        store.set_subscription(self.ctx.repository, inv.community, inv.invoker.id, topic,
+        self.store.set_subscription(inv.community, inv.invoker.id, topic,
                                True, inv.at)
         text = tr.gettext("You are subscribed to {topic}: its direct posts will come to you "
                           "by DM. /unsubscribe {topic} stops them.", topic=topic)
-        if await store.dm_stopped(self.ctx.repository, inv.community, inv.invoker.id):
+        if await self.store.dm_stopped(inv.community, inv.invoker.id):
             text = text + tr.gettext(" You have stopped all DMs, so none will come until "
                                      "you run /dm start.")
         return Reply(text, private=True)
 
     async def cmd_unsubscribe(self, inv: Invocation) -> Reply:
         topic = self._topic(inv)
-        store.set_subscription(self.ctx.repository, inv.community, inv.invoker.id, topic,
+        self.store.set_subscription(inv.community, inv.invoker.id, topic,
                                False, inv.at)
         return Reply(self._tr(inv.community).gettext(
             "You will get no more DMs about {topic}.", topic=topic), private=True)
 
     async def cmd_subscriptions(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
-        topics = await store.subscriptions(self.ctx.repository, inv.community, inv.invoker.id)
+        topics = await self.store.subscriptions(inv.community, inv.invoker.id)
         offered = sorted({i.topic for i in self._items.values()
                           if i.community == inv.community and i.state != "removed"})
         if topics:
@@ -688,19 +687,19 @@ class ContentCog(Cog):
             text = tr.gettext("You are not subscribed to any topic.")
         if offered:
             text = text + tr.gettext(" Topics here: {topics}.", topics=", ".join(offered))
-        if await store.dm_stopped(self.ctx.repository, inv.community, inv.invoker.id):
+        if await self.store.dm_stopped(inv.community, inv.invoker.id):
             text = text + tr.gettext(" All DMs are stopped (/dm start allows them again).")
         return Reply(text, private=True)
 
     async def cmd_dm_stop(self, inv: Invocation) -> Reply:
-        store.set_dm_stopped(self.ctx.repository, inv.community, inv.invoker.id, True, inv.at)
+        self.store.set_dm_stopped(inv.community, inv.invoker.id, True, inv.at)
         await self.ctx.repository.flush()
         return Reply(self._tr(inv.community).gettext(
             "I will not send you direct messages any more. /dm start allows them again."),
             private=True)
 
     async def cmd_dm_start(self, inv: Invocation) -> Reply:
-        store.set_dm_stopped(self.ctx.repository, inv.community, inv.invoker.id, False,
+        self.store.set_dm_stopped(inv.community, inv.invoker.id, False,
                              inv.at)
         return Reply(self._tr(inv.community).gettext(
             "Direct messages are allowed again: you get the topics you subscribed to."),

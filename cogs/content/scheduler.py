@@ -27,7 +27,7 @@ from apscheduler.triggers.base import BaseTrigger
 from bot.core.clock import Clock
 from bot.core.timers import Timers
 from cogs.content.rules import next_fire_after
-from storage.jobs import close_job_store, open_job_store
+from storage.jobs import JOB_TABLE, close_job_store, open_job_store
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,12 @@ class JobDriver(Protocol):
 
 
 class APSchedulerDriver:
-    """Jobs in APScheduler with the job store on the bot's database (``storage/jobs.py``)."""
+    """Jobs in APScheduler with the SQLAlchemy job store on the bot's database."""
 
     def __init__(self, key: str, database: str, runner: JobRunner) -> None:
         self.key = key
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": open_job_store(database)},
+            jobstores={"default": open_job_store(database, JOB_TABLE)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
@@ -86,7 +86,7 @@ class APSchedulerDriver:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        close_job_store(self.scheduler._jobstores["default"])
+        close_job_store(self.scheduler._jobstores["default"])  # release the file
         _LIVE.pop(self.key, None)
 
     def plan(self, job: str, trigger: BaseTrigger, grace: timedelta) -> None:

@@ -68,7 +68,7 @@ from cogs.engagement.rules import (
 )
 from cogs.journey.stages import week_of_day
 from storage.journey import JourneyStore
-from storage.repository import MessageFacts
+from storage.points import MessageFacts
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from bot.core.actions import DirectMessage
 from bot.core.cog import Cog
 from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import MemberForgotten
-from storage.journey import JourneyStore
+from storage.privacy import PrivacyStore
 
 
 class PrivacyCog(Cog):
@@ -31,7 +31,7 @@ class PrivacyCog(Cog):
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
-        self.store = JourneyStore(ctx.repository)
+        self.store = PrivacyStore(ctx.repository)
 
     def commands(self) -> Sequence[Command]:
         return [

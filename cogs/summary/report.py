@@ -18,8 +18,8 @@ from bot.core.text import RichText, compose, plain
 from bot.i18n import Catalog
 from cogs.journey.stages import RANK, JourneyPolicy, week_of_day, week_start
 from cogs.summary.journey import Journey, MemberWeeks, journey, recent_start
-from storage import content as content_store
-from storage.repository import Repository
+from storage.content import ContentStore
+from storage.store import Repository
 from storage.summary import STAGE_NAMES, Roster, SummaryStore, Week
 
 SCHEMA = "tribebot.weekly-summary/1"
@@ -280,9 +280,9 @@ async def _content(store: SummaryStore, repository: Repository, community: str, 
     if not await store.has_table("content_slots"):
         return {"posts": [], "best_topic": None, "skipped_slots": 0}
     start, end = datetime.fromtimestamp(week.start, UTC), datetime.fromtimestamp(week.end, UTC)
-    items = await content_store.item_engagement(repository, community, start, end)
-    topics = await content_store.topic_engagement(repository, community, start, end)
-    skipped = await content_store.skipped_slots(repository, community, start, end)
+    items = await ContentStore(repository).item_engagement(community, start, end)
+    topics = await ContentStore(repository).topic_engagement(community, start, end)
+    skipped = await ContentStore(repository).skipped_slots(community, start, end)
     best = max(topics, key=lambda t: (t.replies + t.reactions, t.key), default=None)
     return {
         "posts": [{"item": i.key, "topic": i.topic, "posts": i.posts, "replies": i.replies,

@@ -47,7 +47,7 @@ from cogs.welcome.rules import (
     is_newcomer,
     render_welcome,
 )
-from storage.journey import JourneyStore
+from storage.welcome import WelcomeStore
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class WelcomeCog(Cog):
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
-        self.store = JourneyStore(ctx.repository)
+        self.store = WelcomeStore(ctx.repository)
         self._state: dict[str, _Community] = {}
         self._bots: BoundedDict[str, None] = BoundedDict(KNOWN_BOTS)
         #: communities already told (in the log) that they have no welcome channel

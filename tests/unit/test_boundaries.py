@@ -127,3 +127,112 @@ def test_the_port_offers_only_what_adapters_use() -> None:
             and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "port"}
     assert len(members) > 10
     assert members - used == set()
+
+
+# -- storage: below the bot, and a graph without cycles -----------------------------------
+
+def full_imports(path: Path, package: str, modules: set[str] | None = None) -> set[str]:
+    """Every module ``path`` imports, dotted in full (relative imports resolved against
+    ``package``). ``from a import b`` names ``a.b`` if that is one of ``modules``, else
+    ``a``; without ``modules``, both. Imports inside functions count: a lazy import is
+    still a dependency."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if modules is None:
+                    found.update((base, full))
+                else:
+                    found.add(full if full in modules else base)
+    return found
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def storage_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """storage module -> the storage modules it imports."""
+    files = {module_name(p, root): p for p in (root / "storage").rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        imported = full_imports(path, package, set(files))
+        graph[name] = {m for m in imported if m in files and m != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as the modules along it, or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_storage_imports_no_cog_and_not_the_runtime() -> None:
+    offenders = []
+    for path in python_files("storage"):
+        for module in full_imports(path, "storage"):
+            if module.split(".")[0] == "cogs" or module.startswith("bot.runtime"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == []
+
+
+def test_storage_modules_import_each_other_without_a_cycle() -> None:
+    graph = storage_graph()
+    assert graph["storage.welcome"] >= {"storage.journey", "storage.book"}  # sees edges
+    assert find_cycle(graph) is None
+
+
+def test_the_cycle_check_catches_a_registry_shared_both_ways(tmp_path: Path) -> None:
+    # the layout before issue 19: journey added its statements to repository's BOOK,
+    # and repository imported journey (lazily) so the book was complete
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "storage" / "__init__.py").write_text(
+        "from storage.repository import Repository\n")
+    (tmp_path / "storage" / "repository.py").write_text(
+        "BOOK = object()\n\nclass Repository:\n    def open(self):\n"
+        "        import storage.journey  # noqa: F401\n")
+    (tmp_path / "storage" / "journey.py").write_text(
+        "from storage.repository import BOOK, Repository\n")
+    cycle = find_cycle(storage_graph(tmp_path))
+    assert cycle is not None and {"storage.repository", "storage.journey"} <= set(cycle)
+    (tmp_path / "storage" / "other.py").write_text("from . import journey\n")
+    assert storage_graph(tmp_path)["storage.other"] == {"storage.journey"}
+
+
+def sqlalchemy_imports(path: Path) -> set[str]:
+    return {m for m in full_imports(path, "") if "sqlalchemy" in m.split(".")}
+
+
+def test_only_storage_opens_sqlalchemy() -> None:
+    # APScheduler's SQLAlchemy job store is SQL on the bot's file too: storage.jobs opens it
+    offenders = [f"{p.relative_to(ROOT)}: {sorted(sqlalchemy_imports(p))}"
+                 for p in python_files("bot", "cogs", "bench") if sqlalchemy_imports(p)]
+    assert offenders == []
+    assert sqlalchemy_imports(ROOT / "storage" / "jobs.py")  # the checker sees them
