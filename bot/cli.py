@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -341,13 +340,3 @@ def import_discord(paths: tuple[Path, ...], timezone: str | None, config: Path |
     zone = _import_timezone(timezone)
     sys.exit(run_import(settings, lambda: discord_source(paths), out=out, err=err,
                         timezone=zone, run=_run))
-
-
-def install_stop_signals(stop: Callable[[], Any]) -> None:
-    """SIGINT/SIGTERM request a clean stop (queued writes are committed first)."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Windows
-            signal.signal(sig, lambda *_: stop())

@@ -55,7 +55,7 @@ async def serve(
     The bot also stops, with exit code 1, if the store stops taking writes for good:
     running on without recording anything would only look like it works.
     """
-    from bot.cli import install_stop_signals
+    from bot.signals import install_stop_signals
 
     stop = stop or asyncio.Event()
     install_stop_signals(stop.set)

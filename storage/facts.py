@@ -168,10 +168,13 @@ class FactsStore(FeatureStore):
             for r in rows
         ]
 
-    async def message_author(self, community: str, message: str) -> str | None:
+    async def message_author(self, community: str, message: str, *, consistent: bool = True
+                             ) -> str | None:
+        """``consistent=False`` reads what is committed, without committing what is queued
+        first (the recorder remembers the authors of the messages written lately)."""
         rows = await self.db.rows(
             "SELECT author_id FROM messages WHERE community_id = ? AND message_id = ?",
-            (community, message),
+            (community, message), consistent=consistent,
         )
         return rows[0][0] if rows else None
 

@@ -1,5 +1,8 @@
 """The cog contract: a feature that reacts to events and calls the repository.
 
+What a cog is given to do so (``bot.context.CogContext``) is the runtime's: core knows
+neither the store nor the runtime.
+
 A cog never learns which platform it serves: it sees neutral events, declares neutral
 commands (``@command`` on their handlers) and its per-community settings (``declares``,
 read through ``self.settings``), and sends neutral actions through the outbox.
@@ -11,17 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from bot.core.clock import Clock
 from bot.core.commands import Command, Handler, Option
 from bot.core.events import Event
 from bot.core.settings import CommunitySettings, Declaration
-from bot.core.timers import Timers
 
 if TYPE_CHECKING:
-    from bot.communities import Communities
-    from bot.config import Settings
-    from bot.core.outbox import Outbox
-    from storage.store import Repository
+    from bot.context import CogContext
 
 EventHandler = Callable[[Any], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
@@ -44,18 +42,6 @@ def command(words: str, description: str, *options: Option,
             tuple(words.split()), description, options, moderator)
         return handler
     return declare
-
-
-@dataclass(frozen=True, slots=True)
-class CogContext:
-    repository: Repository
-    outbox: Outbox
-    clock: Clock
-    communities: Communities
-    settings: Settings
-    #: Publish a derived event (a stage change, a greeting) for other cogs.
-    publish: Callable[[Event], bool]
-    timers: Timers
 
 
 class Cog:

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
-from bot.core.cog import CogContext, EventHandler
+from bot.context import CogContext
+from bot.core.cog import EventHandler
 from bot.core.events import Event, TimeZoneChanged
 from cogs.content.commands import ContentCommands
 from cogs.content.posting import Calendar

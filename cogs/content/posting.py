@@ -16,9 +16,9 @@ from pathlib import Path
 
 from apscheduler.triggers.base import BaseTrigger
 
+from bot.context import CogContext
 from bot.core.actions import Delivery, DirectMessage, Post
 from bot.core.attachments import Attachment, media_suffix, safe_name
-from bot.core.cog import CogContext
 from bot.core.settings import CommunitySettings
 from bot.core.text import ChannelLink, plain
 from cogs.content.rules import (

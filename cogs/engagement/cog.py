@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.context import CogContext
 from bot.core.actions import Post, SetRole
 from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler, command
+from bot.core.cog import Cog, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
     CommandError,

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.context import CogContext
+from bot.core.cog import Cog, EventHandler
 from bot.core.events import (
     PARTICIPANT,
     REGULAR,

@@ -17,8 +17,9 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from bot.context import CogContext
 from bot.core.actions import DirectMessage
-from bot.core.cog import Cog, CogContext, command
+from bot.core.cog import Cog, command
 from bot.core.commands import CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import MemberForgotten
 from storage.privacy import PrivacyStore

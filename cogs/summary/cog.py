@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from bot.context import CogContext
 from bot.core.actions import Post
-from bot.core.cog import Cog, CogContext, EventHandler, command
+from bot.core.cog import Cog, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
     CommandError,

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.context import CogContext
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler, command
+from bot.core.cog import Cog, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
     CommandError,

@@ -64,7 +64,7 @@ def dms(tribe: Community) -> list[str]:
 
 async def advance(tribe: Community, moment: datetime) -> None:
     tribe.now = moment
-    await tribe.adapter.runtime.advance_to(moment)
+    await tribe.runtime.advance_to(moment)
 
 
 # -- schedules --------------------------------------------------------------------------

@@ -68,7 +68,7 @@ async def test_forgetting_twice_leaves_no_trace_and_keeps_totals(tribe: Communit
     await tribe.command("mod", "/points import", files=[points])
     assert await tribe.points("ann") == 120
     assert await tribe.command("ann", "/forget me confirm") == DONE
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     await runtime.repository.flush()
     assert runtime.repository.writer is not None
     assert runtime.repository.writer.failed_rows == 0
