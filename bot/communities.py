@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, validate_language, validate_timezone
 from bot.i18n import Catalog, catalog
+from bot.ownership import Ownership
 from storage.store import Repository
 
 
@@ -29,6 +30,8 @@ class Communities:
     def __init__(self, settings: Settings, repository: Repository) -> None:
         self._settings = settings
         self._repository = repository
+        #: which of the store's communities this process serves (see ``bot.ownership``)
+        self.ownership = Ownership.of(settings)
         self._overrides: dict[str, dict[str, Any]] = {}
         self._seasons: dict[str, int] = {}
         self._known: set[str] = set()
@@ -54,6 +57,14 @@ class Communities:
 
     def all(self) -> list[str]:
         return sorted(self._known)
+
+    def owns(self, community: str) -> bool:
+        return self.ownership.owns(community)
+
+    def owned(self) -> list[str]:
+        """The communities this process serves: the ones whose state it keeps and for
+        which it posts on its own (summaries, content, pending welcomes)."""
+        return [c for c in sorted(self._known) if self.ownership.owns(c)]
 
     def name(self, community: str) -> str:
         return self._names.get(community) or community.split(":", 1)[1]
