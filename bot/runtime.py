@@ -124,6 +124,10 @@ class Runtime:
         self.migrations_applied = self._repository.migrations_applied
         self._communities = Communities(self.settings, self._repository)
         await self._communities.load()
+        if self._communities.ownership.shards is not None:
+            log.info("this process serves %s: %d of the store's %d communities",
+                     self._communities.ownership.describe(),
+                     len(self._communities.owned()), len(self._communities.all()))
         if isinstance(self.clock, SimulatedClock):
             # a replay resumes where the store left off: re-delivered events lie behind
             # it, and timers must not fire a second time for a past already handled
