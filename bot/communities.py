@@ -42,7 +42,10 @@ class Communities:
         self._revisions: dict[str, int] = {}
 
     async def load(self) -> None:
-        self._overrides = await self._repository.all_settings()
+        # another process keeps (and changes) the settings of the communities it owns
+        self._overrides = {community: values for community, values
+                           in (await self._repository.all_settings()).items()
+                           if self.ownership.owns(community)}
         for row in await self._repository.communities():
             self._known.add(row.id)
             self._seasons[row.id] = row.season

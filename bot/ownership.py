@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.core.ids import native_part, platform_of
+from bot.core.ids import PLATFORMS, native_part
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -47,9 +47,9 @@ class Ownership:
     def owns(self, community: str) -> bool:
         if self.platforms is None:
             return True
-        platform = platform_of(community)
-        if platform == "console":
-            return True
+        platform = community.partition(":")[0]
+        if platform not in PLATFORMS or platform == "console":
+            return True  # not a platform's community: nobody else could serve it
         if platform not in self.platforms:
             return False  # another process (or nobody) connects to that platform
         if platform == "discord" and self.shards is not None:
