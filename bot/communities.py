@@ -27,11 +27,13 @@ class _DayWindow:
 
 
 class Communities:
-    def __init__(self, settings: Settings, repository: Repository) -> None:
+    def __init__(self, settings: Settings, repository: Repository,
+                 ownership: Ownership | None = None) -> None:
         self._settings = settings
         self._repository = repository
-        #: which of the store's communities this process serves (see ``bot.ownership``)
-        self.ownership = Ownership.of(settings)
+        #: which of the store's communities this process serves (see ``bot.ownership``);
+        #: all of them unless the runtime says otherwise
+        self.ownership = ownership or Ownership()
         self._overrides: dict[str, dict[str, Any]] = {}
         self._seasons: dict[str, int] = {}
         self._known: set[str] = set()

@@ -26,8 +26,9 @@ def discord_shard(guild_id: int, shard_count: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Ownership:
-    """``platforms``: the platforms this process connects to; None when it connects to
-    none (a replay, the demo, tests), and then every community is its own.
+    """``platforms``: the platforms this process connects to; None for every community
+    (the default: only ``tribebot run`` sets communities aside, while a replay, an import,
+    the demo and the tests see them all).
     ``shards``: this process's Discord shard ids and the bot's shard count, when it takes
     only a part of them."""
 

@@ -81,9 +81,15 @@ def test_one_process_with_every_shard_owns_every_guild() -> None:
 
 
 def test_without_a_platform_every_community_is_owned() -> None:
-    """A replay, the demo and the tests connect to no platform: nothing is set aside."""
     owner = Ownership.of(settings())
     assert owner.owns("discord:1") and owner.owns("telegram:-1") and owner.owns("console:x")
+
+
+def test_only_a_live_run_sets_communities_aside() -> None:
+    """A replay or an import with a sharded config file still sees every community."""
+    owner = Ownership()
+    assert owner.owns("discord:1") and owner.owns("telegram:-1")
+    assert owner.describe() == "every community"
 
 
 def test_a_process_with_a_shard_range_keeps_its_jobs_apart() -> None:
