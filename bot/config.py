@@ -158,6 +158,8 @@ class DiscordSection(_Section):
 def shard_problem(shards: str | int | None, count: int | None,
                   ids: tuple[int, ...] | None) -> str | None:
     """What is wrong with a shard range, as ``key: sentence``; None when it is fine."""
+    if isinstance(shards, int) and shards < 1:
+        return f'shards: expected "auto" or a number of shards from 1, got {shards!r}'
     if shards is not None and (count is not None or ids is not None):
         return ("shards: set either shards or shard_count (with shard_ids), not both; "
                 "shards = N is the older way to write shard_count = N")
