@@ -12,6 +12,7 @@ statistics (a bot's database is rarely ANALYZEd): each reads one index range.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -27,6 +28,8 @@ CLAIM_WEEK = _sql.add("summary_claim_week", """
     ON CONFLICT DO NOTHING""")
 RELEASE_WEEK = _sql.add("summary_release_week", """
     DELETE FROM summary_claims WHERE community_id = ? AND week = ? AND claim = ?""")
+MARK_POSTED = _sql.add("summary_mark_posted", """
+    UPDATE summary_claims SET posted_at = ? WHERE community_id = ? AND week = ? AND claim = ?""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,24 @@ class SummaryStore(FeatureStore):
     def release_week(self, community: str, week: str, *, claim: str) -> None:
         """Give a claim up (its send failed), so the next try may post the week."""
         self.db.submit(RELEASE_WEEK, (community, week, claim))
+
+    def mark_posted(self, community: str, week: str, *, claim: str, at: datetime) -> None:
+        self.db.submit(MARK_POSTED, (epoch(at), community, week, claim))
+
+    async def release_interrupted(self, owns: Callable[[str], bool]
+                                  ) -> list[tuple[str, str]]:
+        """Give up the claims never marked posted of the communities ``owns`` accepts:
+        their claimant (this process's previous run: a community lives in one process)
+        stopped before or while sending, so the week may be posted again. Returns their
+        (community, week)."""
+        rows = [r for r in await self.db.rows(
+            """SELECT community_id, week, claim FROM summary_claims
+               WHERE posted_at IS NULL ORDER BY community_id, week""") if owns(r[0])]
+        for community, week, claim in rows:
+            self.db.submit(RELEASE_WEEK, (community, week, claim))
+        if rows:
+            await self.db.flush()
+        return [(r[0], r[1]) for r in rows]
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> int:
         rows = await self.db.rows(sql, params)

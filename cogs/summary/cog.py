@@ -57,6 +57,10 @@ class SummaryCog(Cog):
                         else Path(tempfile.mkdtemp(prefix="tribebot-charts-")))
 
     async def start(self) -> None:
+        for community, week in await self.claims.release_interrupted(
+                self.ctx.communities.owns):
+            log.warning("the weekly summary %s of %s was claimed but not posted before the "
+                        "bot stopped; it may be posted now", week, community)
         now = self.ctx.clock.now()
         for community in self.ctx.communities.owned():
             # a timer, not now: the adapters connect after the cogs start, and the outbox
@@ -163,6 +167,7 @@ class SummaryCog(Cog):
             file=self.chart(summary), kind="weekly_summary"))
         if delivery.ok:
             self.ctx.communities.set(community, "summary.last_week", summary.week)
+            self.claims.mark_posted(community, week, claim=claim, at=self.ctx.clock.now())
         else:  # not posted: the next try (a catch-up at the next start) may post it
             self.claims.release_week(community, week, claim=claim)
         return summary
