@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.ownership import Ownership
 from storage import DatabaseError, WriterStopped
 
 T = TypeVar("T")
@@ -128,8 +129,11 @@ def check_config(path: Path) -> None:
     """Validate a config file and report every problem at once."""
     settings = _settings(path)
     enabled = [p for p in ("discord", "telegram") if getattr(settings, p).enabled]
+    serves = ""
+    if settings.discord.sharded:  # one of several processes: say which part is this one's
+        serves = f"; this process serves {Ownership.of(settings).describe()}"
     out.print(f"{path.name}: OK — platforms enabled: {', '.join(enabled) or 'none'}; "
-              f"store: {settings.storage.url}", markup=False)
+              f"store: {settings.storage.url}{serves}", markup=False)
 
 
 @main.command()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, validate_language, validate_timezone
 from bot.i18n import Catalog, catalog
+from bot.ownership import Ownership
 from storage.store import Repository
 
 
@@ -26,9 +27,13 @@ class _DayWindow:
 
 
 class Communities:
-    def __init__(self, settings: Settings, repository: Repository) -> None:
+    def __init__(self, settings: Settings, repository: Repository,
+                 ownership: Ownership | None = None) -> None:
         self._settings = settings
         self._repository = repository
+        #: which of the store's communities this process serves (see ``bot.ownership``);
+        #: all of them unless the runtime says otherwise
+        self.ownership = ownership or Ownership()
         self._overrides: dict[str, dict[str, Any]] = {}
         self._seasons: dict[str, int] = {}
         self._known: set[str] = set()
@@ -39,7 +44,10 @@ class Communities:
         self._revisions: dict[str, int] = {}
 
     async def load(self) -> None:
-        self._overrides = await self._repository.all_settings()
+        # another process keeps (and changes) the settings of the communities it owns
+        self._overrides = {community: values for community, values
+                           in (await self._repository.all_settings()).items()
+                           if self.ownership.owns(community)}
         for row in await self._repository.communities():
             self._known.add(row.id)
             self._seasons[row.id] = row.season
@@ -54,6 +62,14 @@ class Communities:
 
     def all(self) -> list[str]:
         return sorted(self._known)
+
+    def owns(self, community: str) -> bool:
+        return self.ownership.owns(community)
+
+    def owned(self) -> list[str]:
+        """The communities this process serves: the ones whose state it keeps and for
+        which it posts on its own (summaries, content, pending welcomes)."""
+        return [c for c in sorted(self._known) if self.ownership.owns(c)]
 
     def name(self, community: str) -> str:
         return self._names.get(community) or community.split(":", 1)[1]

@@ -20,9 +20,11 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictInt,
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from bot.i18n import SUPPORTED_LANGUAGES
@@ -123,7 +125,13 @@ class PrivacySection(_Section):
 class DiscordSection(_Section):
     enabled: bool = False
     token: SecretStr | None = None
+    #: All shards in this process: "auto" (Discord's recommended count) or a number; the
+    #: older spelling of ``shard_count`` without ``shard_ids``.
     shards: Literal["auto"] | int | None = None
+    #: How many shards the bot has across every process, and which of them this one takes
+    #: (all of them when ``shard_ids`` is left out).
+    shard_count: StrictInt | None = Field(None, ge=1, le=100_000)
+    shard_ids: tuple[StrictInt, ...] | None = None
     api_base_url: str = "https://discord.com/api/v10"
     moderator_role: str = ""
     prefix_commands: bool = False
@@ -132,6 +140,45 @@ class DiscordSection(_Section):
     @classmethod
     def _api_url(cls, url: str) -> str:
         return check_api_url(url, path_end="/api/v10", example="https://discord.com/api/v10")
+
+    @model_validator(mode="after")
+    def _shard_range(self) -> DiscordSection:
+        problem = shard_problem(self.shards, self.shard_count, self.shard_ids)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def sharded(self) -> bool:
+        """This process takes a part of the bot's shards (others run the rest)."""
+        return self.shard_ids is not None and self.shard_count is not None and (
+            len(self.shard_ids) < self.shard_count)
+
+
+def shard_problem(shards: str | int | None, count: int | None,
+                  ids: tuple[int, ...] | None) -> str | None:
+    """What is wrong with a shard range, as ``key: sentence``; None when it is fine."""
+    if isinstance(shards, int) and shards < 1:
+        return f'shards: expected "auto" or a number of shards from 1, got {shards!r}'
+    if shards is not None and (count is not None or ids is not None):
+        return ("shards: set either shards or shard_count (with shard_ids), not both; "
+                "shards = N is the older way to write shard_count = N")
+    if ids is None:
+        return None
+    if count is None:
+        return ("shard_ids: needs shard_count, the number of shards across every process "
+                "(like shard_count = 2 with shard_ids = [0] here and [1] in the other)")
+    if not ids:
+        return ("shard_ids: the list is empty; list the shards this process takes, like "
+                "[0, 1], or leave shard_ids out to take all of them")
+    for shard in ids:
+        if not 0 <= shard < count:
+            return (f"shard_ids: there is no shard {shard} with shard_count = {count}; "
+                    f"shards are numbered 0 to {count - 1}")
+    repeated = sorted({shard for shard in ids if ids.count(shard) > 1})
+    if repeated:
+        return f"shard_ids: shard {repeated[0]} is listed twice"
+    return None
 
 
 class TelegramWebhook(_Section):
@@ -328,6 +375,9 @@ def describe_errors(exc: ValidationError) -> list[str]:
             what = f"{_FRIENDLY[kind]}, got {err.get('input')!r}"
         else:
             what = str(err["msg"]).removeprefix("Value error, ")
+            named, sep, rest = what.partition(": ")
+            if sep and not key and section and named in _allowed_keys(loc):
+                where, what = f"[{section}] {named}", rest  # a check across keys
         lines.append(f"{where}: {what}")
     return lines
 

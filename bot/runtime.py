@@ -29,6 +29,7 @@ from bot.core.outbox import Outbox, Sender
 from bot.core.text import RichText
 from bot.core.timers import Timers
 from bot.i18n import Catalog
+from bot.ownership import Ownership
 from bot.recorder import Recorder
 from storage.store import Repository, open_repository
 
@@ -71,10 +72,14 @@ class Runtime:
     def __init__(
         self, settings: Settings, *, clock: Clock | None = None,
         cogs: Sequence[type[Cog]] | None = None, window: int = WINDOW_KEYS,
+        ownership: Ownership | None = None,
     ) -> None:
         """``window``: how many handled-event keys the bus keeps in memory (half of them
-        reloaded at start); duplicates beyond it are recognised by asking the store."""
+        reloaded at start); duplicates beyond it are recognised by asking the store.
+        ``ownership``: the communities this process serves (``tribebot run`` passes its
+        shards and platforms); every community when left out (replay, import, tests)."""
         self.settings = settings
+        self.ownership = ownership or Ownership()
         self.clock: Clock = clock or SystemClock()
         self._cog_types = list(default_cogs() if cogs is None else cogs)
         self.cogs: list[Cog] = []
@@ -122,8 +127,12 @@ class Runtime:
             self.request_stop()
         self._interpreter.apply()  # after the one step that fails on a bad store
         self.migrations_applied = self._repository.migrations_applied
-        self._communities = Communities(self.settings, self._repository)
+        self._communities = Communities(self.settings, self._repository, self.ownership)
         await self._communities.load()
+        if self._communities.ownership.shards is not None:
+            log.info("this process serves %s: %d of the store's %d communities",
+                     self._communities.ownership.describe(),
+                     len(self._communities.owned()), len(self._communities.all()))
         if isinstance(self.clock, SimulatedClock):
             # a replay resumes where the store left off: re-delivered events lie behind
             # it, and timers must not fire a second time for a past already handled

@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from bot.config import Settings
+from bot.ownership import Ownership
 from bot.runtime import Runtime
 from storage import WriterStopped
 
@@ -59,7 +60,8 @@ async def serve(
 
     stop = stop or asyncio.Event()
     install_stop_signals(stop.set)
-    runtime = runtime or Runtime(settings)
+    # live: of several processes on one store, this one serves its shards and platforms
+    runtime = runtime or Runtime(settings, ownership=Ownership.of(settings))
     try:
         if not await unless_stopped(runtime.start(), stop):
             log.info("stopped while starting")

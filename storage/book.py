@@ -17,8 +17,8 @@ from storage.writer import Statement, bulk_form
 #: Features in the order their writes run inside one batch. Facts come first (what
 #: happened), then what is derived from them; privacy's ``forget`` last, so it also
 #: removes whatever the same batch wrote about the member.
-FEATURES = ("facts", "points", "settings", "seen", "content", "journey", "welcome",
-            "privacy")
+FEATURES = ("facts", "points", "settings", "seen", "content", "summary", "journey",
+            "welcome", "privacy")
 
 #: Room for statements per feature; orders are ``feature index * STRIDE + position``.
 STRIDE = 1000

@@ -11,7 +11,7 @@ what the weekly summary calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,7 +48,7 @@ FINISH_SLOT = _sql.add("content_finish_slot", """
 #: stop settles it). Whether the platform got it is unknown; it is never sent again.
 SKIP_INTERRUPTED = _sql.add("content_skip_interrupted", """
     UPDATE content_slots SET status = 'skipped', reason = 'interrupted', updated_at = ?
-    WHERE status = 'claimed'""")
+    WHERE job = ? AND slot = ? AND status = 'claimed'""")
 UPSERT_SUBSCRIPTION = _sql.add("content_upsert_subscription", """
     INSERT INTO content_subscriptions (community_id, member_id, topic, active, changed_at)
     VALUES (?, ?, ?, ?, ?)
@@ -203,12 +203,17 @@ class ContentStore(FeatureStore):
             status, reason, message, direct_sent, epoch(at), job, epoch(slot), claim,
         ))
 
-    async def skip_interrupted(self, at: datetime) -> list[tuple[str, datetime]]:
-        """Record the slots a crash interrupted as skipped; returns their (job, slot)."""
-        rows = await self.db.rows(
-            "SELECT job, slot FROM content_slots WHERE status = 'claimed' ORDER BY slot")
+    async def skip_interrupted(self, at: datetime, owns: Callable[[str], bool]
+                               ) -> list[tuple[str, datetime]]:
+        """Record the slots a crash interrupted as skipped, of the communities ``owns``
+        accepts (another process may be sending its own right now); returns their
+        (job, slot)."""
+        rows = [r for r in await self.db.rows(
+            """SELECT job, slot, community_id FROM content_slots WHERE status = 'claimed'
+               ORDER BY slot""") if owns(r[2])]
+        for job, slot, _ in rows:
+            self.db.submit(SKIP_INTERRUPTED, (epoch(at), job, slot))
         if rows:
-            self.db.submit(SKIP_INTERRUPTED, (epoch(at),))
             await self.db.flush()  # before any new claim: a batch runs claims first
         return [(r[0], from_epoch(r[1])) for r in rows]
 

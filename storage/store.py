@@ -15,6 +15,7 @@ from __future__ import annotations
 # is complete (see the module docstring; a test checks every section is there).
 import storage.content
 import storage.privacy
+import storage.summary
 import storage.welcome  # noqa: F401
 from storage.admin import AdminStore
 from storage.database import DatabaseError

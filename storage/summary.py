@@ -12,11 +12,24 @@ statistics (a bot's database is rarely ANALYZEd): each reads one index range.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
-from storage.feature import FeatureStore
+from storage.book import BOOK
+from storage.feature import FeatureStore, epoch
+
+_sql = BOOK.section("summary")
+#: Portable (SQLite and PostgreSQL): the first process to insert the week's row posts it.
+CLAIM_WEEK = _sql.add("summary_claim_week", """
+    INSERT INTO summary_claims (community_id, week, claim, claimed_by, claimed_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING""")
+RELEASE_WEEK = _sql.add("summary_release_week", """
+    DELETE FROM summary_claims WHERE community_id = ? AND week = ? AND claim = ?""")
+MARK_POSTED = _sql.add("summary_mark_posted", """
+    UPDATE summary_claims SET posted_at = ? WHERE community_id = ? AND week = ? AND claim = ?""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +63,40 @@ class Roster:
 
 
 class SummaryStore(FeatureStore):
-    """The weekly summary's figures, each read from stored facts and rollups."""
+    """The weekly summary's figures, each read from stored facts and rollups, and the
+    claims that let exactly one process post each week's summary."""
+
+    async def claim_week(self, community: str, week: str, *, claim: str, by: str,
+                         at: datetime) -> bool:
+        """Claim the summary of ``week`` and commit the claim; True when this claim won
+        (no process, this one included, claimed that week before)."""
+        self.db.submit(CLAIM_WEEK, (community, week, claim, by, epoch(at)))
+        rows = await self.db.rows(
+            "SELECT claim FROM summary_claims WHERE community_id = ? AND week = ?",
+            (community, week))
+        return bool(rows) and rows[0][0] == claim
+
+    def release_week(self, community: str, week: str, *, claim: str) -> None:
+        """Give a claim up (its send failed), so the next try may post the week."""
+        self.db.submit(RELEASE_WEEK, (community, week, claim))
+
+    def mark_posted(self, community: str, week: str, *, claim: str, at: datetime) -> None:
+        self.db.submit(MARK_POSTED, (epoch(at), community, week, claim))
+
+    async def release_interrupted(self, owns: Callable[[str], bool]
+                                  ) -> list[tuple[str, str]]:
+        """Give up the claims never marked posted of the communities ``owns`` accepts:
+        their claimant (this process's previous run: a community lives in one process)
+        stopped before or while sending, so the week may be posted again. Returns their
+        (community, week)."""
+        rows = [r for r in await self.db.rows(
+            """SELECT community_id, week, claim FROM summary_claims
+               WHERE posted_at IS NULL ORDER BY community_id, week""") if owns(r[0])]
+        for community, week, claim in rows:
+            self.db.submit(RELEASE_WEEK, (community, week, claim))
+        if rows:
+            await self.db.flush()
+        return [(r[0], r[1]) for r in rows]
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> int:
         rows = await self.db.rows(sql, params)

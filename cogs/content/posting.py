@@ -31,7 +31,13 @@ from cogs.content.rules import (
     upcoming,
 )
 from cogs.content.rules import build_trigger as trigger_for
-from cogs.content.scheduler import APSchedulerDriver, JobDriver, TimerDriver, store_key
+from cogs.content.scheduler import (
+    APSchedulerDriver,
+    JobDriver,
+    TimerDriver,
+    job_table,
+    store_key,
+)
 from storage.content import ContentStore, ItemRow, QueueRow
 from storage.files import FileStore
 
@@ -70,7 +76,8 @@ class Calendar:
         self.items = {i.id: i for i in await self.store.load_items()}
         self.queues = {q.id: q for q in await self.store.load_queues()}
         self.last_item, self.last_queue = await self.store.highest_ids()
-        for job, slot in await self.store.skip_interrupted(self.ctx.clock.now()):
+        for job, slot in await self.store.skip_interrupted(self.ctx.clock.now(),
+                                                           self.ctx.communities.owns):
             log.warning("content %s: the bot stopped while posting its %s slot, which may or "
                         "may not have arrived; recorded as skipped (interrupted), not resent",
                         job, slot.isoformat())
@@ -79,7 +86,8 @@ class Calendar:
                                        self._trigger_of_job)
             delay = timedelta(0)
         else:
-            self._driver = APSchedulerDriver(store_key(repo.path), repo.path, self)
+            self._driver = APSchedulerDriver(store_key(repo.path), repo.path, self,
+                                             job_table(self.ctx.communities.ownership))
             delay = startup_delay
         self._driver.start()
         active = {o.job for o in self.owners() if o.state == "active"}
@@ -93,7 +101,7 @@ class Calendar:
     async def _catch_up(self) -> None:
         """Slots that came due while the bot was down: post within grace, else skip."""
         for owner in list(self.owners()):
-            if owner.state == "active":
+            if owner.state == "active" and self.ctx.communities.owns(owner.community):
                 await self.run_job(owner.job)
         if self._driver is not None:
             self._driver.resume()
@@ -136,7 +144,9 @@ class Calendar:
 
     def arm(self, owner: Owner) -> None:
         assert self._driver is not None
-        trigger = self.trigger(owner) if owner.state == "active" else None
+        # another process posts the content of the communities it owns
+        served = owner.state == "active" and self.ctx.communities.owns(owner.community)
+        trigger = self.trigger(owner) if served else None
         if trigger is None:
             self._driver.unplan(owner.job)
         else:
@@ -163,7 +173,8 @@ class Calendar:
 
     async def _run_job(self, job: str) -> None:
         owner = self.owner(job)
-        if owner is None or owner.state != "active":
+        if (owner is None or owner.state != "active"
+                or not self.ctx.communities.owns(owner.community)):
             return
         trigger = self.trigger(owner)
         if trigger is None:

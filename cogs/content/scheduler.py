@@ -26,6 +26,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.clock import Clock
 from bot.core.timers import Timers
+from bot.ownership import Ownership
 from cogs.content.rules import next_fire_after
 from storage.jobs import JOB_TABLE, close_job_store, open_job_store
 
@@ -55,6 +56,17 @@ def store_key(database: str) -> str:
     return database if database == ":memory:" else str(Path(database).resolve())
 
 
+def job_table(ownership: Ownership) -> str:
+    """The job table of this process. APScheduler cannot share one among processes (each
+    would run, reschedule or drop the others' jobs), so a process that takes a range of
+    Discord shards keeps its jobs in a table of its own; a single process keeps the
+    usual one."""
+    if ownership.shards is None:
+        return JOB_TABLE
+    ids, count = ownership.shards
+    return f"{JOB_TABLE}_shards_{'_'.join(map(str, sorted(ids)))}_of_{count}"
+
+
 class JobDriver(Protocol):
     def start(self) -> None: ...
     def resume(self) -> None: ...
@@ -67,10 +79,11 @@ class JobDriver(Protocol):
 class APSchedulerDriver:
     """Jobs in APScheduler with the SQLAlchemy job store on the bot's database."""
 
-    def __init__(self, key: str, database: str, runner: JobRunner) -> None:
+    def __init__(self, key: str, database: str, runner: JobRunner,
+                 table: str = JOB_TABLE) -> None:
         self.key = key
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": open_job_store(database, JOB_TABLE)},
+            jobstores={"default": open_job_store(database, table)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )

@@ -144,7 +144,7 @@ class EngagementCog(Cog):
     async def start(self) -> None:
         repo = self.ctx.repository
         latest = await repo.latest_event_time() or self.ctx.clock.now()
-        for community in self.ctx.communities.all():
+        for community in self.ctx.communities.owned():
             season = self.ctx.communities.season(community)
             states = self._states
             for member, points in (await repo.point_totals(community, season)).items():

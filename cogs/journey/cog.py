@@ -73,7 +73,7 @@ class JourneyCog(Cog):
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        for community in self.ctx.communities.all():
+        for community in self.ctx.communities.owned():
             await self._load(community)
             await self.sweep(community)
 

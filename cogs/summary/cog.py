@@ -2,13 +2,17 @@
 
 It posts to the owners' channel (never the public channel unless a moderator sets it),
 catches up once after a restart if the slot passed while the bot was down, and answers
-`summary now` with the week so far.
+`summary now` with the week so far. Each week's post is claimed in the store first, so
+of several processes on one database (or a catch-up racing the slot) exactly one posts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -29,6 +33,7 @@ from bot.core.text import ChannelLink
 from cogs.summary.chart import write_chart
 from cogs.summary.report import WeeklySummary, build_summary, to_text
 from cogs.summary.settings import DAYS, SUMMARY
+from storage.summary import SummaryStore
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +48,21 @@ class SummaryCog(Cog):
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
         db = ctx.repository.path
+        self.claims = SummaryStore(ctx.repository)
+        #: who claims a week: enough for an operator to find the process that posted it
+        self.claimant = (f"{socket.gethostname()}:{os.getpid()} "
+                         f"({ctx.communities.ownership.describe()})")
         # charts live beside the database, where owners look for the bot's files
         self._charts = (Path(db).resolve().parent / "charts" if db != ":memory:"
                         else Path(tempfile.mkdtemp(prefix="tribebot-charts-")))
 
     async def start(self) -> None:
+        for community, week in await self.claims.release_interrupted(
+                self.ctx.communities.owns):
+            log.warning("the weekly summary %s of %s was claimed but not posted before the "
+                        "bot stopped; it may be posted now", week, community)
         now = self.ctx.clock.now()
-        for community in self.ctx.communities.all():
+        for community in self.ctx.communities.owned():
             # a timer, not now: the adapters connect after the cogs start, and the outbox
             # holds the post until the community's platform is connected
             self.ctx.timers.call_at(now, f"summary-catch-up:{community}",
@@ -86,7 +99,7 @@ class SummaryCog(Cog):
 
     def schedule(self, community: str) -> None:
         key = f"summary:{community}"
-        if self.settings.get(community, "off"):
+        if self.settings.get(community, "off") or not self.ctx.communities.owns(community):
             self.ctx.timers.cancel(key)
             return
         due = self.next_slot(community, self.ctx.clock.now())
@@ -132,20 +145,31 @@ class SummaryCog(Cog):
                 or self.ctx.communities.get(community, "owners_channel"))
 
     async def post_weekly(self, community: str) -> WeeklySummary | None:
-        """Post last full week's summary to the owners (the slot's week is the new one)."""
+        """Post last full week's summary to the owners (the slot's week is the new one);
+        None when that week's summary was claimed already (posted, or being posted)."""
         now = self.ctx.clock.now()
         local = now.astimezone(self.ctx.communities.timezone(community)).date()
-        summary = await self.summary(community, local - timedelta(days=7))
         channel = self.destination(community)
         if channel is None:
             log.warning("no owners' channel in %s: weekly summary not posted", community)
-            return summary
+            return await self.summary(community, local - timedelta(days=7))
+        week = self._week_label(community, now - timedelta(days=7))
+        claim = uuid.uuid4().hex
+        if not await self.claims.claim_week(community, week, claim=claim, by=self.claimant,
+                                            at=now):
+            log.info("the weekly summary %s of %s is claimed already: not posted again",
+                     week, community)
+            return None
+        summary = await self.summary(community, local - timedelta(days=7))
         tr = self.ctx.communities.catalog(community)
         delivery = await self.ctx.outbox.send(Post(
             community=community, channel=channel, text=to_text(summary, tr),
             file=self.chart(summary), kind="weekly_summary"))
         if delivery.ok:
             self.ctx.communities.set(community, "summary.last_week", summary.week)
+            self.claims.mark_posted(community, week, claim=claim, at=self.ctx.clock.now())
+        else:  # not posted: the next try (a catch-up at the next start) may post it
+            self.claims.release_week(community, week, claim=claim)
         return summary
 
     # -- commands ----------------------------------------------------------------------

@@ -136,7 +136,7 @@ class WelcomeCog(Cog):
     async def start(self) -> None:
         now = self.ctx.clock.now()
         days = self.settings.default("newcomer_days")
-        for community in self.ctx.communities.all():
+        for community in self.ctx.communities.owned():
             state = self._c(community)
             members = await self.store.members(community)
             state.member_count = sum(1 for _, present in members.values() if present)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from bot.cli import main
-from bot.core.actions import Post
+from bot.core.actions import Delivery, Post
 from bot.core.events import MemberLeft
 from bot.reporting import render_report
 from bot.runtime import Runtime
@@ -425,3 +425,50 @@ async def test_the_json_report_follows_the_shipped_schema(tribe: Community, sett
         assert errors == []
     broken = {**reports[1], "journey": {**reports[1]["journey"], "true_fans": "1"}}
     assert not validator.is_valid(broken)
+
+
+def summary_cog(tribe: Community) -> SummaryCog:
+    return next(c for c in tribe.runtime.cogs if isinstance(c, SummaryCog))
+
+
+def weekly_posts(tribe: Community) -> list[Post]:
+    return [s.action for s in tribe.adapter.pop_sent()
+            if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+
+
+async def test_a_claimed_week_is_posted_once_however_often_it_is_asked_for(
+    tribe: Community,
+) -> None:
+    await tribe.open()
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    cog = summary_cog(tribe)
+    first = await cog.post_weekly(COMMUNITY)
+    assert first is not None and await cog.post_weekly(COMMUNITY) is None
+    assert len(weekly_posts(tribe)) == 1
+    rows = await tribe.runtime.repository.rows(
+        "SELECT community_id, week, claimed_by FROM summary_claims")
+    assert [(r[0], r[1]) for r in rows] == [(COMMUNITY, first.week)]
+    assert "every community" in rows[0][2], "the claimant names what it serves"
+
+
+class RefusingPlatform:
+    """A platform that takes no post (the channel is gone, the bot was kicked)."""
+
+    async def deliver(self, action: object) -> Delivery:
+        return Delivery(False, error="the platform refused")
+
+
+async def test_a_summary_that_could_not_be_sent_gives_its_claim_up(
+    tribe: Community,
+) -> None:
+    await tribe.open()
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    cog = summary_cog(tribe)
+    tribe.runtime.register_sender("console", RefusingPlatform())
+    await cog.post_weekly(COMMUNITY)
+    assert await tribe.runtime.repository.rows("SELECT week FROM summary_claims") == []
+    tribe.runtime.register_sender("console", tribe.adapter)
+    assert await cog.post_weekly(COMMUNITY) is not None, "the next try may post it"
+    assert len(weekly_posts(tribe)) == 1

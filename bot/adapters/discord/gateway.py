@@ -1,9 +1,10 @@
 """discord.py client <-> Tribebot bus: builds the client and turns its events into ours.
 
-The client is a plain ``discord.Client`` (or ``AutoShardedClient`` with ``shards =
-"auto"``); the ``Bridge`` attaches its ``on_*`` coroutines to it, translates with
-``translate.py`` and publishes. Reconnects and resumes are the library's; events
-re-delivered after a resume carry the same key and the core drops them.
+The client is a plain ``discord.Client``, or an ``AutoShardedClient`` with ``shards`` or
+``shard_count`` (and ``shard_ids``: this process's range of them); the ``Bridge``
+attaches its ``on_*`` coroutines to it, translates with ``translate.py`` and publishes.
+Reconnects and resumes are the library's; events re-delivered after a resume carry the
+same key and the core drops them.
 
 Start-up: READY names the guilds, then Discord sends each one (GUILD_CREATE), a big bot's
 over minutes, and ``on_ready`` comes only after the last. discord.py dispatches every
@@ -88,6 +89,11 @@ def build_client(
         return discord.AutoShardedClient(**options)
     if isinstance(settings.shards, int):
         return discord.AutoShardedClient(shard_count=settings.shards, **options)
+    if settings.shard_count is not None:
+        # this process's range of the bot's shards; Discord sends it only their guilds
+        ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+        return discord.AutoShardedClient(shard_count=settings.shard_count, shard_ids=ids,
+                                         **options)
     return discord.Client(**options)
 
 

@@ -40,7 +40,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Conflict, Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.adapters.telegram.directory import Directory, Expiring, MemberCounts
@@ -164,6 +164,7 @@ class TelegramAdapter:
         self._member_counts = MemberCounts(MEMBER_COUNT_SECONDS)
         self._bot_id = 0
         self._username = ""
+        self._conflict_reported = False
         # actions wait in the outbox until start() has connected
         port.register_sender(self.platform, self, connected=False)
 
@@ -179,8 +180,23 @@ class TelegramAdapter:
             await self._start_webhook()
         else:
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES),
-                                            timeout=self.poll_timeout)
+                                            timeout=self.poll_timeout,
+                                            error_callback=self._polling_failed)
         self.port.adapter_connected(self.platform)
+
+    def _polling_failed(self, exc: TelegramError) -> None:
+        """python-telegram-bot retries getUpdates after this. A 409 Conflict means another
+        program gets this bot's updates: Telegram gives each update to one poller only,
+        so of several Tribebot processes only one may enable Telegram."""
+        if not isinstance(exc, Conflict):
+            log.error("polling Telegram for updates failed: %s", exc, exc_info=exc)
+        elif not self._conflict_reported:
+            self._conflict_reported = True
+            log.error("Telegram gives this bot's updates to another program (409 Conflict: "
+                      "%s): only one process may enable [telegram] (polling, or the "
+                      "webhook); set enabled = false in the others", exc.message)
+        else:
+            log.debug("Telegram still refuses getUpdates: %s", exc.message)
 
     async def _start_webhook(self) -> None:
         hook = self.settings.webhook
