@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
 
+from storage.dialect import Variant
 from storage.feature import FeatureStore
 
 
@@ -58,7 +59,9 @@ class SummaryStore(FeatureStore):
 
     async def has_table(self, name: str) -> bool:
         rows = await self.db.rows(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            Variant("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    "SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+                    "AND table_schema = current_schema()"), (name,))
         return bool(rows)
 
     async def names(self, community: str, members: set[str]) -> dict[str, str]:
@@ -111,7 +114,7 @@ class SummaryStore(FeatureStore):
         return await self._one(
             """SELECT count(*) FROM (SELECT member_id FROM daily_activity
                WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
-               HAVING sum(messages) <= sum(farmed) AND sum(reactions_given) > 0)""",
+               HAVING sum(messages) <= sum(farmed) AND sum(reactions_given) > 0) AS l""",
             (community, week.first_day, week.last_day))
 
     async def top_contributors(self, community: str, week: Week, limit: int
@@ -121,7 +124,7 @@ class SummaryStore(FeatureStore):
             """SELECT member_id, sum(points) AS p, sum(messages - farmed) AS m
                FROM daily_activity
                WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
-               HAVING p > 0 ORDER BY p DESC, m DESC, member_id LIMIT ?""",
+               HAVING sum(points) > 0 ORDER BY p DESC, m DESC, member_id LIMIT ?""",
             (community, week.first_day, week.last_day, limit))
         return [(r[0], int(r[1]), int(r[2])) for r in rows]
 
@@ -134,8 +137,12 @@ class SummaryStore(FeatureStore):
                       sum(CASE WHEN day >= ?2 THEN points ELSE 0 END) AS now,
                       sum(CASE WHEN day < ?2 THEN points ELSE 0 END) / 4.0 AS average
                FROM daily_activity WHERE community_id = ?1 AND day BETWEEN ?3 AND ?4
-               GROUP BY member_id HAVING now > average
-               ORDER BY now - average DESC, member_id LIMIT ?5""",
+               GROUP BY member_id
+               HAVING sum(CASE WHEN day >= ?2 THEN points ELSE 0 END)
+                      > sum(CASE WHEN day < ?2 THEN points ELSE 0 END) / 4.0
+               ORDER BY sum(CASE WHEN day >= ?2 THEN points ELSE 0 END)
+                        - sum(CASE WHEN day < ?2 THEN points ELSE 0 END) / 4.0 DESC,
+                        member_id LIMIT ?5""",
             (community, week.first_day, before_first, week.last_day, limit))
         return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
@@ -164,8 +171,9 @@ class SummaryStore(FeatureStore):
         ``recent``, the Mondays from ``recent`` on joined by commas, the last Monday, when
         first seen — None for a bot)."""
         return await self.db.rows(
-            """SELECT w.member_id, sum(w.week < :recent),
-                      group_concat(w.week) FILTER (WHERE w.week >= :recent), max(w.week),
+            """SELECT w.member_id, sum(CASE WHEN w.week < :recent THEN 1 ELSE 0 END),
+                      group_concat(w.week, ',') FILTER (WHERE w.week >= :recent),
+                      max(w.week),
                       (SELECT m.first_seen_at FROM members m
                        WHERE m.community_id = :community AND m.member_id = w.member_id
                          AND m.is_bot = 0)
