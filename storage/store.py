@@ -17,7 +17,6 @@ import storage.content
 import storage.privacy
 import storage.welcome  # noqa: F401
 from storage.admin import AdminStore
-from storage.database import DatabaseError
 from storage.facts import FactsStore
 from storage.lifecycle import Database
 from storage.points import PointsStore
@@ -38,11 +37,7 @@ class Repository(Database, FactsStore, PointsStore, SettingsStore, SeenStore, Ad
 
 async def open_repository(url: str, *, max_batch: int = 1000, max_delay_ms: float = 50,
                           writable: bool = True) -> Repository:
-    """Open the store named by a URL (only ``sqlite:///`` today)."""
-    if not url.startswith("sqlite:///"):
-        raise DatabaseError(
-            f"unsupported storage url {url!r}; only sqlite:///path/to/file.db is available now"
-        )
+    """Open the store named by a URL: ``sqlite:///file.db`` or ``postgresql://…``."""
     repo = Repository(url, max_batch=max_batch, max_delay_ms=max_delay_ms)
     await repo.open(writable=writable)
     return repo
