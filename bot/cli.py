@@ -62,17 +62,24 @@ def _settings(config: Path | None, db: str | None = None) -> Settings:
 def _check_store(settings: Settings) -> None:
     """Refuse an unusable database in one sentence before anything heavy is loaded (the
     runtime checks it again when it opens the store)."""
-    from storage.database import check_database, sqlite_path
+    from storage.store import check_store
 
     try:
-        check_database(sqlite_path(settings.storage.url))
+        check_store(settings.storage.url)
     except DatabaseError as exc:
         err.print(str(exc), style="red", markup=False, soft_wrap=True)
         sys.exit(BAD_INPUT)
 
 
 def _as_url(db: str) -> str:
-    return db if db.startswith("sqlite:///") else f"sqlite:///{db}"
+    """``--db``: a file, a ``sqlite:///`` URL or a ``postgresql://`` URL (exit 2 if not)."""
+    from bot.config import check_store_url
+
+    try:
+        return check_store_url(db)
+    except ValueError as exc:
+        err.print(f"--db: {exc}", style="red", markup=False, soft_wrap=True)
+        sys.exit(BAD_INPUT)
 
 
 def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
@@ -91,7 +98,9 @@ config_option = click.option(
     "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
     help="Config file (default: ./config.toml if present, else built-in defaults).",
 )
-db_option = click.option("--db", help="Database file or sqlite:/// URL (overrides the config).")
+db_option = click.option(
+    "--db", "--url", "db",
+    help="Database file, sqlite:/// or postgresql:// URL (overrides the config).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
