@@ -1,0 +1,243 @@
+"""PostgreSQL as the store: the same totals as SQLite for the same history, exact rollups
+under two concurrent writers, and the writer's failure semantics (skipped without a
+server: see tests/pg.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.demo import export
+from bot.replay import replay_file
+from storage import Repository, WriterStopped, open_repository
+from storage.spill import spill_path
+from tests import pg
+from tests.conftest import make_settings
+
+AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+#: What "the same data" means: every rollup and every count a report reads.
+CHECKS = {
+    "counts": "SELECT 'rows', count(*) FROM messages UNION ALL "
+              "SELECT 'reactions', count(*) FROM reactions UNION ALL "
+              "SELECT 'ledger', count(*) FROM ledger UNION ALL "
+              "SELECT 'members', count(*) FROM members UNION ALL "
+              "SELECT 'stages', count(*) FROM member_stages UNION ALL "
+              "SELECT 'seen', count(*) FROM seen_events",
+    "point_totals": "SELECT community_id, season, member_id, points FROM point_totals",
+    "daily_activity": "SELECT community_id, day, member_id, messages, replies, "
+                      "reactions_given, reactions_received, points, farmed FROM daily_activity",
+    "member_weeks": "SELECT community_id, week, member_id, also_last_week FROM member_weeks",
+    "stages": "SELECT community_id, member_id, stage, since, drifting, lurker "
+              "FROM member_stages",
+    "ledger": "SELECT community_id, member_id, reason, ref, delta, day FROM ledger",
+}
+
+
+async def snapshot(repo: Repository) -> dict[str, list[tuple[Any, ...]]]:
+    return {name: sorted(tuple(r) for r in await repo.rows(sql))
+            for name, sql in CHECKS.items()}
+
+
+@pytest.fixture
+def server() -> str:
+    return pg.require_server()
+
+
+async def test_a_replay_into_postgresql_gives_exactly_what_sqlite_gets(
+        tmp_path: Path, server: str) -> None:
+    stream = tmp_path / "makers.jsonl"
+    records = export(stream)
+    assert records > 2000  # eight weeks of a seventy-member community
+    lite = make_settings(tmp_path / "lite")
+    postgres = make_settings(tmp_path, storage={"url": pg.new_database()})
+    (tmp_path / "lite").mkdir()
+    for settings in (lite, postgres):
+        report = await replay_file(settings, stream, echo=False)
+        assert report.events > 2000
+    sqlite_repo = await open_repository(lite.storage.url)
+    postgres_repo = await open_repository(postgres.storage.url)
+    try:
+        expected, got = await snapshot(sqlite_repo), await snapshot(postgres_repo)
+        for name in CHECKS:
+            assert got[name] == expected[name], f"{name} differs between SQLite and PostgreSQL"
+        assert sum(r[3] for r in got["point_totals"]) > 0
+        assert got["member_weeks"]
+    finally:
+        await sqlite_repo.close()
+        await postgres_repo.close()
+
+
+def _message(repo: Repository, n: int, author: str, day: datetime, *, farmed: bool) -> None:
+    local = day.date().isoformat()
+    if farmed:
+        repo.record_farmed("c", f"m{n}", author, "too short", day, local)
+    repo.record_message("c", f"m{n}", channel="ch", thread=None, author=author,
+                        author_is_bot=False, reply_to=None, reply_to_author=None, at=day,
+                        day=local, length=5, has_media=False, text=None)
+    repo.add_ledger("c", author, season=1, delta=3, reason="message", ref=f"m{n}", at=day,
+                    day=local)
+
+
+async def test_two_writers_on_one_database_lose_no_update(server: str) -> None:
+    """Two stores (as two processes would) write messages, farming verdicts and points of
+    the same members on the same days at the same time, in many small batches: every
+    rollup matches what the facts say, to the unit."""
+    url = pg.new_database()
+    first = await open_repository(url, max_batch=7, max_delay_ms=1)
+    second = await open_repository(url, max_batch=5, max_delay_ms=1)
+    try:
+        first.record_community("c", "discord", "C", AT)
+        await first.flush()
+        rng = random.Random(20)
+        members = [f"u{i}" for i in range(6)]
+
+        async def write(repo: Repository, start: int) -> None:
+            for n in range(start, start + 1200):
+                day = AT + timedelta(days=rng.randrange(21), hours=rng.randrange(12))
+                _message(repo, n, rng.choice(members), day, farmed=rng.random() < 0.2)
+                if n % 25 == 0:
+                    await asyncio.sleep(0)  # let the other writer's batches interleave
+            await repo.flush()
+
+        await asyncio.gather(write(first, 0), write(second, 10_000))
+        assert first.writer is not None and second.writer is not None
+        assert first.writer.failed_rows == second.writer.failed_rows == 0
+        rollup = {(r[0], r[1]): (r[2], r[3], r[4]) for r in await first.rows(
+            "SELECT day, member_id, messages, farmed, points FROM daily_activity")}
+        facts: dict[tuple[str, str], list[int]] = {}
+        for day, member, count in await first.rows(
+                "SELECT day, author_id, count(*) FROM messages GROUP BY day, author_id"):
+            facts.setdefault((day, member), [0, 0, 0])[0] = count
+            facts[(day, member)][2] = 3 * count
+        for day, member, count in await first.rows(
+                "SELECT day, member_id, count(*) FROM farmed_messages GROUP BY 1, 2"):
+            facts.setdefault((day, member), [0, 0, 0])[1] = count
+        assert rollup == {key: tuple(value) for key, value in facts.items()}
+        assert sum(v[0] for v in rollup.values()) == 2400
+        totals = await first.point_totals("c", 1)
+        assert sum(totals.values()) == 3 * 2400
+        # the weeks: a member's week counts when one of its days has more messages than
+        # farmed ones; "also last week" when the week before counts too
+        weeks: dict[tuple[str, str], bool] = {}
+        for (day, member), (messages, farmed, _) in rollup.items():
+            monday = datetime.fromisoformat(day).date()
+            monday -= timedelta(days=monday.weekday())
+            key = (monday.isoformat(), member)
+            weeks[key] = weeks.get(key, False) or messages > farmed
+        counted = {key for key, counts in weeks.items() if counts}
+        expected = sorted(
+            (week, member, int(((datetime.fromisoformat(week).date() - timedelta(days=7))
+                                .isoformat(), member) in counted))
+            for week, member in counted)
+        got = sorted(tuple(r) for r in await first.rows(
+            "SELECT week, member_id, also_last_week FROM member_weeks"))
+        assert got == expected
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_bad_row_costs_only_that_row(server: str) -> None:
+    repo = await open_repository(pg.new_database(), max_batch=1000, max_delay_ms=1000)
+    try:
+        repo.record_community("c", "discord", "C", AT)
+        for n in range(50):
+            repo.add_ledger("c", f"u{n % 3}", season=1, delta=1, reason="message",
+                            ref=f"m{n}", at=AT, day="2026-11-02")
+        # a row PostgreSQL refuses (no such community: the deferred foreign key)
+        repo.add_ledger("nowhere", "u1", season=1, delta=100, reason="message", ref="x",
+                        at=AT, day="2026-11-02")
+        await repo.flush()
+        assert repo.writer is not None and repo.writer.failed_rows == 1
+        assert await repo.point_totals("c", 1) == {"u0": 17, "u1": 17, "u2": 16}
+    finally:
+        await repo.close()
+
+
+async def _drop_writer_connection(url: str, repo: Repository) -> None:
+    """Cut the writer's connection from the server side (a restart, a network blip)."""
+    assert repo._backend is not None and repo._backend.conn is not None
+    pid = repo._backend.conn.get_server_pid()
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+async def test_a_lost_connection_keeps_the_batch_and_retries(server: str) -> None:
+    url = pg.new_database()
+    repo = await open_repository(url, max_delay_ms=1)
+    try:
+        repo.record_community("c", "discord", "C", AT)
+        await repo.flush()
+        assert repo._backend is not None and repo._backend.conn is not None
+        before = repo._backend.conn.get_server_pid()
+        await _drop_writer_connection(url, repo)
+        for n in range(30):
+            repo.add_ledger("c", "u1", season=1, delta=2, reason="message", ref=f"m{n}",
+                            at=AT, day="2026-11-02")
+        await repo.flush()
+        assert repo.writer is not None and repo.writer.failed_rows == 0
+        assert await repo.point_totals("c", 1) == {"u1": 60}
+        assert repo._backend.conn is not None
+        assert repo._backend.conn.get_server_pid() != before  # on a new connection
+    finally:
+        await repo.close()
+
+
+async def test_rows_a_stop_cannot_save_are_kept_and_written_at_the_next_start(
+        tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = pg.new_database()
+    repo = await open_repository(url, max_delay_ms=1)
+    repo.record_community("c", "discord", "C", AT)
+    await repo.flush()
+    assert repo._backend is not None
+    repo._backend.url = "postgresql://root@127.0.0.1:1/unreachable"  # the server is gone
+    await _drop_writer_connection(url, repo)
+    for n in range(10):
+        repo.add_ledger("c", "u1", season=1, delta=5, reason="message", ref=f"m{n}", at=AT,
+                        day="2026-11-02")
+    with pytest.raises(WriterStopped, match="10 of them are kept"):
+        await repo.close(give_up_after_s=1.5)
+    kept = spill_path(repo.path)
+    assert kept.exists()
+    again = await open_repository(url)
+    try:
+        assert await again.point_totals("c", 1) == {"u1": 50}
+        assert not kept.exists()
+    finally:
+        await again.close()
+
+
+async def test_a_database_from_a_newer_version_is_refused(server: str) -> None:
+    from storage import NewerSchemaError
+    from storage.postgres import VERSION_TABLE
+
+    url = pg.new_database()
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f"INSERT INTO {VERSION_TABLE} (version, name) VALUES (999, 'x')")
+    finally:
+        await admin.close()
+    with pytest.raises(NewerSchemaError, match="schema version 999"):
+        await open_repository(url)
+
+
+async def test_migrate_on_an_empty_database_applies_every_version(server: str) -> None:
+    from storage.database import POSTGRESQL, migrations
+
+    repo = await open_repository(pg.new_database(migrated=False))
+    try:
+        assert repo.migrations_applied == [m.name for m in migrations(POSTGRESQL)]
+        assert await repo.schema_version() == len(migrations())
+    finally:
+        await repo.close()
