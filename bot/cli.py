@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
 from storage import DatabaseError, WriterStopped
+
+if TYPE_CHECKING:
+    from storage.copy import CopyReport
 
 T = TypeVar("T")
 
@@ -284,6 +287,26 @@ def db_recompute(config: Path | None, db: str | None) -> None:
     out.print("totals match the ledger" if drift == 0
               else f"rebuilt totals: {drift} member total(s) differed from the ledger")
     sys.exit(0)
+
+
+@db_group.command("copy")
+@click.argument("source")
+@click.argument("destination")
+def db_copy(source: str, destination: str) -> None:
+    """Copy every table from SOURCE to the empty DESTINATION (file or URL), e.g.
+    `tribebot db copy sqlite:///tribebot.db postgresql://bot@localhost/tribebot`."""
+    source, destination = _as_url(source), _as_url(destination)
+
+    async def go() -> CopyReport:
+        from storage.copy import copy_store
+
+        return await copy_store(source, destination)
+
+    report = _run(go)
+    if report.already_there:
+        out.print("the destination holds the same data already; nothing was copied")
+        return
+    out.print(f"copied {sum(report.rows.values()):,} rows in {len(report.rows)} tables")
 
 
 # -- tribebot import (issue 18): the work is in bot/importing/ ---------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -263,6 +263,48 @@ class Database:
         assert self.writer is not None
         await self.writer.flush()
 
+    @contextlib.asynccontextmanager
+    async def maintenance(self) -> AsyncIterator[Maintenance]:
+        """One transaction for bulk maintenance (``db copy``) beside the batched writer,
+        committed when the block ends, rolled back if it raises."""
+        assert self.writer is not None, "repository is not open"
+        await self.writer.flush()
+        if self._pool is not None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                yield Maintenance(self.dialect, conn)
+            return
+        conn = await self.flushed_write_connection()
+        await conn.execute("BEGIN")
+        try:
+            yield Maintenance(self.dialect, conn)
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+
+    async def tables(self) -> dict[str, list[str]]:
+        """Every table of the store (not the bookkeeping of the schema or the scheduler)
+        with its columns, SQLite's ``rowid`` first where the order of rows is kept by it."""
+        if self._pool is not None:
+            rows = await self.rows(
+                """SELECT c.table_name, c.column_name FROM information_schema.columns c
+                   JOIN information_schema.tables t ON t.table_name = c.table_name
+                    AND t.table_schema = c.table_schema AND t.table_type = 'BASE TABLE'
+                   WHERE c.table_schema = current_schema() ORDER BY c.table_name,
+                         c.ordinal_position""")
+        else:
+            rows = await self.rows(
+                """SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+                   WHERE m.type = 'table' ORDER BY m.name, p.cid""")
+        found: dict[str, list[str]] = {}
+        for table, column in rows:
+            if table.startswith(("sqlite_", "tribebot_", "_tribebot", "apscheduler_")):
+                continue
+            found.setdefault(table, []).append(column)
+        if self.dialect == SQLITE and "seen_events" in found:
+            found["seen_events"].insert(0, "rowid")
+        return found
+
     def read_connection(self) -> aiosqlite.Connection:
         """The read connection (SQLite), for questions about the file itself."""
         assert self._read is not None, "repository is not open"
@@ -274,6 +316,28 @@ class Database:
         assert self._write is not None and self.writer is not None, "repository is not open"
         await self.writer.flush()
         return self._write
+
+
+class Maintenance:
+    """Statements inside ``Database.maintenance``'s transaction, in either dialect."""
+
+    def __init__(self, dialect: str, conn: Any) -> None:
+        self._dialect = dialect
+        self._conn = conn
+
+    async def execute(self, sql: Sql) -> None:
+        if self._dialect == POSTGRESQL:
+            await self._conn.execute(postgres_form(sql).sql)
+        else:
+            await self._conn.execute(sqlite_form(sql))
+
+    async def executemany(self, sql: Sql, rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        if self._dialect == POSTGRESQL:
+            await self._conn.executemany(postgres_form(sql).sql, rows)
+        else:
+            await self._conn.executemany(sqlite_form(sql), rows)
 
 
 def _local_name(url: str) -> str:

@@ -241,3 +241,91 @@ async def test_migrate_on_an_empty_database_applies_every_version(server: str) -
         assert await repo.schema_version() == len(migrations())
     finally:
         await repo.close()
+
+
+# -- tribebot db copy -----------------------------------------------------------------------
+def cli(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+async def test_db_copy_moves_a_community_to_postgresql_and_back_without_loss(
+        tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.copy import fingerprint
+
+    monkeypatch.chdir(tmp_path)
+    stream = tmp_path / "makers.jsonl"
+    export(stream)
+    lite = make_settings(tmp_path)
+    await replay_file(lite, stream, echo=False)
+    target, back = pg.new_database(migrated=False), f"sqlite:///{tmp_path / 'back.db'}"
+
+    result = await asyncio.to_thread(cli, "db", "copy", lite.storage.url, target)
+    assert result.exit_code == 0, result.output
+    assert "copied" in result.output
+    again = await asyncio.to_thread(cli, "db", "copy", lite.storage.url, target)
+    assert again.exit_code == 0 and "same data already" in again.output
+    home = await asyncio.to_thread(cli, "db", "copy", target, back)
+    assert home.exit_code == 0, home.output
+
+    stores = [await open_repository(url) for url in (lite.storage.url, target, back)]
+    try:
+        tables = sorted(await stores[0].tables())
+        original = await fingerprint(stores[0], tables)
+        assert original["(points)"] > 0 and original["messages"] > 1000
+        expected = await snapshot(stores[0])
+        ids = "SELECT id, member_id, ref FROM ledger ORDER BY id"
+        keys = "SELECT rowid, key FROM seen_events ORDER BY rowid"
+        for copy in stores[1:]:
+            assert await fingerprint(copy, tables) == original
+            assert await snapshot(copy) == expected
+            assert await copy.rows(ids) == await stores[0].rows(ids)  # ids preserved
+            assert await copy.rows(keys) == await stores[0].rows(keys)
+        # the next ledger row on PostgreSQL follows the copied ones
+        stores[1].add_ledger("console:makers", "console:new", season=1, delta=1,
+                             reason="manual", ref="after-copy", at=AT, day="2026-11-02")
+        newest = await stores[1].rows("SELECT max(id) FROM ledger")
+        highest = await stores[0].rows("SELECT max(id) FROM ledger")
+        assert newest[0][0] == highest[0][0] + 1
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_db_copy_refuses_a_destination_with_other_data(
+        tmp_path: Path, server: str) -> None:
+    source = f"sqlite:///{tmp_path / 'a.db'}"
+    other = await open_repository(pg.new_database())
+    try:
+        other.record_community("c", "discord", "Other", AT)
+        await other.flush()
+        url = other.url
+    finally:
+        await other.close()
+    result = await asyncio.to_thread(cli, "db", "copy", source, url)
+    assert result.exit_code == 2
+    assert "already holds other data" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("destination", "says"), [
+    ("mysql://x/y", "is not a store Tribebot knows"),
+    ("postgresql://root@127.0.0.1:1/nothing", "cannot reach PostgreSQL"),
+    ("postgresql://root@127.0.0.1:5432/", "names no database"),
+])
+def test_db_copy_explains_a_bad_destination_in_one_sentence(
+        tmp_path: Path, destination: str, says: str) -> None:
+    result = cli("db", "copy", f"sqlite:///{tmp_path / 'a.db'}", destination)
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
+
+
+def test_a_server_that_refuses_the_login_is_one_sentence(tmp_path: Path, server: str) -> None:
+    result = cli("db", "migrate", "--url",
+                 pg._with_database(server, "no_such_database_here"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
