@@ -96,6 +96,8 @@ def unreachable(url: str, exc: BaseException) -> str:
 
 def store_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the store cannot take this batch now (as opposed to a bad row)."""
+    if isinstance(exc, ValueError):  # asyncpg's check of a row's values: a bad row
+        return False
     if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError
                   | asyncpg.PostgresConnectionError):
         return True
@@ -210,6 +212,8 @@ class PostgresBackend:
         self.bulk = bulk
         self._types: dict[str, dict[str, str]] = {}
         self._unnest: dict[Statement, str | None] = {}
+        #: groups written as one multi-row statement (the rest went row by row)
+        self.bulk_groups = 0
 
     async def start(self) -> None:
         conn = await self._connection()
@@ -235,6 +239,7 @@ class PostgresBackend:
                 bulk = self._bulk_sql(stmt, sql) if self.bulk and len(group) > 1 else None
                 if bulk is not None:
                     await conn.execute(bulk, *map(list, zip(*group, strict=True)))
+                    self.bulk_groups += 1
                 else:
                     await conn.executemany(sql, group)
 

@@ -144,6 +144,25 @@ async def test_two_writers_on_one_database_lose_no_update(server: str) -> None:
         await second.close()
 
 
+async def test_inserts_go_as_one_multi_row_statement_per_group(server: str) -> None:
+    repo = await open_repository(pg.new_database(), max_delay_ms=1000)
+    try:
+        repo.record_community("c", "discord", "C", AT)
+        for n in range(200):
+            repo.add_ledger("c", f"u{n % 4}", season=1, delta=2, reason="message",
+                            ref=f"m{n}", at=AT, day="2026-11-02")
+            repo.add_ledger("c", f"u{n % 4}", season=1, delta=2, reason="message",
+                            ref=f"m{n}", at=AT, day="2026-11-02")  # a duplicate: ignored
+        await repo.flush()
+        assert repo._backend is not None and repo._backend.bulk_groups >= 1
+        assert await repo.point_totals("c", 1) == {f"u{i}": 100 for i in range(4)}
+        ids = [r[0] for r in await repo.rows("SELECT id FROM ledger ORDER BY id")]
+        refs = [r[0] for r in await repo.rows("SELECT ref FROM ledger ORDER BY id")]
+        assert len(ids) == 200 and refs == [f"m{n}" for n in range(200)]  # in order
+    finally:
+        await repo.close()
+
+
 async def test_a_bad_row_costs_only_that_row(server: str) -> None:
     repo = await open_repository(pg.new_database(), max_batch=1000, max_delay_ms=1000)
     try:
@@ -154,8 +173,11 @@ async def test_a_bad_row_costs_only_that_row(server: str) -> None:
         # a row PostgreSQL refuses (no such community: the deferred foreign key)
         repo.add_ledger("nowhere", "u1", season=1, delta=100, reason="message", ref="x",
                         at=AT, day="2026-11-02")
+        # and one asyncpg refuses before sending it (a text where a number goes)
+        repo.add_ledger("c", "u1", season=1, delta="many", reason="message",  # type: ignore[arg-type]
+                        ref="y", at=AT, day="2026-11-02")
         await repo.flush()
-        assert repo.writer is not None and repo.writer.failed_rows == 1
+        assert repo.writer is not None and repo.writer.failed_rows == 2
         assert await repo.point_totals("c", 1) == {"u0": 17, "u1": 17, "u2": 16}
     finally:
         await repo.close()

@@ -2,7 +2,7 @@
 -- times are UTC unix seconds (BIGINT), `day` the local calendar day ('YYYY-MM-DD'), ids
 -- namespaced strings. Text sorts bytewise (COLLATE "C") as in SQLite, whatever the
 -- database's locale: range reads over keys (`ref >= 'message|'`) depend on it.
--- Rollups are kept by row-level triggers whose upserts add to the row (n = n + 1) under
+-- Rollups are kept by triggers whose upserts add to the row (n = n + EXCLUDED.n) under
 -- its row lock, so two processes writing at once never lose a count.
 
 CREATE TABLE communities (
@@ -134,49 +134,58 @@ CREATE TABLE seen_events (
 );
 CREATE INDEX seen_events_by_rowid ON seen_events (rowid);
 
+-- The rollups are statement-level: one upsert per statement adds up every row it inserted
+-- (the batched writer sends a group of rows as one statement), in key order so that two
+-- writers take the rows' locks in the same order. The transition table holds only the
+-- rows really inserted, so a duplicate that ON CONFLICT DO NOTHING skipped counts nothing.
 CREATE FUNCTION tribebot_messages_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO daily_activity AS d (community_id, day, member_id, messages, replies)
-    VALUES (NEW.community_id, NEW.day, NEW.author_id, 1,
-            CASE WHEN NEW.reply_to_author_id IS NOT NULL
-                      AND NEW.reply_to_author_id <> NEW.author_id THEN 1 ELSE 0 END)
+    SELECT community_id, day, author_id, count(*),
+           count(*) FILTER (WHERE reply_to_author_id IS NOT NULL
+                                  AND reply_to_author_id <> author_id)
+    FROM inserted WHERE author_is_bot = 0
+    GROUP BY community_id, day, author_id ORDER BY community_id, day, author_id
     ON CONFLICT (community_id, day, member_id) DO UPDATE SET
-        messages = d.messages + 1, replies = d.replies + EXCLUDED.replies;
+        messages = d.messages + EXCLUDED.messages, replies = d.replies + EXCLUDED.replies;
     RETURN NULL;
 END $$;
-CREATE TRIGGER messages_rollup AFTER INSERT ON messages FOR EACH ROW
-WHEN (NEW.author_is_bot = 0) EXECUTE FUNCTION tribebot_messages_rollup();
+CREATE TRIGGER messages_rollup AFTER INSERT ON messages REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION tribebot_messages_rollup();
 
 CREATE FUNCTION tribebot_reactions_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO daily_activity AS d (community_id, day, member_id, reactions_given)
-    VALUES (NEW.community_id, NEW.day, NEW.reactor_id, 1)
+    SELECT community_id, day, reactor_id, count(*) FROM inserted
+    WHERE active = 1 AND reactor_is_bot = 0 AND (author_id IS NULL OR author_id <> reactor_id)
+    GROUP BY community_id, day, reactor_id ORDER BY community_id, day, reactor_id
     ON CONFLICT (community_id, day, member_id) DO UPDATE SET
-        reactions_given = d.reactions_given + 1;
-    IF NEW.author_id IS NOT NULL THEN
-        INSERT INTO daily_activity AS d (community_id, day, member_id, reactions_received)
-        VALUES (NEW.community_id, NEW.day, NEW.author_id, 1)
-        ON CONFLICT (community_id, day, member_id) DO UPDATE SET
-            reactions_received = d.reactions_received + 1;
-    END IF;
+        reactions_given = d.reactions_given + EXCLUDED.reactions_given;
+    INSERT INTO daily_activity AS d (community_id, day, member_id, reactions_received)
+    SELECT community_id, day, author_id, count(*) FROM inserted
+    WHERE active = 1 AND reactor_is_bot = 0 AND author_id IS NOT NULL
+      AND author_id <> reactor_id
+    GROUP BY community_id, day, author_id ORDER BY community_id, day, author_id
+    ON CONFLICT (community_id, day, member_id) DO UPDATE SET
+        reactions_received = d.reactions_received + EXCLUDED.reactions_received;
     RETURN NULL;
 END $$;
-CREATE TRIGGER reactions_rollup AFTER INSERT ON reactions FOR EACH ROW
-WHEN (NEW.active = 1 AND NEW.reactor_is_bot = 0
-      AND (NEW.author_id IS NULL OR NEW.author_id <> NEW.reactor_id))
-EXECUTE FUNCTION tribebot_reactions_rollup();
+CREATE TRIGGER reactions_rollup AFTER INSERT ON reactions REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION tribebot_reactions_rollup();
 
 CREATE FUNCTION tribebot_ledger_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO point_totals AS t (community_id, season, member_id, points)
-    VALUES (NEW.community_id, NEW.season, NEW.member_id, NEW.delta)
+    SELECT community_id, season, member_id, sum(delta) FROM inserted
+    GROUP BY community_id, season, member_id ORDER BY community_id, season, member_id
     ON CONFLICT (community_id, season, member_id) DO UPDATE SET
         points = t.points + EXCLUDED.points;
     INSERT INTO daily_activity AS d (community_id, day, member_id, points)
-    VALUES (NEW.community_id, NEW.day, NEW.member_id, NEW.delta)
+    SELECT community_id, day, member_id, sum(delta) FROM inserted
+    GROUP BY community_id, day, member_id ORDER BY community_id, day, member_id
     ON CONFLICT (community_id, day, member_id) DO UPDATE SET
         points = d.points + EXCLUDED.points;
     RETURN NULL;
 END $$;
-CREATE TRIGGER ledger_rollup AFTER INSERT ON ledger FOR EACH ROW
-EXECUTE FUNCTION tribebot_ledger_rollup();
+CREATE TRIGGER ledger_rollup AFTER INSERT ON ledger REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION tribebot_ledger_rollup();

@@ -16,12 +16,14 @@ CREATE TABLE farmed_messages (
 CREATE FUNCTION tribebot_farmed_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO daily_activity AS d (community_id, day, member_id, farmed)
-    VALUES (NEW.community_id, NEW.day, NEW.member_id, 1)
-    ON CONFLICT (community_id, day, member_id) DO UPDATE SET farmed = d.farmed + 1;
+    SELECT community_id, day, member_id, count(*) FROM inserted
+    GROUP BY community_id, day, member_id ORDER BY community_id, day, member_id
+    ON CONFLICT (community_id, day, member_id) DO UPDATE SET
+        farmed = d.farmed + EXCLUDED.farmed;
     RETURN NULL;
 END $$;
-CREATE TRIGGER farmed_rollup AFTER INSERT ON farmed_messages FOR EACH ROW
-EXECUTE FUNCTION tribebot_farmed_rollup();
+CREATE TRIGGER farmed_rollup AFTER INSERT ON farmed_messages REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION tribebot_farmed_rollup();
 
 DROP TRIGGER member_weeks_on_insert ON daily_activity;
 DROP TRIGGER member_weeks_on_first_message ON daily_activity;
