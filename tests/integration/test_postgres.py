@@ -351,3 +351,83 @@ def test_a_server_that_refuses_the_login_is_one_sentence(tmp_path: Path, server:
                  pg._with_database(server, "no_such_database_here"))
     assert result.exit_code == 2
     assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+def _stream(path: Path, prefix: str, messages: int) -> Path:
+    """One process's share of a community's traffic: the same members and days as the
+    other's, messages of its own (``prefix``), replies and reactions among them."""
+    import json
+
+    at = AT
+    lines: list[dict[str, Any]] = [
+        {"type": "community_joined", "at": at.isoformat(), "community": "tribe",
+         "name": "Tribe", "channels": [{"id": "general", "name": "general"}]}]
+    lines += [{"type": "member_joined", "at": at.isoformat(), "community": "tribe",
+               "member": f"u{n}", "name": f"U{n}"} for n in range(6)]
+    for i in range(messages):
+        at += timedelta(minutes=37)
+        record: dict[str, Any] = {
+            "type": "message_posted", "at": at.isoformat(), "community": "tribe",
+            "message": f"{prefix}{i}", "author": f"u{i % 6}", "channel": "general",
+            "text": f"message {i} from {prefix} about topic {i % 5}"}
+        if i % 3 == 1:
+            record["reply_to"] = f"{prefix}{i - 1}"
+        lines.append(record)
+        if i % 2 == 0 and i:
+            lines.append({"type": "reaction_added", "at": at.isoformat(),
+                          "community": "tribe", "message": f"{prefix}{i - 1}",
+                          "reactor": f"u{(i + 1) % 6}", "emoji": "👍"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    return path
+
+
+async def test_two_bot_processes_on_one_database_count_every_fact_once(
+        tmp_path: Path, server: str) -> None:
+    """Two ``tribebot replay`` processes write the same community's days at once: every
+    rollup equals what the facts it counts say."""
+    import os
+    import sys
+
+    url = pg.new_database()
+    runs = []
+    for prefix in ("a", "b"):
+        folder = tmp_path / prefix
+        folder.mkdir()
+        stream = _stream(folder / "stream.jsonl", prefix, 600)
+        runs.append(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "replay", str(stream), "--quiet", "--db", url,
+            cwd=folder, env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT))
+    outputs = [await run.communicate() for run in runs]
+    for run, (output, _) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output.decode()
+    repo = await open_repository(url)
+    try:
+        messages = await repo.rows("SELECT count(*) FROM messages")
+        assert messages[0][0] == 1200
+        drift = await repo.rows(
+            """SELECT d.day, d.member_id FROM daily_activity d
+               LEFT JOIN (SELECT day, author_id, count(*) AS n,
+                                 count(*) FILTER (WHERE reply_to_author_id IS NOT NULL
+                                                  AND reply_to_author_id <> author_id) AS r
+                          FROM messages WHERE author_is_bot = 0 GROUP BY 1, 2) m
+                 ON m.day = d.day AND m.author_id = d.member_id
+               WHERE d.messages <> COALESCE(m.n, 0) OR d.replies <> COALESCE(m.r, 0)""")
+        assert drift == []
+        given = await repo.rows(
+            """SELECT d.day, d.member_id FROM daily_activity d
+               LEFT JOIN (SELECT day, reactor_id, count(*) AS n FROM reactions
+                          WHERE active = 1 GROUP BY 1, 2) r
+                 ON r.day = d.day AND r.reactor_id = d.member_id
+               WHERE d.reactions_given <> COALESCE(r.n, 0)""")
+        assert given == []
+        totals = await repo.rows(
+            """SELECT t.member_id FROM point_totals t
+               JOIN (SELECT member_id, season, sum(delta) AS p FROM ledger GROUP BY 1, 2) l
+                 USING (member_id, season) WHERE t.points <> l.p""")
+        assert totals == []
+        assert await repo.recompute_totals() == 0
+        points = await repo.rows("SELECT sum(points) FROM point_totals")
+        assert points[0][0] > 0
+    finally:
+        await repo.close()
