@@ -346,11 +346,22 @@ def test_db_copy_explains_a_bad_destination_in_one_sentence(
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
 
 
-def test_a_server_that_refuses_the_login_is_one_sentence(tmp_path: Path, server: str) -> None:
+def test_a_database_that_does_not_exist_is_one_sentence(server: str) -> None:
     result = cli("db", "migrate", "--url",
                  pg._with_database(server, "no_such_database_here"))
     assert result.exit_code == 2
     assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_a_login_the_server_refuses_is_one_sentence(server: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server)
+    url = f"postgresql://no_such_role:pw@{parts.hostname}:{parts.port or 5432}{parts.path}"
+    result = cli("db", "stats", "--url", url)
+    assert result.exit_code == 2
+    assert "refused the login" in result.output and "Traceback" not in result.output
+    assert "pw@" not in result.output  # the password is never shown
 
 
 def _stream(path: Path, prefix: str, messages: int) -> Path:
