@@ -46,7 +46,10 @@ async def snapshot(repo: Repository) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def server() -> str:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The server, and the test's folder as the working one: a PostgreSQL store keeps its
+    local files (charts, attachments, rows kept at a stop) there."""
+    monkeypatch.chdir(tmp_path)
     return pg.require_server()
 
 
