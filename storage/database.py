@@ -1,4 +1,6 @@
-"""Opening the SQLite file: URL parsing, pragmas and versioned migrations."""
+"""Which store a URL names, the bundled migrations of both dialects, and opening the
+SQLite file (pragmas, checks, ``PRAGMA user_version``); PostgreSQL's side is
+``storage.postgres``."""
 
 from __future__ import annotations
 

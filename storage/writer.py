@@ -19,6 +19,10 @@ group from one JSON array (``INSERT … SELECT … FROM json_each(?)``): one cal
 per group instead of one per row. That matters beyond the saved bindings: SQLite runs in
 aiosqlite's thread, which needs the GIL back after every row, and the event loop (busy
 with the cogs) holds it; per-row statements spend most of a busy batch waiting for it.
+
+What differs per database is a small ``Backend``: ``SqliteBackend`` here, and
+``storage.postgres.PostgresBackend`` (its fast path is one ``unnest`` insert per group).
+The batching, the search for bad rows and the retries are the same for both.
 """
 
 from __future__ import annotations

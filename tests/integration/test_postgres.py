@@ -349,6 +349,19 @@ def test_db_copy_explains_a_bad_destination_in_one_sentence(
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
 
 
+def test_db_migrate_with_a_url_applies_every_version_once(server: str) -> None:
+    from storage.database import latest_version
+
+    url = pg.new_database(migrated=False)
+    first = cli("db", "migrate", "--url", url)
+    assert first.exit_code == 0, first.output
+    assert f"applied {latest_version()} migration(s)" in first.output
+    again = cli("db", "migrate", "--url", url)
+    assert again.exit_code == 0 and "up to date" in again.output
+    stats = cli("db", "stats", "--url", url)
+    assert stats.exit_code == 0 and f"(schema {latest_version()})" in stats.output
+
+
 def test_a_database_that_does_not_exist_is_one_sentence(server: str) -> None:
     result = cli("db", "migrate", "--url",
                  pg._with_database(server, "no_such_database_here"))
