@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 from bot.config import ConfigError, Settings, load_settings
 from bot.ownership import Ownership
 from storage import DatabaseError, WriterStopped
+
+if TYPE_CHECKING:
+    from storage.copy import CopyReport
 
 T = TypeVar("T")
 
@@ -63,17 +66,24 @@ def _settings(config: Path | None, db: str | None = None) -> Settings:
 def _check_store(settings: Settings) -> None:
     """Refuse an unusable database in one sentence before anything heavy is loaded (the
     runtime checks it again when it opens the store)."""
-    from storage.database import check_database, sqlite_path
+    from storage.store import check_store
 
     try:
-        check_database(sqlite_path(settings.storage.url))
+        check_store(settings.storage.url)
     except DatabaseError as exc:
         err.print(str(exc), style="red", markup=False, soft_wrap=True)
         sys.exit(BAD_INPUT)
 
 
 def _as_url(db: str) -> str:
-    return db if db.startswith("sqlite:///") else f"sqlite:///{db}"
+    """``--db``: a file, a ``sqlite:///`` URL or a ``postgresql://`` URL (exit 2 if not)."""
+    from bot.config import check_store_url
+
+    try:
+        return check_store_url(db)
+    except ValueError as exc:
+        err.print(f"--db: {exc}", style="red", markup=False, soft_wrap=True)
+        sys.exit(BAD_INPUT)
 
 
 def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
@@ -92,7 +102,9 @@ config_option = click.option(
     "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
     help="Config file (default: ./config.toml if present, else built-in defaults).",
 )
-db_option = click.option("--db", help="Database file or sqlite:/// URL (overrides the config).")
+db_option = click.option(
+    "--db", "--url", "db",
+    help="Database file, sqlite:/// or postgresql:// URL (overrides the config).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -279,6 +291,26 @@ def db_recompute(config: Path | None, db: str | None) -> None:
     out.print("totals match the ledger" if drift == 0
               else f"rebuilt totals: {drift} member total(s) differed from the ledger")
     sys.exit(0)
+
+
+@db_group.command("copy")
+@click.argument("source")
+@click.argument("destination")
+def db_copy(source: str, destination: str) -> None:
+    """Copy every table from SOURCE to the empty DESTINATION (file or URL), e.g.
+    `tribebot db copy sqlite:///tribebot.db postgresql://bot@localhost/tribebot`."""
+    source, destination = _as_url(source), _as_url(destination)
+
+    async def go() -> CopyReport:
+        from storage.copy import copy_store
+
+        return await copy_store(source, destination)
+
+    report = _run(go)
+    if report.already_there:
+        out.print("the destination holds the same data already; nothing was copied")
+        return
+    out.print(f"copied {sum(report.rows.values()):,} rows in {len(report.rows)} tables")
 
 
 # -- tribebot import (issue 18): the work is in bot/importing/ ---------------------------

@@ -101,6 +101,36 @@ class BotSection(_Section):
     _lang = field_validator("language")(validate_language)
 
 
+def check_store_url(url: str) -> str:
+    """``sqlite:///file.db`` (or a bare path, taken as one) or ``postgresql://…/database``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"{_hide_password(url)!r} is not a PostgreSQL URL ({exc}); "
+                             "write postgresql://user@host:5432/database") from None
+        if not parts.path.strip("/") or "/" in parts.path.strip("/"):
+            raise ValueError(f"{_hide_password(url)!r} names no database; write "
+                             "postgresql://user@host:5432/database")
+        return url
+    if url in ("", "sqlite:///"):
+        raise ValueError("the storage url names no file; write sqlite:///tribebot.db")
+    if url.startswith("sqlite:///"):
+        return url
+    if "://" in url:
+        raise ValueError(f"{url.split('://')[0]}:// is not a store Tribebot knows; write "
+                         "sqlite:///path/to/file.db or postgresql://user@host/database")
+    return f"sqlite:///{url}"
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
 class StorageSection(_Section):
     url: str = "sqlite:///tribebot.db"
     batch_size: int = Field(20_000, ge=1, le=100_000)
@@ -112,10 +142,8 @@ class StorageSection(_Section):
 
     @field_validator("url")
     @classmethod
-    def _sqlite_only(cls, url: str) -> str:
-        if not url.startswith("sqlite:///") or url == "sqlite:///":
-            raise ValueError("only sqlite:///path/to/file.db is supported for now")
-        return url
+    def _store_url(cls, url: str) -> str:
+        return check_store_url(url)
 
 
 class PrivacySection(_Section):

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from storage.database import schema_version
 from storage.feature import FeatureStore
+
+_DRIFT = """
+    SELECT count(*) FROM (
+      SELECT community_id, season, member_id, sum(delta) AS p FROM ledger
+      GROUP BY community_id, season, member_id) l
+    FULL OUTER JOIN point_totals t USING (community_id, season, member_id)
+    WHERE COALESCE(l.p, 0) != COALESCE(t.points, 0)"""
+_REBUILD = ("DELETE FROM point_totals",
+            """INSERT INTO point_totals (community_id, season, member_id, points)
+               SELECT community_id, season, member_id, sum(delta) FROM ledger
+               GROUP BY community_id, season, member_id""")
 
 
 class AdminStore(FeatureStore):
@@ -20,25 +30,11 @@ class AdminStore(FeatureStore):
         return out
 
     async def schema_version(self) -> int:
-        return await schema_version(self.db.read_connection())
+        return await self.db.schema_version()
 
     async def recompute_totals(self) -> int:
         """Rebuild point totals from the ledger; returns how many totals were wrong."""
-        conn = await self.db.flushed_write_connection()
-        drift_sql = """
-            SELECT count(*) FROM (
-              SELECT community_id, season, member_id, sum(delta) AS p FROM ledger
-              GROUP BY community_id, season, member_id) l
-            FULL OUTER JOIN point_totals t USING (community_id, season, member_id)
-            WHERE COALESCE(l.p, 0) != COALESCE(t.points, 0)"""
-        async with conn.execute(drift_sql) as cur:
-            row = await cur.fetchone()
-        drift = int(row[0]) if row else 0
-        await conn.executescript("""
-            BEGIN;
-            DELETE FROM point_totals;
-            INSERT INTO point_totals (community_id, season, member_id, points)
-              SELECT community_id, season, member_id, sum(delta) FROM ledger
-              GROUP BY community_id, season, member_id;
-            COMMIT;""")
+        rows = await self.db.rows(_DRIFT)
+        drift = int(rows[0][0]) if rows else 0
+        await self.db.run_script(_REBUILD)
         return drift

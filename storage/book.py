@@ -33,10 +33,13 @@ class Section:
         self._base = base
         self.statements: list[Statement] = []
 
-    def add(self, name: str, sql: str) -> Statement:
+    def add(self, name: str, sql: str, *, postgres: str | None = None) -> Statement:
+        """``postgres``: the statement's PostgreSQL form, only where ``storage.dialect``
+        cannot derive it from ``sql`` (``INSERT OR REPLACE``, JSON, the catalogue)."""
         if len(self.statements) >= STRIDE:
             raise ValueError(f"feature {self.feature} has more than {STRIDE} statements")
-        stmt = Statement(name, sql, self._base + len(self.statements), bulk_form(sql))
+        stmt = Statement(name, sql, self._base + len(self.statements), bulk_form(sql),
+                         postgres)
         self._book.register(stmt)
         self.statements.append(stmt)
         return stmt

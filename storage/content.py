@@ -52,11 +52,13 @@ SKIP_INTERRUPTED = _sql.add("content_skip_interrupted", """
 UPSERT_SUBSCRIPTION = _sql.add("content_upsert_subscription", """
     INSERT INTO content_subscriptions (community_id, member_id, topic, active, changed_at)
     VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at""")
+    ON CONFLICT (community_id, topic, member_id) DO UPDATE SET
+        active = excluded.active, changed_at = excluded.changed_at""")
 UPSERT_DM_PREFERENCE = _sql.add("content_upsert_dm_preference", """
     INSERT INTO content_dm_preferences (community_id, member_id, stopped, changed_at)
     VALUES (?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET stopped = excluded.stopped, changed_at = excluded.changed_at""")
+    ON CONFLICT (community_id, member_id) DO UPDATE SET
+        stopped = excluded.stopped, changed_at = excluded.changed_at""")
 
 
 @dataclass(slots=True)
@@ -141,7 +143,7 @@ _QUEUE_COLUMNS = """id, community_id, topic, schedule, channel_id, since, state,
 # Replies are counted through their own index: without the planner's statistics (a bot's
 # database is rarely ANALYZEd) SQLite would rather scan the community's every message.
 _ENGAGEMENT = """
-    SELECT {key}, s.topic, count(*),
+    SELECT {key}, max(s.topic), count(*),
         COALESCE(sum((SELECT count(*) FROM messages m INDEXED BY messages_by_reply_to
              WHERE m.community_id = s.community_id AND m.reply_to_id = s.message_id
                AND m.author_is_bot = 0 AND m.deleted_at IS NULL)), 0),

@@ -1,4 +1,6 @@
-"""Opening the SQLite file: URL parsing, pragmas and versioned migrations."""
+"""Which store a URL names, the bundled migrations of both dialects, and opening the
+SQLite file (pragmas, checks, ``PRAGMA user_version``); PostgreSQL's side is
+``storage.postgres``."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import aiosqlite
@@ -32,12 +35,30 @@ class Migration:
     sql: str
 
 
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def dialect_of(url: str) -> str:
+    """Which database a storage URL names: ``sqlite:///…`` or ``postgresql://…``."""
+    if url.startswith(_POSTGRES_SCHEMES):
+        return POSTGRESQL
+    if url.startswith("sqlite:///"):
+        return SQLITE
+    raise DatabaseError(
+        f"unsupported storage url {url!r}; write sqlite:///path/to/file.db or "
+        "postgresql://user@host/database"
+    )
+
+
 def sqlite_path(url: str) -> str:
     """Path of a ``sqlite:///relative.db`` / ``sqlite:////abs.db`` / ``sqlite:///:memory:`` URL."""
     prefix = "sqlite:///"
     if not url.startswith(prefix):
         raise DatabaseError(
-            f"unsupported storage url {url!r}; only sqlite:///path/to/file.db is available now"
+            f"unsupported storage url {url!r}; write sqlite:///path/to/file.db or "
+            "postgresql://user@host/database"
         )
     path = url[len(prefix):]
     if not path:
@@ -45,22 +66,44 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-def migrations() -> list[Migration]:
-    """Migrations bundled with this version, in order."""
-    found = []
-    for entry in resources.files("storage.migrations").iterdir():
-        match = MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    found.sort(key=lambda m: m.version)
+def migrations(dialect: str = SQLITE) -> list[Migration]:
+    """Migrations bundled with this version, in order, as ``dialect`` runs them.
+
+    ``storage/migrations/NNNN_*.sql`` are SQLite's, and PostgreSQL's too unless
+    ``storage/migrations/postgresql/`` has its own file of the same number (written where
+    the dialects differ: types, triggers, date functions). Both have the same versions.
+    """
+    found = _bundled(resources.files("storage.migrations"))
+    if dialect == POSTGRESQL:
+        own = {m.version: m for m in _bundled(resources.files("storage.migrations")
+                                              / "postgresql")}
+        found = [own.get(m.version, m) for m in found]
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
             raise RuntimeError(f"migration {migration.name} is out of sequence")
     return found
 
 
+def _bundled(folder: Traversable) -> list[Migration]:
+    found = []
+    for entry in folder.iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
 def latest_version() -> int:
     return migrations()[-1].version
+
+
+def newer_schema(current: int, known: int, where: str) -> NewerSchemaError:
+    return NewerSchemaError(
+        f"this database has schema version {current}, written by a newer Tribebot; "
+        f"this version understands up to {known}. Upgrade Tribebot "
+        f"(pip install -U tribebot) or point [storage] url at {where}."
+    )
 
 
 #: Every Tribebot connection runs with these (the benchmark gives its baselines the same).
@@ -172,11 +215,7 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
     current = await schema_version(conn)
     known = migrations()
     if current > known[-1].version:
-        raise NewerSchemaError(
-            f"this database has schema version {current}, written by a newer Tribebot; "
-            f"this version understands up to {known[-1].version}. Upgrade Tribebot "
-            "(pip install -U tribebot) or point [storage] url at another file."
-        )
+        raise newer_schema(current, known[-1].version, "another file")
     applied = []
     for migration in known:
         if migration.version <= current:

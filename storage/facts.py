@@ -21,18 +21,18 @@ _sql = BOOK.section("facts")
 UPSERT_COMMUNITY = _sql.add("upsert_community", """
     INSERT INTO communities (id, platform, name, joined_at, left_at) VALUES (?, ?, ?, ?, NULL)
     ON CONFLICT (id) DO UPDATE SET
-        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
+        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE communities.name END,
         left_at = NULL""")
 UPSERT_CHANNEL = _sql.add("upsert_channel", """
     INSERT INTO channels (community_id, channel_id, name) VALUES (?, ?, ?)
-    ON CONFLICT DO UPDATE SET name = excluded.name""")
+    ON CONFLICT (community_id, channel_id) DO UPDATE SET name = excluded.name""")
 # A new member is present; presence changes only through SET_MEMBER_PRESENCE, which runs
 # after every upsert of the batch, so joins and leaves keep their order.
 UPSERT_MEMBER = _sql.add("upsert_member", """
     INSERT INTO members (community_id, member_id, name, is_bot, first_seen_at, present)
     VALUES (?, ?, ?, ?, ?, 1)
-    ON CONFLICT DO UPDATE SET
-        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
+    ON CONFLICT (community_id, member_id) DO UPDATE SET
+        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE members.name END,
         is_bot = excluded.is_bot""")
 SET_MEMBER_PRESENCE = _sql.add("set_member_presence", """
     UPDATE members SET present = ? WHERE community_id = ? AND member_id = ?""")
@@ -60,17 +60,17 @@ UPSERT_REACTION = _sql.add("upsert_reaction", """
     INSERT INTO reactions (community_id, message_id, reactor_id, emoji, author_id,
         reactor_is_bot, day, first_at, changed_at, active)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET
+    ON CONFLICT (community_id, message_id, reactor_id, emoji) DO UPDATE SET
         active = excluded.active, changed_at = excluded.changed_at,
-        author_id = COALESCE(author_id, excluded.author_id)
+        author_id = COALESCE(reactions.author_id, excluded.author_id)
     WHERE excluded.changed_at >= reactions.changed_at""")
 MARK_COMMUNITY_LEFT = _sql.add("mark_community_left", """
     UPDATE communities SET left_at = ? WHERE id = ?""")
 UPSERT_REACTION_COUNTS = _sql.add("upsert_reaction_counts", """
     INSERT INTO reaction_counts (community_id, message_id, counts, total, at)
     VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET counts = excluded.counts, total = excluded.total,
-        at = excluded.at
+    ON CONFLICT (community_id, message_id) DO UPDATE SET
+        counts = excluded.counts, total = excluded.total, at = excluded.at
     WHERE excluded.at >= reaction_counts.at""")
 
 

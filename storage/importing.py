@@ -12,11 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from storage.dialect import Variant
 from storage.feature import FeatureStore
 
 
 def _ids(values: Iterable[str]) -> str:
     return json.dumps(sorted(set(values)), ensure_ascii=False)
+
+
+def _among(sql: str) -> Variant:
+    """``sql`` with ``{ids}`` as the ids of one JSON array, in each dialect's JSON."""
+    return Variant(sql.format(ids="(SELECT value FROM json_each(?))"),
+                   sql.format(ids="(SELECT jsonb_array_elements_text(?::jsonb))"))
 
 
 class ImportStore(FeatureStore):
@@ -25,16 +32,16 @@ class ImportStore(FeatureStore):
     async def messages(self, community: str, messages: Iterable[str]) -> set[str]:
         """Which of ``messages`` are stored."""
         rows = await self.db.rows(
-            """SELECT message_id FROM messages WHERE community_id = ?
-               AND message_id IN (SELECT value FROM json_each(?))""",
+            _among("""SELECT message_id FROM messages WHERE community_id = ?
+               AND message_id IN {ids}"""),
             (community, _ids(messages)), consistent=False)
         return {r[0] for r in rows}
 
     async def authors(self, community: str, messages: Iterable[str]) -> dict[str, str]:
         """Who wrote the stored ones of ``messages`` (replies to older messages)."""
         rows = await self.db.rows(
-            """SELECT message_id, author_id FROM messages WHERE community_id = ?
-               AND message_id IN (SELECT value FROM json_each(?))""",
+            _among("""SELECT message_id, author_id FROM messages WHERE community_id = ?
+               AND message_id IN {ids}"""),
             (community, _ids(messages)), consistent=False)
         return {r[0]: r[1] for r in rows}
 
@@ -42,16 +49,16 @@ class ImportStore(FeatureStore):
                         ) -> set[tuple[str, str, str]]:
         """(message, reactor, emoji) of every stored reaction to ``messages``."""
         rows = await self.db.rows(
-            """SELECT message_id, reactor_id, emoji FROM reactions WHERE community_id = ?
-               AND message_id IN (SELECT value FROM json_each(?))""",
+            _among("""SELECT message_id, reactor_id, emoji FROM reactions WHERE community_id = ?
+               AND message_id IN {ids}"""),
             (community, _ids(messages)), consistent=False)
         return {(r[0], r[1], r[2]) for r in rows}
 
     async def reaction_totals(self, community: str, messages: Iterable[str]
                               ) -> dict[str, int]:
         rows = await self.db.rows(
-            """SELECT message_id, total FROM reaction_counts WHERE community_id = ?
-               AND message_id IN (SELECT value FROM json_each(?))""",
+            _among("""SELECT message_id, total FROM reaction_counts WHERE community_id = ?
+               AND message_id IN {ids}"""),
             (community, _ids(messages)), consistent=False)
         return {r[0]: int(r[1]) for r in rows}
 
@@ -59,15 +66,15 @@ class ImportStore(FeatureStore):
                             ) -> set[tuple[str, str, int]]:
         """(member, 'joined' or 'left', at) of the stored joins and leaves of ``members``."""
         rows = await self.db.rows(
-            """SELECT member_id, kind, at FROM member_events WHERE community_id = ?
-               AND member_id IN (SELECT value FROM json_each(?))""",
+            _among("""SELECT member_id, kind, at FROM member_events WHERE community_id = ?
+               AND member_id IN {ids}"""),
             (community, _ids(members)), consistent=False)
         return {(r[0], r[1], int(r[2])) for r in rows}
 
     async def invites(self, community: str, members: Iterable[str]) -> set[tuple[str, int]]:
         rows = await self.db.rows(
-            """SELECT member_id, at FROM invites WHERE community_id = ?
-               AND member_id IN (SELECT value FROM json_each(?))""",
+            _among("""SELECT member_id, at FROM invites WHERE community_id = ?
+               AND member_id IN {ids}"""),
             (community, _ids(members)), consistent=False)
         return {(r[0], int(r[1])) for r in rows}
 

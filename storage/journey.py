@@ -15,8 +15,9 @@ _sql = BOOK.section("journey")
 UPSERT_STAGE = _sql.add("upsert_stage", """
     INSERT INTO member_stages (community_id, member_id, stage, since, drifting, lurker)
     VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET
-        since = CASE WHEN stage != excluded.stage THEN excluded.since ELSE since END,
+    ON CONFLICT (community_id, member_id) DO UPDATE SET
+        since = CASE WHEN member_stages.stage != excluded.stage THEN excluded.since
+                     ELSE member_stages.since END,
         stage = excluded.stage, drifting = excluded.drifting, lurker = excluded.lurker""")
 INSERT_STAGE_HISTORY = _sql.add("insert_stage_history", """
     INSERT OR IGNORE INTO stage_history (community_id, member_id, old_stage, new_stage, at, day)

@@ -22,7 +22,9 @@ INSERT_LEDGER = _sql.add("insert_ledger", """
 SET_SEASON = _sql.add("set_season", "UPDATE communities SET season = ? WHERE id = ?")
 UPSERT_ANNOUNCED = _sql.add("upsert_announced_level", """
     INSERT INTO level_announcements (community_id, season, member_id, level) VALUES (?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET level = max(level, excluded.level)""")
+    ON CONFLICT (community_id, season, member_id) DO UPDATE SET
+        level = CASE WHEN excluded.level > level_announcements.level THEN excluded.level
+                     ELSE level_announcements.level END""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,7 @@ class PointsStore(FeatureStore):
                    FROM daily_activity d LEFT JOIN members m
                      ON m.community_id = d.community_id AND m.member_id = d.member_id
                    WHERE d.community_id = ? AND d.day >= ?
-                   GROUP BY d.member_id HAVING p > 0
+                   GROUP BY d.member_id, m.name HAVING sum(d.points) > 0
                    ORDER BY p DESC, d.member_id LIMIT ? OFFSET ?""",
                 (community, since_day, limit, offset),
             )

@@ -27,7 +27,8 @@ FORGET = [_sql.add(f"forget_{i}", sql) for i, sql in enumerate([
     """INSERT INTO point_totals (community_id, season, member_id, points)
        SELECT community_id, season, ?3, points FROM point_totals
        WHERE community_id = ?1 AND member_id = ?2
-       ON CONFLICT DO UPDATE SET points = points + excluded.points""",
+       ON CONFLICT (community_id, season, member_id) DO UPDATE SET
+           points = point_totals.points + excluded.points""",
     "DELETE FROM point_totals WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM messages WHERE community_id = ?1 AND author_id = ?2",
     "UPDATE messages SET reply_to_author_id = ?3 WHERE community_id = ?1 "
@@ -48,9 +49,10 @@ FORGET = [_sql.add(f"forget_{i}", sql) for i, sql in enumerate([
     "DELETE FROM content_subscriptions WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM content_dm_preferences WHERE community_id = ?1 AND member_id = ?2",
     "DELETE FROM welcome_pending WHERE community_id = ?1 AND member_id = ?2",
-    # handled-event keys name members too ("MemberJoined:<community>:<member>:<time>")
-    """DELETE FROM seen_events WHERE instr(key, ':' || ?2 || ':') > 0
-       OR key LIKE '%:' || ?2""",
+    # handled-event keys name members too ("MemberJoined:<community>:<member>:<time>");
+    # the keys are not per community, but ?1 is named so that PostgreSQL knows its type
+    """DELETE FROM seen_events WHERE CAST(?1 AS TEXT) IS NOT NULL
+       AND (instr(key, ':' || ?2 || ':') > 0 OR key LIKE '%:' || ?2)""",
     "DELETE FROM level_announcements WHERE community_id = ?1 AND member_id = ?2",
     """UPDATE welcome_posts SET newcomers = replace(newcomers, '"' || ?2 || '"', '"' || ?3 || '"')
        WHERE community_id = ?1 AND instr(newcomers, '"' || ?2 || '"') > 0""",

@@ -18,9 +18,12 @@ PRUNE_SEEN = _sql.add("prune_seen", """
 INSERT_SEEN = _sql.add("insert_seen", "INSERT OR IGNORE INTO seen_events (key, at) VALUES (?, ?)")
 # What records a key now (INSERT_SEEN stays for rows an older version kept at a stop): a
 # handled key (live = 1) and the key it undoes (live = 0), in one statement so that the
-# batch keeps their order; REPLACE gives a key seen again a new rowid (the newest last).
+# batch keeps their order; REPLACE gives a key seen again a new rowid (the newest last),
+# as PostgreSQL's upsert does by drawing the next ``rowid`` (a column of its own there).
 SET_SEEN = _sql.add("set_seen", """
-    INSERT OR REPLACE INTO seen_events (key, at, live) VALUES (?, ?, ?)""")
+    INSERT OR REPLACE INTO seen_events (key, at, live) VALUES (?, ?, ?)""", postgres="""
+    INSERT INTO seen_events (key, at, live) VALUES (?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET at = excluded.at, live = excluded.live, rowid = DEFAULT""")
 
 
 class SeenStore(FeatureStore):

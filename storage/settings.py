@@ -11,7 +11,7 @@ from storage.feature import FeatureStore
 _sql = BOOK.section("settings")
 UPSERT_SETTING = _sql.add("upsert_setting", """
     INSERT INTO community_settings (community_id, key, value) VALUES (?, ?, ?)
-    ON CONFLICT DO UPDATE SET value = excluded.value""")
+    ON CONFLICT (community_id, key) DO UPDATE SET value = excluded.value""")
 DELETE_SETTING = _sql.add("delete_setting", """
     DELETE FROM community_settings WHERE community_id = ? AND key = ?""")
 

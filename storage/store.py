@@ -11,6 +11,8 @@ one is in ``storage.book.BOOK`` before a store opens (rows kept by a stop name t
 
 from __future__ import annotations
 
+import asyncio
+
 # The features with statements that the handle does not group: imported so that the book
 # is complete (see the module docstring; a test checks every section is there).
 import storage.content
@@ -18,7 +20,7 @@ import storage.privacy
 import storage.summary
 import storage.welcome  # noqa: F401
 from storage.admin import AdminStore
-from storage.database import DatabaseError
+from storage.database import SQLITE, check_database, dialect_of, sqlite_path
 from storage.facts import FactsStore
 from storage.lifecycle import Database
 from storage.points import PointsStore
@@ -39,11 +41,24 @@ class Repository(Database, FactsStore, PointsStore, SettingsStore, SeenStore, Ad
 
 async def open_repository(url: str, *, max_batch: int = 1000, max_delay_ms: float = 50,
                           writable: bool = True) -> Repository:
-    """Open the store named by a URL (only ``sqlite:///`` today)."""
-    if not url.startswith("sqlite:///"):
-        raise DatabaseError(
-            f"unsupported storage url {url!r}; only sqlite:///path/to/file.db is available now"
-        )
+    """Open the store named by a URL: ``sqlite:///file.db`` or ``postgresql://…``."""
     repo = Repository(url, max_batch=max_batch, max_delay_ms=max_delay_ms)
     await repo.open(writable=writable)
     return repo
+
+
+def check_store(url: str) -> None:
+    """Refuse, in one sentence (``DatabaseError``), a store the bot cannot use: see
+    ``storage.database.check_database`` for a SQLite file; a PostgreSQL server is asked
+    for one connection. Runs before the event loop starts."""
+    if dialect_of(url) == SQLITE:
+        check_database(sqlite_path(url))
+        return
+
+    async def probe() -> None:
+        from storage import postgres
+
+        conn = await postgres.connect(url)
+        await conn.close()
+
+    asyncio.run(probe())

@@ -31,13 +31,17 @@ ALERT_FIRST_MESSAGE = _sql.add("alert_first_message", """
 UPSERT_PENDING_WELCOME = _sql.add("upsert_pending_welcome", """
     INSERT INTO welcome_pending (community_id, member_id, name, joined_at, due)
     VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET name = excluded.name, joined_at = excluded.joined_at,
-        due = excluded.due""")
+    ON CONFLICT (community_id, member_id) DO UPDATE SET
+        name = excluded.name, joined_at = excluded.joined_at, due = excluded.due""")
 DELETE_PENDING_WELCOME = _sql.add("delete_pending_welcome", """
     DELETE FROM welcome_pending WHERE community_id = ? AND member_id = ? AND due = ?""")
 INSERT_WELCOME_DELETION = _sql.add("insert_welcome_deletion", """
     INSERT OR REPLACE INTO welcome_deletions (community_id, message_id, channel_id, due)
-    VALUES (?, ?, ?, ?)""")
+    VALUES (?, ?, ?, ?)""", postgres="""
+    INSERT INTO welcome_deletions (community_id, message_id, channel_id, due)
+    VALUES (?, ?, ?, ?)
+    ON CONFLICT (community_id, message_id) DO UPDATE SET channel_id = excluded.channel_id,
+        due = excluded.due""")
 DELETE_WELCOME_DELETION = _sql.add("delete_welcome_deletion", """
     DELETE FROM welcome_deletions WHERE community_id = ? AND message_id = ?""")
 INSERT_WELCOME_POST = _sql.add("insert_welcome_post", """

@@ -19,6 +19,10 @@ group from one JSON array (``INSERT … SELECT … FROM json_each(?)``): one cal
 per group instead of one per row. That matters beyond the saved bindings: SQLite runs in
 aiosqlite's thread, which needs the GIL back after every row, and the event loop (busy
 with the cogs) holds it; per-row statements spend most of a busy batch waiting for it.
+
+What differs per database is a small ``Backend``: ``SqliteBackend`` here, and
+``storage.postgres.PostgresBackend`` (its fast path is one ``unnest`` insert per group).
+The batching, the search for bad rows and the retries are the same for both.
 """
 
 from __future__ import annotations
@@ -32,12 +36,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 import orjson
 
 from storage.database import optimize
+from storage.dialect import Sql, Variant
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,14 @@ class Statement:
     order: int
     #: the same insert fed by one JSON array of rows (see ``bulk_form``), if it has one
     bulk_sql: str | None = None
+    #: PostgreSQL's own form, where translating ``sql`` would not say the same
+    #: (``storage.dialect``)
+    postgres: str | None = None
+
+    @property
+    def source(self) -> Sql:
+        """The statement as ``storage.dialect`` translates it."""
+        return Variant(self.sql, self.postgres) if self.postgres is not None else self.sql
 
 
 class StatementBook:
@@ -119,10 +132,68 @@ class StatementBook:
         return next((s for s in self._statements if s.name == name), None)
 
 
+Groups = list[tuple[Statement, list[Params]]]
+
+
+class Backend(Protocol):
+    """What the writer needs of a database: one transaction per batch, a way back out of
+    a failed one, and which errors blame the store rather than a row."""
+
+    async def start(self) -> None: ...
+
+    async def transaction(self, groups: Groups) -> None:
+        """Run every group (in the order given) and commit, or raise."""
+
+    async def rollback(self) -> None: ...
+
+    def unavailable(self, exc: BaseException) -> bool: ...
+
+    async def optimize(self) -> None: ...
+
+
+class SqliteBackend:
+    """The writer on one aiosqlite connection; groups of inserts go as one JSON array."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, bulk: bool = True) -> None:
+        self.conn = conn
+        self.bulk = bulk
+
+    async def start(self) -> None:
+        # SQLite's JSON functions are built in since 3.38 and in nearly every older build;
+        # without them every group simply runs row by row.
+        if self.bulk:
+            try:
+                await self.conn.execute(JSON_PROBE)
+            except aiosqlite.Error:
+                self.bulk = False
+                log.warning("this SQLite has no JSON functions; writing row by row (slower)")
+
+    async def transaction(self, groups: Groups) -> None:
+        await self.conn.execute("BEGIN")
+        for stmt, group in groups:
+            if (stmt.bulk_sql and self.bulk and len(group) > 1
+                    and (bulk := _as_json(group)) is not None):
+                await self.conn.execute(stmt.bulk_sql, (bulk,))
+            else:
+                await self.conn.executemany(stmt.sql, group)
+        await self.conn.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return store_unavailable(exc)
+
+    async def optimize(self) -> None:
+        await optimize(self.conn)
+
+
 class BatchedWriter:
     def __init__(
-        self, conn: aiosqlite.Connection, *, max_batch: int = 1000, max_delay_ms: float = 50,
-        bulk: bool = True, retry_first_s: float = 0.5, retry_max_s: float = 30.0,
+        self, conn: aiosqlite.Connection | Backend, *, max_batch: int = 1000,
+        max_delay_ms: float = 50, bulk: bool = True,
+        retry_first_s: float = 0.5, retry_max_s: float = 30.0,
         optimize_every: int | None = None,
     ) -> None:
         """``bulk=False`` runs every group row by row: the reference that the bulk forms
@@ -132,7 +203,8 @@ class BatchedWriter:
         pause doubling up to ``retry_max_s``. After every ``optimize_every`` rows the
         planner's statistics are refreshed (``PRAGMA optimize``), between two batches.
         """
-        self._conn = conn
+        self._backend: Backend = (SqliteBackend(conn, bulk=bulk)
+                                  if isinstance(conn, aiosqlite.Connection) else conn)
         self._max_batch = max_batch
         self._max_delay = max_delay_ms / 1000
         self._retry_first = retry_first_s
@@ -150,7 +222,6 @@ class BatchedWriter:
         self._urgent = False
         self._closing = False
         self._task: asyncio.Task[None] | None = None
-        self._json_ok = bulk
         self._optimize_every = optimize_every
         self._since_optimize = 0
         self.batches = 0
@@ -169,14 +240,7 @@ class BatchedWriter:
         self._in_flight: tuple[list[tuple[Statement, Params]], set[int]] | None = None
 
     async def start(self) -> None:
-        # SQLite's JSON functions are built in since 3.38 and in nearly every older build;
-        # without them every group simply runs row by row.
-        if self._json_ok:
-            try:
-                await self._conn.execute(JSON_PROBE)
-            except aiosqlite.Error:
-                self._json_ok = False
-                log.warning("this SQLite has no JSON functions; writing row by row (slower)")
+        await self._backend.start()
         self._task = asyncio.create_task(self._run(), name="storage-writer")
 
     def submit(self, statement: Statement, params: Params) -> None:
@@ -311,7 +375,7 @@ class BatchedWriter:
                 self._committed_event.set()
                 if self._optimize_every and self._since_optimize >= self._optimize_every:
                     self._since_optimize = 0
-                    await optimize(self._conn)
+                    await self._backend.optimize()
         except Exception as exc:
             # Not a bad row and not a busy store: a lost connection or a bug. Stop
             # loudly (flush raises, ``failed`` tells the runtime) instead of hanging.
@@ -332,10 +396,10 @@ class BatchedWriter:
                 # a stop gave up on this batch: end the transaction it may have left open
                 # (cancelling does not stop a statement already in aiosqlite's thread)
                 with contextlib.suppress(Exception):
-                    await self._conn.execute("ROLLBACK")
+                    await self._backend.rollback()
                 raise
             except Exception as exc:
-                if not store_unavailable(exc):
+                if not self._backend.unavailable(exc):
                     raise
                 self._last_error = exc
                 self.retries += 1
@@ -358,7 +422,7 @@ class BatchedWriter:
                 await self._transaction(batch)
             except Exception as exc:
                 await self._rollback()
-                if store_unavailable(exc):
+                if self._backend.unavailable(exc):
                     raise
                 log.warning("a batch of %d rows failed (%s); looking for the bad rows",
                             len(batch), _describe(exc))
@@ -377,14 +441,8 @@ class BatchedWriter:
         groups: dict[Statement, list[Params]] = {}
         for stmt, params in rows:
             groups.setdefault(stmt, []).append(params)
-        await self._conn.execute("BEGIN")
-        for stmt, group in sorted(groups.items(), key=lambda item: item[0].order):
-            if (stmt.bulk_sql and self._json_ok and len(group) > 1
-                    and (bulk := _as_json(group)) is not None):
-                await self._conn.execute(stmt.bulk_sql, (bulk,))
-            else:
-                await self._conn.executemany(stmt.sql, group)
-        await self._conn.execute("COMMIT")
+        await self._backend.transaction(
+            sorted(groups.items(), key=lambda item: item[0].order))
 
     async def _without_bad_rows(self, batch: list[tuple[Statement, Params]],
                                 indexes: list[int], done: set[int]) -> None:
@@ -401,7 +459,7 @@ class BatchedWriter:
             await self._transaction([batch[i] for i in indexes])
         except Exception as exc:
             await self._rollback()
-            if store_unavailable(exc):
+            if self._backend.unavailable(exc):
                 raise  # the store's fault, not a row's: ``done`` says where to resume
             if len(indexes) == 1:
                 stmt, params = batch[indexes[0]]
@@ -416,8 +474,7 @@ class BatchedWriter:
         done.update(indexes)
 
     async def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            await self._conn.execute("ROLLBACK")
+        await self._backend.rollback()
 
 
 def _describe(exc: BaseException | None) -> str:

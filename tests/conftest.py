@@ -23,6 +23,7 @@ from bot.core.events import (
 )
 from bot.runtime import Runtime, default_cogs
 from cogs.engagement.cog import EngagementCog
+from tests import pg
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 COMMUNITY = "console:tribe"
@@ -30,8 +31,20 @@ GENERAL = "console:general"
 OWNERS = "console:owners"
 
 
+#: The store the running test is on (see ``backend``): "sqlite" or "postgresql".
+BACKEND = {"name": "sqlite"}
+
+
+def store_url(tmp_path: Path) -> str:
+    """The test's store for the folder ``tmp_path``: a SQLite file in it, or (in a test
+    running on PostgreSQL) a database of its own."""
+    if BACKEND["name"] == "postgresql":
+        return pg.database_for(tmp_path)
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
 def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
-    data: dict[str, Any] = {"storage": {"url": f"sqlite:///{tmp_path / 'test.db'}",
+    data: dict[str, Any] = {"storage": {"url": store_url(tmp_path),
                                         "batch_interval_ms": 5}}
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
@@ -49,6 +62,39 @@ FIXED_POINTS = {"message_points_min": 20, "message_points_max": 20}
 
 #: The default cogs, with engagement on a fixed random seed.
 ALL_COGS = [SeededEngagement if cog is EngagementCog else cog for cog in default_cogs()]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_backends: run the test on SQLite and on "
+                            f"PostgreSQL (the latter needs {pg.ENV})")
+    config.addinivalue_line("markers", "sqlite_only: in a both_backends module, a test "
+                            "that looks at the SQLite file itself")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    definition = metafunc.definition
+    if (definition.get_closest_marker("both_backends")
+            and not definition.get_closest_marker("sqlite_only")):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pg.drop_all()
+
+
+@pytest.fixture(autouse=True)
+def backend(request: pytest.FixtureRequest) -> Any:
+    """Which store the test runs on: SQLite unless the test is parametrised (marked
+    ``both_backends``); PostgreSQL is skipped without a server."""
+    name = getattr(request, "param", "sqlite")
+    if name == "postgresql":
+        pg.require_server()
+        # a PostgreSQL store keeps its local files (attachments, rows kept at a stop) in
+        # the working folder: the test's own
+        request.getfixturevalue("monkeypatch").chdir(request.getfixturevalue("tmp_path"))
+    BACKEND["name"] = name
+    yield name
+    BACKEND["name"] = "sqlite"
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from cogs.moderation.cog import ModerationCog
 from storage.content import ContentStore
 from tests.conftest import COMMUNITY, OWNERS, START, Community, make_settings
 
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
+
 CHANNEL = f"{COMMUNITY}-general"  # where console commands are typed, so where items post
 
 
@@ -281,6 +283,7 @@ async def test_dm_stop_means_never_again(tribe: Community) -> None:
     assert sorted(dms(tribe)[2:]) == ["console:ann", "console:ben"]
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_item_aimed_at_a_stage_is_dmed_only_to_that_stage(tribe: Community,
                                                                  rt: Runtime) -> None:
     await rt.repository.flush()
@@ -454,6 +457,7 @@ def _slot_in(seconds: float) -> tuple[datetime, str]:
     return slot, slot.strftime("once %Y-%m-%d %H:%M:%S")
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_restart_while_the_slot_is_due_neither_loses_nor_duplicates(
     tmp_path: Path,
 ) -> None:
@@ -484,6 +488,7 @@ def _next_local(hour: int, zone: str) -> datetime:
     return (slot if slot > local else slot + timedelta(days=1)).astimezone(UTC)
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_a_new_time_zone_replans_the_stored_apscheduler_job(tmp_path: Path) -> None:
     db = tmp_path / "test.db"
     rt = Runtime(make_settings(tmp_path), clock=SystemClock(), cogs=[ModerationCog, QuickContent])
@@ -500,6 +505,7 @@ async def test_a_new_time_zone_replans_the_stored_apscheduler_job(tmp_path: Path
         await rt.stop()
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_a_slot_a_crash_interrupted_is_reported_as_skipped_not_resent(
     tmp_path: Path,
 ) -> None:
@@ -519,6 +525,7 @@ async def test_a_slot_a_crash_interrupted_is_reported_as_skipped_not_resent(
     assert sent == [] and skipped == ["interrupted"]
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_stop_in_the_middle_of_a_send_settles_the_slot_once(tmp_path: Path) -> None:
     db = tmp_path / "test.db"
     rt, console = await _real_runtime(tmp_path)
@@ -541,6 +548,7 @@ async def test_stop_in_the_middle_of_a_send_settles_the_slot_once(tmp_path: Path
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_attached_image_is_kept_by_the_bot_and_posted(tribe: Community,
                                                            tmp_path: Path) -> None:
     upload = tmp_path / "uploads" / "poster.png"
@@ -587,6 +595,7 @@ async def test_content_add_never_reads_a_named_file(tribe: Community, tmp_path: 
     assert "empty" in await tribe.command("mod", "/content list")
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_a_stored_host_path_is_never_posted(tmp_path: Path) -> None:
     """An item saved by an older version with a moderator's path posts its text alone."""
     async with Runtime(make_settings(tmp_path), clock=SimulatedClock(START),

@@ -16,6 +16,8 @@ from storage import open_repository
 from storage.store import Repository
 from tests.conftest import COMMUNITY, GENERAL
 
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
+
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # W45
 
 

@@ -5,6 +5,7 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,8 @@ from tests.conftest import (
     SeededEngagement,
     make_settings,
 )
+
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
 
 
 async def test_message_earns_and_cooldown_blocks(tribe: Community) -> None:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.config import Settings
 from bot.core.actions import Post
@@ -22,6 +24,8 @@ from bot.core.events import MemberJoined
 from bot.replay import replay_file
 from bot.runtime import Runtime
 from tests.conftest import ALL_COGS, COMMUNITY, FIXED_POINTS, START, Community, make_settings
+
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
 
 
 @asynccontextmanager

@@ -6,12 +6,16 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.core.clock import SimulatedClock
 from bot.runtime import Runtime
 from storage.privacy import FORGET
 from tests.conftest import ALL_COGS, COMMUNITY, FIXED_POINTS, START, Community, make_settings
 from tests.integration.test_welcome_journey import dump_every_table
+
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
 
 DONE = "Done: your data in this community is erased."
 
@@ -39,6 +43,7 @@ async def forget_ann_in_a_new_installation(folder: Path) -> str:
     return anonymous
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_the_anonymous_id_cannot_be_recomputed_from_community_and_member(
         tmp_path: Path) -> None:
     first = await forget_ann_in_a_new_installation(tmp_path / "one")
@@ -50,6 +55,7 @@ async def test_the_anonymous_id_cannot_be_recomputed_from_community_and_member(
     assert first.startswith("forgotten:") and len(first) == len("forgotten:") + 32
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_forgetting_twice_leaves_no_trace_and_keeps_totals(tribe: Community,
                                                                tmp_path: Path) -> None:
     """Forget, come back, get the same import again, forget again: the second set of rows

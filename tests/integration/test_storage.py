@@ -15,6 +15,8 @@ from storage import NewerSchemaError, open_repository
 from storage.database import latest_version, migrations
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
+
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -89,6 +91,7 @@ async def test_duplicate_after_restart_is_still_a_duplicate(tmp_path: Path) -> N
     await second.stop()
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_reaction_add_remove_add_is_not_swallowed_as_duplicate(runtime, console) -> None:
     base = dict(community=COMMUNITY, message="console:m1", reactor="console:b", emoji="👍",
                 message_author="console:a")
@@ -103,6 +106,7 @@ async def test_reaction_add_remove_add_is_not_swallowed_as_duplicate(runtime, co
                      "WHERE member_id = 'console:a'") == 1
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_stop_mid_stream_loses_nothing(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, storage={"batch_size": 10_000,
                                                 "batch_interval_ms": 60_000})
@@ -120,6 +124,7 @@ async def test_stop_mid_stream_loses_nothing(tmp_path: Path) -> None:
     assert count(tmp_path / "test.db", "SELECT sum(messages) FROM daily_activity") == 5_000
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_message_text_is_stored_only_when_enabled(tmp_path: Path) -> None:
     for enabled in (False, True):
         folder = tmp_path / str(enabled)
@@ -189,6 +194,7 @@ async def test_weekly_table_survives_reactions_before_messages(tmp_path: Path) -
     assert count(db, "SELECT count(*) FROM member_weeks WHERE member_id = 'console:a'") == 1
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_handled_event_keys_are_pruned_at_start(tmp_path: Path, monkeypatch) -> None:
     import bot.runtime
 

@@ -26,6 +26,8 @@ from cogs.summary.report import SCHEMA, parse_week
 from storage.journey import JourneyStore
 from tests.conftest import COMMUNITY, GENERAL, OWNERS, START, Community
 
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
+
 UTC = START.tzinfo
 
 
@@ -200,6 +202,7 @@ def test_report_cli_errors_are_sentences(tmp_path: Path) -> None:
         parse_week("2026-W54")
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_report_cli_writes_json_and_chart(tribe: Community, tmp_path: Path,
                                                  runtime: Runtime) -> None:
     await scripted_history(tribe)
@@ -335,6 +338,7 @@ async def test_every_move_is_in_the_text_most_meaningful_first(tribe: Community,
            "regular to drifting (stopped posting).\n" in markdown
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_farming_is_not_contribution(tribe: Community, settings) -> None:
     await tribe.open("ann", "gm", "off")
     await tribe.command("mod", "/engagement set excluded_channels #owners")
@@ -368,6 +372,7 @@ async def test_farming_is_not_contribution(tribe: Community, settings) -> None:
             [("console:ann",)]
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_a_cooldown_or_the_daily_cap_hold_back_points_not_the_contribution(
         tribe: Community, settings) -> None:
     await tribe.open("ann", "ben")

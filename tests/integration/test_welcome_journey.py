@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.core.actions import DeleteMessage, DirectMessage, Post
 from bot.core.clock import SimulatedClock
@@ -15,6 +17,8 @@ from bot.core.text import FSI, PDI, MessageLink
 from bot.runtime import Runtime
 from storage.journey import JourneyStore, StageRow
 from tests.conftest import ALL_COGS, COMMUNITY, OWNERS, START, Community, make_settings
+
+pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
 
 
 def posts(tribe: Community, kind: str, about: str | None = None) -> list[Post]:
@@ -223,6 +227,7 @@ async def test_unanswered_first_message_alerts_moderators_once(tribe: Community)
     assert links[0].message == first
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_answered_first_message_sends_no_alert_and_is_timed(tribe: Community) -> None:
     first = await _newcomer_asks(tribe)
     tribe.tick(minutes=30)
@@ -324,6 +329,7 @@ async def test_invite_command_gives_a_personal_link(tribe: Community) -> None:
 
 # -- privacy --------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_forget_me_keeps_others_totals(tribe: Community) -> None:
     await tribe.open("ann", "ben")
     await tribe.command("ann", "/subscribe meetups")
@@ -354,6 +360,7 @@ def dump_every_table(conn: sqlite3.Connection) -> str:
                      for row in conn.execute(f'SELECT * FROM "{table}"'))
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_forget_me_also_drops_a_welcome_still_waiting(tribe: Community) -> None:
     await tribe.open()
     tribe.tick(minutes=10)
@@ -385,6 +392,7 @@ async def test_my_data_arrives_as_a_json_file_by_dm(tribe: Community) -> None:
     assert data["points_ledger"][0]["reason"] == "message"
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_activity_read_at_start_matches_the_daily_rollup(tribe: Community) -> None:
     await tribe.open("ann", "ben", "cy")
     post = await tribe.say("ann", "week one")

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_LIBS = {"discord", "telegram"}
 #: Libraries that speak SQL; a module counts when any part of its dotted name is one
 #: (``apscheduler.jobstores.sqlalchemy`` is SQLAlchemy).
-SQL_LIBS = {"sqlite3", "aiosqlite", "sqlalchemy"}
+SQL_LIBS = {"sqlite3", "aiosqlite", "sqlalchemy", "asyncpg"}
 #: What an adapter may import of the bot (besides its own package and its platform).
 ADAPTERS_MAY_USE = ("bot.adapters", "bot.core", "bot.i18n", "bot.config")
 #: The one module that may import the command line: ``python -m bot``.
@@ -108,6 +108,7 @@ def test_only_the_entry_point_imports_the_command_line() -> None:
 def test_the_contract_checker_sees_imports() -> None:
     # guard against a checker that passes because it sees nothing
     assert "aiosqlite" in imported_modules(ROOT / "storage" / "database.py")
+    assert "asyncpg" in imported_modules(ROOT / "storage" / "postgres.py")
     assert "bot" in imported_modules(ROOT / "cogs" / "engagement" / "cog.py")
     assert "bot.core.port" in imported_names(ROOT / "bot" / "adapters" / "console" / "adapter.py")
     assert "bot.core.events.Event" in imported_names(ROOT / "bot" / "core" / "port.py")
