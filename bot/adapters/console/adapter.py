@@ -89,6 +89,9 @@ KEEP_SENT = 10_000
 
 class ConsoleAdapter:
     platform = "console"
+    #: A replay has the bus handle events inline (``EventBus.inline``): it waits for
+    #: every line anyway. False delivers them to the cogs' own tasks (tests compare both).
+    inline_replay = True
 
     def __init__(
         self, runtime: Runtime, *, console: Console | None = None, echo: bool = True,
@@ -338,6 +341,16 @@ class ConsoleAdapter:
         report = report or ReplayReport()
         self._folder = path.parent
         not_after = future_limit()
+        bus = self.runtime.bus
+        inline, bus.inline = bus.inline, self.inline_replay  # every line is waited for
+        try:
+            await self._replay(path, report, not_after)
+        finally:
+            await bus.drain()
+            bus.inline = inline
+        return report
+
+    async def _replay(self, path: Path, report: ReplayReport, not_after: datetime) -> None:
         with path.open("rb") as handle:
             lines = read_lines(handle, path.name, not_after=not_after)
             while not report.stopped_early:
@@ -355,7 +368,6 @@ class ConsoleAdapter:
                         continue
                     self._learn_moderators(line.raw)
                     await self.feed(line.item, report)
-        return report
 
     def pop_sent(self) -> list[Sent]:
         sent, self.sent = self.sent, []
