@@ -270,7 +270,7 @@ class EventBus:
             if routes:
                 if unit is not _NO_UNIT:
                     unit.pending += len(routes)
-                (self._ready if root or unit is _NO_UNIT and _HANDLING.get() is None
+                (self._ready if root or (unit is _NO_UNIT and _HANDLING.get() is None)
                  else self._derived).append((event, unit, routes))
         else:
             for sub in routes:
