@@ -104,22 +104,41 @@ def visible_length(text: str) -> int:
 
     A Hebrew letter with niqqud or a family emoji built from joiners counts once.
     """
+    if text.isascii():  # most messages: every character but whitespace is seen
+        return len("".join(text.split()))
     count = 0
     joined = False
+    kinds = _KINDS
     for ch in text:
-        cat = unicodedata.category(ch)
-        if ch == "\u200d":
+        kind = kinds.get(ch)
+        if kind is None:
+            kind = _kind(ch)
+            if len(kinds) < _KINDS_KEPT:
+                kinds[ch] = kind
+        if kind == _JOINER:
             joined = True
-            continue
-        if cat in ("Mn", "Me", "Cf") or ch.isspace() or 0xFE00 <= ord(ch) <= 0xFE0F:
-            continue
-        if 0x1F3FB <= ord(ch) <= 0x1F3FF:  # skin-tone modifiers attach to the emoji before
-            continue
-        if joined:
-            joined = False
-            continue
-        count += 1
+        elif kind == _SEEN:
+            if joined:
+                joined = False
+            else:
+                count += 1
     return count
+
+
+_SEEN, _UNSEEN, _JOINER = 0, 1, 2
+#: what ``_kind`` said of characters met so far (it runs for every message replayed)
+_KINDS: dict[str, int] = {}
+_KINDS_KEPT = 20_000
+
+
+def _kind(ch: str) -> int:
+    if ch == "\u200d":
+        return _JOINER
+    if (unicodedata.category(ch) in ("Mn", "Me", "Cf") or ch.isspace()
+            or 0xFE00 <= ord(ch) <= 0xFE0F
+            or 0x1F3FB <= ord(ch) <= 0x1F3FF):  # skin tones attach to the emoji before
+        return _UNSEEN
+    return _SEEN
 
 
 def template_fields(template: str) -> list[str]:

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,6 +104,9 @@ def loads(line: str) -> Any:
     return json.loads(line, parse_constant=_reject_constant)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 class _Fields:
     def __init__(self, raw: Mapping[str, Any], where: str) -> None:
         self.raw = raw
@@ -138,7 +142,7 @@ class _Fields:
     def _checked_id(self, name: str, value: str) -> str:
         if not value.strip():
             raise self.fail(f"\"{name}\" is empty; give an id such as \"dana\"")
-        if any(ch < " " or ch == "\x7f" for ch in value):
+        if _CONTROL.search(value):
             raise self.fail(f"\"{name}\" contains a control character; ids are plain text")
         if "|" in value:
             raise self.fail(f"\"{name}\" contains \"|\", which ids cannot contain")
