@@ -108,8 +108,16 @@ WORDS = ("the", "workshop", "meetup", "code", "bug", "idea", "docs", "release", 
          "answer", "שאלה", "פגישה", "רעיון", "tomorrow", "today", "slides", "demo", "help")
 
 
+def write_payloads(path: Path, n: int, members: int, seed: int = 1) -> None:
+    """One JSON array a line: [platform, kind, payload] as the gateway / the Bot API send
+    them, half each (the child reads them as it goes, as a bot reads its connection)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for item in platform_payloads(n, members, seed):
+            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
 def platform_payloads(n: int, members: int, seed: int = 1) -> list[tuple[str, str, Any]]:
-    """(platform, kind, payload) as the gateway / the Bot API send them, half each."""
+    """(platform, kind, payload), in the order they arrive."""
     import discord
 
     rng = random.Random(seed)
@@ -207,7 +215,7 @@ def platform_payloads(n: int, members: int, seed: int = 1) -> list[tuple[str, st
     return out
 
 
-async def run_platforms(n: int, members: int, db: Path, batch: int, rows: Rows | None
+async def run_platforms(stream: Path, members: int, db: Path, batch: int, rows: Rows | None
                         ) -> int:
     """Build, translate and publish the payloads live (each cog in its own task), then
     wait until every row is committed; returns the events published."""
@@ -221,7 +229,6 @@ async def run_platforms(n: int, members: int, db: Path, batch: int, rows: Rows |
     from bot.core.events import CommunityJoined, Event
     from bot.runtime import Runtime
 
-    payloads = platform_payloads(n, members)
     runtime = Runtime(settings_for(db, batch))
     await runtime.start()
     for platform in ("discord", "telegram"):
@@ -251,7 +258,9 @@ async def run_platforms(n: int, members: int, db: Path, batch: int, rows: Rows |
 
     publish(dt.community_joined(guild, started))
     publish(CommunityJoined(community=tg_community(CHAT), at=started, name="Tribe"))
-    for index, (platform, kind, data) in enumerate(payloads):
+    handle = stream.open("rb")
+    for index, line in enumerate(handle):
+        platform, kind, data = json.loads(line)
         if platform == "discord":
             if kind == "message":
                 channel = guild.get_channel_or_thread(int(data["channel_id"]))
@@ -283,6 +292,7 @@ async def run_platforms(n: int, members: int, db: Path, batch: int, rows: Rows |
                 publish(event)
         if index % 100 == 99:
             await asyncio.sleep(0)  # updates arrive in reads of a socket, not all at once
+    handle.close()
     await runtime.bus.drain()
     await runtime.stop()
     return published
@@ -295,13 +305,22 @@ def child(args: argparse.Namespace) -> None:
     from bot.runtime import default_cogs
 
     default_cogs()  # imported before the clock starts: a bot has them loaded already
+    if args.child == "replay":
+        import bot.replay
+    else:
+        import discord  # noqa: F401
+        import telegram  # noqa: F401
+
+        import bot.adapters.discord.translate
+        import bot.adapters.telegram.translate  # noqa: F401
     rows: Rows | None = [] if args.capture else None
     db = Path(args.db)
     wall, cpu = time.perf_counter(), time.process_time()
     if args.pipeline == "replay":
         events = asyncio.run(run_replay(Path(args.stream), db, args.batch, rows))
     else:
-        events = asyncio.run(run_platforms(args.events, args.members, db, args.batch, rows))
+        events = asyncio.run(run_platforms(Path(args.stream), args.members, db, args.batch,
+                                           rows))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     if rows is not None:
@@ -381,6 +400,9 @@ def spread(values: Sequence[float], unit: str = "", fmt: str = ",.0f") -> str:
 
 
 def measure(pipeline: str, args: argparse.Namespace, folder: Path, stream: Path) -> None:
+    if pipeline == "platforms":
+        stream = folder / "payloads.jsonl"
+        write_payloads(stream, args.events, args.members)
     capture = folder / f"{pipeline}.rows"
     spawn(pipeline, args, folder / f"{pipeline}-capture.db", stream, capture)
     with capture.open("rb") as handle:
