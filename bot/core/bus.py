@@ -385,6 +385,9 @@ class EventBus:
         waking up to seven tasks per event (and waiting for each) buys it nothing; a handler
         that does not suspend then costs a call, not a turn of the event loop.
         """
+        if not (self._ready or self._derived or self._held or self._dispatching
+                or any(s.pending for s in self._subscribers)):
+            return  # nothing to wait for (twice per line of a replay)
         if self._dispatching and _HANDLING.get() is not None:
             return  # called from a handler: the drain that runs it goes on with the rest
         while True:

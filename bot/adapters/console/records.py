@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+import orjson
+
 from bot.core.events import (
     Channel,
     CommunityJoined,
@@ -100,8 +102,16 @@ def _reject_constant(name: str) -> float:
 
 
 def loads(line: str) -> Any:
-    """``json.loads`` without the NaN and Infinity that Python's json accepts."""
-    return json.loads(line, parse_constant=_reject_constant)
+    """``json.loads`` without the NaN and Infinity that Python's json accepts.
+
+    orjson first (several times faster; it refuses those constants too); whatever it
+    refuses (also huge integers, lone surrogates) goes to ``json`` for the same result,
+    or the same error, as before.
+    """
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line, parse_constant=_reject_constant)
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
