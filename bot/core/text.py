@@ -7,6 +7,9 @@ values in Unicode isolates so Hebrew around English names and numbers stays read
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 import string
 import unicodedata
 from collections.abc import Mapping
@@ -106,6 +109,8 @@ def visible_length(text: str) -> int:
     """
     if text.isascii():  # most messages: every character but whitespace is seen
         return len("".join(text.split()))
+    if "\u200d" not in text:  # without joiners, the unseen characters simply drop out
+        return len(_unseen().sub("", text))
     count = 0
     joined = False
     kinds = _KINDS
@@ -129,6 +134,29 @@ _SEEN, _UNSEEN, _JOINER = 0, 1, 2
 #: what ``_kind`` said of characters met so far (it runs for every message replayed)
 _KINDS: dict[str, int] = {}
 _KINDS_KEPT = 20_000
+
+
+@functools.cache
+def _unseen() -> re.Pattern[str]:
+    """Every character ``_kind`` calls unseen, as one character class (built once, on the
+    first text that is not ASCII: combining marks, format characters and spaces exist only
+    in planes 0, 1 and 14)."""
+    ranges: list[str] = []
+    start = last = -2
+    for code in itertools.chain(range(0x20000), range(0xE0000, 0xE1000)):
+        if _kind(chr(code)) != _UNSEEN:
+            continue
+        if code != last + 1:
+            if start >= 0:
+                ranges.append(_span(start, last))
+            start = code
+        last = code
+    ranges.append(_span(start, last))
+    return re.compile("[" + "".join(ranges) + "]")
+
+
+def _span(first: int, last: int) -> str:
+    return re.escape(chr(first)) + ("-" + re.escape(chr(last)) if last > first else "")
 
 
 def _kind(ch: str) -> int:
