@@ -18,6 +18,11 @@ Two guarantees make a restart exact (see the README, "Exactly once"):
   it, units in the order their events were published. A crash therefore leaves the store
   with whole events: an event is either recorded with all its consequences, or not at all
   and handled again when it is re-delivered.
+
+A replay waits for every event before the next line, so there the bus can handle events
+*inline* (``inline``): in the task that drains, one subscriber after the other, each
+event's consequences before the next event. The order every cog sees is that of per-task
+delivery; what goes is a wake-up and a wait per subscriber and event.
 """
 
 from __future__ import annotations
