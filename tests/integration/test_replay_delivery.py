@@ -99,8 +99,12 @@ class Timeline(Cog):
         return {MemberJoined: self.joined, MessagePosted: self.posted,
                 ContributionCounted: self.counted}
 
+    tasks: ClassVar[set[str]] = set()
+
     def note(self, what: str) -> None:
         Timeline.seen.append((what, self.ctx.clock.now().strftime("%H:%M:%S")))
+        task = asyncio.current_task()
+        Timeline.tasks.add(task.get_name() if task is not None else "")
 
     async def joined(self, event: MemberJoined) -> None:
         self.note(f"join {event.member}")
@@ -138,9 +142,9 @@ async def test_a_timer_due_between_two_lines_fires_before_the_later_one(tmp_path
         record("message_posted", 200, message="m3", author="ann", channel="general",
                text="see you all tomorrow then"),
     ]) + "\n", encoding="utf-8")
-    orders = []
+    orders, tasks = [], []
     for inline in (True, False):
-        Timeline.seen = []
+        Timeline.seen, Timeline.tasks = [], set()
         folder = tmp_path / f"inline-{inline}"
         folder.mkdir()
         runtime = Runtime(make_settings(folder), clock=SimulatedClock(START),
@@ -148,11 +152,15 @@ async def test_a_timer_due_between_two_lines_fires_before_the_later_one(tmp_path
         await runtime.start()
         adapter = ConsoleAdapter(runtime, echo=False)
         adapter.inline_replay = inline
+        replaying = asyncio.current_task()
+        assert replaying is not None
         try:
             await adapter.replay(stream)
         finally:
             await runtime.stop()
         orders.append(list(Timeline.seen))
+        tasks.append(Timeline.tasks - {replaying.get_name()})
+    assert tasks == [set(), {"bus:timeline"}], "inline: handled in the replay's own task"
     assert orders[0] == orders[1]
     assert orders[0] == [
         ("join console:ann", "09:00:00"),
