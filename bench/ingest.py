@@ -322,11 +322,22 @@ def child(args: argparse.Namespace) -> None:
         events = asyncio.run(run_platforms(Path(args.stream), args.members, db, args.batch,
                                            rows))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"events": events, "wall": wall, "cpu": cpu, "peak_mb": peak_mb()}))
     if rows is not None:
         with open(args.capture, "wb") as handle:
             pickle.dump(rows, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    print(json.dumps({"events": events, "wall": wall, "cpu": cpu, "peak_mb": peak}))
+
+
+def peak_mb() -> float:
+    """This process's own peak resident memory: VmHWM (``ru_maxrss`` would count the
+    parent's memory at the fork, which Linux keeps across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def spawn(pipeline: str, args: argparse.Namespace, db: Path, stream: Path,
