@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import JourneySection  # noqa: E402
+from cogs.journey.settings import JourneyPolicy as JourneySection  # noqa: E402
 from cogs.journey.stages import RANK, Standing, stage_of, week_number  # noqa: E402
 from storage.database import migrations  # noqa: E402
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -17,6 +16,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.ownership import Ownership
 from storage import DatabaseError, WriterStopped
 
 T = TypeVar("T")
@@ -129,8 +129,11 @@ def check_config(path: Path) -> None:
     """Validate a config file and report every problem at once."""
     settings = _settings(path)
     enabled = [p for p in ("discord", "telegram") if getattr(settings, p).enabled]
+    serves = ""
+    if settings.discord.sharded:  # one of several processes: say which part is this one's
+        serves = f"; this process serves {Ownership.of(settings).describe()}"
     out.print(f"{path.name}: OK — platforms enabled: {', '.join(enabled) or 'none'}; "
-              f"store: {settings.storage.url}", markup=False)
+              f"store: {settings.storage.url}{serves}", markup=False)
 
 
 @main.command()
@@ -341,13 +344,3 @@ def import_discord(paths: tuple[Path, ...], timezone: str | None, config: Path |
     zone = _import_timezone(timezone)
     sys.exit(run_import(settings, lambda: discord_source(paths), out=out, err=err,
                         timezone=zone, run=_run))
-
-
-def install_stop_signals(stop: Callable[[], Any]) -> None:
-    """SIGINT/SIGTERM request a clean stop (queued writes are committed first)."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Windows
-            signal.signal(sig, lambda *_: stop())

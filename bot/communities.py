@@ -1,6 +1,9 @@
 """Per-community settings: owner defaults from the config file, overrides in the database.
 
-Kept in memory (they are read on every event) and written through to the store.
+Kept in memory (they are read on every event) and written through to the store. A cog
+reads and changes its own settings through its declaration's accessor
+(``bot.core.settings.CommunitySettings``), which stores them here as ``section.key``;
+language, time zone and the community's channels have their own methods.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, validate_language, validate_timezone
 from bot.i18n import Catalog, catalog
-from storage.repository import Repository
+from bot.ownership import Ownership
+from storage.store import Repository
 
 
 @dataclass(slots=True)
@@ -23,18 +27,27 @@ class _DayWindow:
 
 
 class Communities:
-    def __init__(self, settings: Settings, repository: Repository) -> None:
+    def __init__(self, settings: Settings, repository: Repository,
+                 ownership: Ownership | None = None) -> None:
         self._settings = settings
         self._repository = repository
+        #: which of the store's communities this process serves (see ``bot.ownership``);
+        #: all of them unless the runtime says otherwise
+        self.ownership = ownership or Ownership()
         self._overrides: dict[str, dict[str, Any]] = {}
         self._seasons: dict[str, int] = {}
         self._known: set[str] = set()
         self._names: dict[str, str] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._windows: dict[str, _DayWindow] = {}
+        #: community -> how often its settings changed (cogs keep their values until then)
+        self._revisions: dict[str, int] = {}
 
     async def load(self) -> None:
-        self._overrides = await self._repository.all_settings()
+        # another process keeps (and changes) the settings of the communities it owns
+        self._overrides = {community: values for community, values
+                           in (await self._repository.all_settings()).items()
+                           if self.ownership.owns(community)}
         for row in await self._repository.communities():
             self._known.add(row.id)
             self._seasons[row.id] = row.season
@@ -49,6 +62,14 @@ class Communities:
 
     def all(self) -> list[str]:
         return sorted(self._known)
+
+    def owns(self, community: str) -> bool:
+        return self.ownership.owns(community)
+
+    def owned(self) -> list[str]:
+        """The communities this process serves: the ones whose state it keeps and for
+        which it posts on its own (summaries, content, pending welcomes)."""
+        return [c for c in sorted(self._known) if self.ownership.owns(c)]
 
     def name(self, community: str) -> str:
         return self._names.get(community) or community.split(":", 1)[1]
@@ -66,8 +87,12 @@ class Communities:
         items = self._overrides.get(community, {}).items()
         return {k[len(prefix) + 1:]: v for k, v in items if k.startswith(prefix + ".")}
 
+    def revision(self, community: str) -> int:
+        return self._revisions.get(community, 0)
+
     def set(self, community: str, key: str, value: Any) -> None:
         self._overrides.setdefault(community, {})[key] = value
+        self._revisions[community] = self.revision(community) + 1
         self._repository.set_setting(community, key, value)
         if key == "timezone":
             self._zones.pop(community, None)
@@ -75,6 +100,7 @@ class Communities:
 
     def clear(self, community: str, key: str) -> None:
         self._overrides.get(community, {}).pop(key, None)
+        self._revisions[community] = self.revision(community) + 1
         self._repository.clear_setting(community, key)
 
     def language(self, community: str) -> str:

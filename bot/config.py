@@ -20,17 +20,17 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictInt,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from bot.core.text import TemplateError, check_template
 from bot.i18n import SUPPORTED_LANGUAGES
+from cogs.settings import declarations
 
 TOKEN_ENV = {"discord": "TRIBEBOT_DISCORD_TOKEN", "telegram": "TRIBEBOT_TELEGRAM_TOKEN"}
-#: What a level-up template may name (``{member} reached level {level}!``).
-LEVEL_UP_FIELDS = frozenset({"member", "name", "level", "reward"})
 
 
 class _Section(BaseModel):
@@ -125,7 +125,13 @@ class PrivacySection(_Section):
 class DiscordSection(_Section):
     enabled: bool = False
     token: SecretStr | None = None
+    #: All shards in this process: "auto" (Discord's recommended count) or a number; the
+    #: older spelling of ``shard_count`` without ``shard_ids``.
     shards: Literal["auto"] | int | None = None
+    #: How many shards the bot has across every process, and which of them this one takes
+    #: (all of them when ``shard_ids`` is left out).
+    shard_count: StrictInt | None = Field(None, ge=1, le=100_000)
+    shard_ids: tuple[StrictInt, ...] | None = None
     api_base_url: str = "https://discord.com/api/v10"
     moderator_role: str = ""
     prefix_commands: bool = False
@@ -134,6 +140,45 @@ class DiscordSection(_Section):
     @classmethod
     def _api_url(cls, url: str) -> str:
         return check_api_url(url, path_end="/api/v10", example="https://discord.com/api/v10")
+
+    @model_validator(mode="after")
+    def _shard_range(self) -> DiscordSection:
+        problem = shard_problem(self.shards, self.shard_count, self.shard_ids)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def sharded(self) -> bool:
+        """This process takes a part of the bot's shards (others run the rest)."""
+        return self.shard_ids is not None and self.shard_count is not None and (
+            len(self.shard_ids) < self.shard_count)
+
+
+def shard_problem(shards: str | int | None, count: int | None,
+                  ids: tuple[int, ...] | None) -> str | None:
+    """What is wrong with a shard range, as ``key: sentence``; None when it is fine."""
+    if isinstance(shards, int) and shards < 1:
+        return f'shards: expected "auto" or a number of shards from 1, got {shards!r}'
+    if shards is not None and (count is not None or ids is not None):
+        return ("shards: set either shards or shard_count (with shard_ids), not both; "
+                "shards = N is the older way to write shard_count = N")
+    if ids is None:
+        return None
+    if count is None:
+        return ("shard_ids: needs shard_count, the number of shards across every process "
+                "(like shard_count = 2 with shard_ids = [0] here and [1] in the other)")
+    if not ids:
+        return ("shard_ids: the list is empty; list the shards this process takes, like "
+                "[0, 1], or leave shard_ids out to take all of them")
+    for shard in ids:
+        if not 0 <= shard < count:
+            return (f"shard_ids: there is no shard {shard} with shard_count = {count}; "
+                    f"shards are numbered 0 to {count - 1}")
+    repeated = sorted({shard for shard in ids if ids.count(shard) > 1})
+    if repeated:
+        return f"shard_ids: shard {repeated[0]} is listed twice"
+    return None
 
 
 class TelegramWebhook(_Section):
@@ -199,102 +244,29 @@ class TelegramSection(_Section):
         return check_api_url(url, path_end="/bot", example="https://api.telegram.org/bot")
 
 
-#: Levels a member can reach (the same as ``cogs.engagement.rules.MAX_LEVEL``).
-LEVELS = 1000
+class BotSettings(_Section):
+    """The bot's own sections; each cog's section is added from its declaration."""
 
-
-class EngagementSection(_Section):
-    """Defaults for every community; moderators override them per community."""
-
-    message_points_min: int = Field(15, ge=0, le=1000)
-    message_points_max: int = Field(25, ge=0, le=1000)
-    cooldown_seconds: int = Field(60, ge=0, le=86_400)
-    min_length: int = Field(3, ge=0, le=4000)
-    reply_bonus: int = Field(5, ge=0, le=1000)
-    helpful_answer_bonus: int = Field(10, ge=0, le=1000)
-    reaction_points: int = Field(2, ge=0, le=1000)
-    reaction_cap_per_message: int = Field(20, ge=0, le=100_000)
-    reaction_cap_per_member_per_day: int = Field(10, ge=0, le=100_000)
-    duplicate_window_seconds: int = Field(600, ge=0, le=604_800)
-    daily_cap: int = Field(500, ge=0, le=1_000_000)
-    excluded_channels: tuple[str, ...] = ()
-    level_up_announcements: bool = True
-    level_up_channel: str = ""
-    level_up_template: str = "🎉 {member} reached level {level}!"
-    level_curve: tuple[int, int, int] = (5, 50, 100)
-    level_rewards: dict[str, str] = {}
-    remove_lower_rewards: bool = True
-    public_leaderboard: bool = True
-    welcome_points: int = Field(10, ge=0, le=1000)
-    referral_points: int = Field(50, ge=0, le=10_000)
-
-    @model_validator(mode="after")
-    def _range_ordered(self) -> EngagementSection:
-        if self.message_points_min > self.message_points_max:
-            raise ValueError("message_points_min must not exceed message_points_max")
-        return self
-
-    @field_validator("level_rewards")
-    @classmethod
-    def _levels_are_numbers(cls, rewards: dict[str, str]) -> dict[str, str]:
-        for level in rewards:
-            if not level.isdigit() or not 1 <= int(level) <= LEVELS:
-                raise ValueError(f"level {level!r} is not a whole number from 1 to {LEVELS}")
-        return rewards
-
-    @field_validator("level_curve")
-    @classmethod
-    def _every_level_costs_points(cls, curve: tuple[int, int, int]) -> tuple[int, int, int]:
-        a, b, c = curve
-        if any(abs(k) > 1_000_000 for k in curve):
-            raise ValueError("each number of level_curve must be between -1000000 and 1000000")
-        for level in range(LEVELS):
-            cost = a * level * level + b * level + c
-            if cost < 1:
-                raise ValueError(
-                    f"with {a}, {b}, {c} level {level + 1} costs {cost} points; every level "
-                    "must cost at least 1 point (the default curve is 5, 50, 100)")
-        return curve
-
-
-class JourneySection(_Section):
-    """Thresholds of the member journey (documented in the README)."""
-
-    participant_weeks: int = Field(2, ge=2, le=52)
-    regular_weeks: int = Field(3, ge=1, le=52)
-    regular_window: int = Field(4, ge=1, le=52)
-    drift_weeks: int = Field(2, ge=1, le=52)
-
-    @model_validator(mode="after")
-    def _window_holds_weeks(self) -> JourneySection:
-        if self.regular_weeks > self.regular_window:
-            raise ValueError("regular_weeks must not exceed regular_window")
-        return self
-
-
-class WelcomeSection(_Section):
-    """Defaults of the welcome; moderators change them per community with `welcome …`."""
-
-    enabled: bool = True
-    dm: Literal["off", "also", "only"] = "off"
-    burst_seconds: int = Field(60, ge=0, le=3600)
-    burst_max_names: int = Field(10, ge=1, le=50)
-    delete_after_minutes: int = Field(0, ge=0, le=10_080)
-    intro_prompt: bool = False
-    newcomer_days: int = Field(14, ge=1, le=365)
-    first_response_hours: float = Field(4, gt=0, le=168)
-    greeting_hours: int = Field(24, ge=1, le=168)
-
-
-class Settings(_Section):
     bot: BotSection = BotSection()
     storage: StorageSection = StorageSection()
     privacy: PrivacySection = PrivacySection()
     discord: DiscordSection = DiscordSection()
     telegram: TelegramSection = TelegramSection()
-    engagement: EngagementSection = EngagementSection()
-    journey: JourneySection = JourneySection()
-    welcome: WelcomeSection = WelcomeSection()
+
+
+def _with_cog_sections() -> type[BotSettings]:
+    """The config file's model: the bot's sections, then a section per cog that declares
+    settings with file defaults (``[engagement]``, ``[journey]``, ``[welcome]``)."""
+    fields: dict[str, Any] = {}
+    for declaration in declarations():
+        model = declaration.file_model
+        if model is not None:
+            fields[declaration.section] = (model, model())
+    return create_model("Settings", __base__=BotSettings, __doc__=BotSettings.__doc__,
+                        **fields)
+
+
+Settings = _with_cog_sections()
 
 
 class ConfigError(Exception):
@@ -334,7 +306,7 @@ def load_settings(path: Path | str | None, env: dict[str, str] | None = None) ->
         if isinstance(data.get(platform), dict) and data[platform].get("enabled") is True
         and not data[platform].get("token")
     ]
-    problems += _template_problems(data) + _webhook_problems(data)
+    problems += _community_problems(data) + _webhook_problems(data)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -356,23 +328,20 @@ def _webhook_problems(data: dict[str, Any]) -> list[str]:
             "address Telegram should call, like https://bot.example.org/telegram"]
 
 
-def _template_problems(data: dict[str, Any]) -> list[str]:
-    """The file's level-up template: bare placeholders, and no longer than a post on the
-    strictest platform it may be posted on (stored per-community templates are checked
-    by ``engagement set``)."""
-    section = data.get("engagement")
-    template = section.get("level_up_template") if isinstance(section, dict) else None
-    if not isinstance(template, str):
-        return []
+def _community_problems(data: dict[str, Any]) -> list[str]:
+    """Checks of cog settings that depend on the platform: a template in the file must be
+    no longer than a post on the strictest platform it may be posted on (stored
+    per-community values are checked by the cog's ``set`` command)."""
     telegram_only = (isinstance(data.get("telegram"), dict) and data["telegram"].get("enabled")
                      and not (isinstance(data.get("discord"), dict)
                               and data["discord"].get("enabled")))
-    try:
-        check_template(template, LEVEL_UP_FIELDS,
-                       community="telegram:" if telegram_only else "discord:")
-    except TemplateError as exc:
-        return [f"[engagement] level_up_template: {exc}"]
-    return []
+    community = "telegram:" if telegram_only else "discord:"
+    problems: list[str] = []
+    for declaration in declarations():
+        section = data.get(declaration.section)
+        if isinstance(section, dict):
+            problems += declaration.community_problems(section, community)
+    return problems
 
 
 _FRIENDLY = {
@@ -406,6 +375,9 @@ def describe_errors(exc: ValidationError) -> list[str]:
             what = f"{_FRIENDLY[kind]}, got {err.get('input')!r}"
         else:
             what = str(err["msg"]).removeprefix("Value error, ")
+            named, sep, rest = what.partition(": ")
+            if sep and not key and section and named in _allowed_keys(loc):
+                where, what = f"[{section}] {named}", rest  # a check across keys
         lines.append(f"{where}: {what}")
     return lines
 

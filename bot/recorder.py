@@ -2,11 +2,14 @@
 
 It taps the bus: it runs inside ``publish`` for every new event, before any cog. It
 keeps which communities and members the store already knows in memory, so a message
-costs one queued row, not a lookup.
+costs one queued row, not a lookup; and who wrote the recent messages, so a reaction on
+a platform that does not say (Telegram, a Discord reaction removed, the console) finds
+its author without asking the store, let alone committing what is queued first.
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 from bot.communities import Communities
@@ -27,10 +30,14 @@ from bot.core.events import (
     ReactionsCounted,
 )
 from bot.core.ids import platform_of
-from storage.repository import Repository
+from storage.store import Repository
 
 #: Members remembered as written (a member not remembered is upserted again: harmless).
 KNOWN_MEMBERS = 100_000
+#: Authors of the latest messages remembered (reactions come mostly to recent messages;
+#: an older one is asked of the store, without committing what is queued). About 300
+#: bytes each.
+KNOWN_AUTHORS = 50_000
 
 
 class Recorder:
@@ -42,6 +49,20 @@ class Recorder:
         self._store_text = store_text
         #: members whose row was written while running (forgetting one costs a row again)
         self._members: BoundedDict[tuple[str, str], None] = BoundedDict(KNOWN_MEMBERS)
+        #: (community, message) -> author, of the messages recorded (or asked) lately
+        self._authors: BoundedDict[tuple[str, str], str] = BoundedDict(KNOWN_AUTHORS)
+
+    def author_of(self, community: str, message: str) -> str | None:
+        """Who wrote ``message``, if it is among the messages remembered."""
+        return self._authors.get((community, message))
+
+    def remember_author(self, community: str, message: str, author: str) -> None:
+        """An author the store told (a message from before the start, or forgotten)."""
+        self._put_author(community, message, author)
+
+    def _put_author(self, community: str, message: str, author: str) -> None:
+        # a community's and a member's id repeat across messages: kept once (a third less)
+        self._authors.put((sys.intern(community), message), sys.intern(author))
 
     def ensure_community(self, community: str, at: datetime) -> None:
         """Give a community its row before anything that refers to it (the store's foreign
@@ -66,6 +87,7 @@ class Recorder:
         match event:
             case MessagePosted():
                 self._ensure_member(event, event.author, event.author_name, event.author_is_bot)
+                self._put_author(community, event.message, event.author)
                 repo.record_message(
                     community, event.message, channel=event.channel, thread=event.thread,
                     author=event.author, author_is_bot=event.author_is_bot,

@@ -34,8 +34,8 @@ async def replay_file(
     ``window``: handled-event keys kept in memory (see ``Runtime``); ``adapter_type``: the
     console adapter to use (``bench/drill.py`` records what is sent with its own).
     """
-    from bot.cli import install_stop_signals
     from bot.service import unless_stopped
+    from bot.signals import install_stop_signals
 
     start = first_moment(path) or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
     runtime = Runtime(settings, clock=SimulatedClock(start), window=window)

@@ -17,17 +17,21 @@ from typing import Any, overload
 
 from bot.communities import Communities
 from bot.config import Settings
+from bot.context import CogContext
 from bot.core.bus import EventBus
 from bot.core.clock import Clock, SimulatedClock, SystemClock
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler
 from bot.core.commands import Command, CommandRegistry, Invocation, Reply
-from bot.core.events import Event
+from bot.core.events import Event, MessagePosted, ReactionAdded, ReactionRemoved
+from bot.core.ids import platform_of
 from bot.core.interpreter import InterpreterTuning
 from bot.core.outbox import Outbox, Sender
 from bot.core.text import RichText
 from bot.core.timers import Timers
+from bot.i18n import Catalog
+from bot.ownership import Ownership
 from bot.recorder import Recorder
-from storage.repository import Repository, open_repository
+from storage.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,10 @@ WINDOW_KEYS = 100_000
 KEPT_KEYS = 200_000
 #: A simulated clock jumping further than this fires the timers due in the gap only once.
 MAX_CATCH_UP = timedelta(days=400)
+#: Community settings the adapters need (they belong to the cogs that set them).
+WELCOME_CHANNEL = "welcome.channel"
+DEFAULT_CHANNEL = "default_channel"
+OWNERS_CHANNEL = "owners_channel"
 #: Live events dated further ahead of the system clock are refused.
 MAX_AHEAD = timedelta(days=1)
 
@@ -59,13 +67,19 @@ def default_cogs() -> list[type[Cog]]:
 
 
 class Runtime:
+    """The bot in one process; adapters see it only as a ``bot.core.port.BotPort``."""
+
     def __init__(
         self, settings: Settings, *, clock: Clock | None = None,
         cogs: Sequence[type[Cog]] | None = None, window: int = WINDOW_KEYS,
+        ownership: Ownership | None = None,
     ) -> None:
         """``window``: how many handled-event keys the bus keeps in memory (half of them
-        reloaded at start); duplicates beyond it are recognised by asking the store."""
+        reloaded at start); duplicates beyond it are recognised by asking the store.
+        ``ownership``: the communities this process serves (``tribebot run`` passes its
+        shards and platforms); every community when left out (replay, import, tests)."""
         self.settings = settings
+        self.ownership = ownership or Ownership()
         self.clock: Clock = clock or SystemClock()
         self._cog_types = list(default_cogs() if cogs is None else cogs)
         self.cogs: list[Cog] = []
@@ -113,8 +127,12 @@ class Runtime:
             self.request_stop()
         self._interpreter.apply()  # after the one step that fails on a bad store
         self.migrations_applied = self._repository.migrations_applied
-        self._communities = Communities(self.settings, self._repository)
+        self._communities = Communities(self.settings, self._repository, self.ownership)
         await self._communities.load()
+        if self._communities.ownership.shards is not None:
+            log.info("this process serves %s: %d of the store's %d communities",
+                     self._communities.ownership.describe(),
+                     len(self._communities.owned()), len(self._communities.all()))
         if isinstance(self.clock, SimulatedClock):
             # a replay resumes where the store left off: re-delivered events lie behind
             # it, and timers must not fire a second time for a past already handled
@@ -178,9 +196,79 @@ class Runtime:
             return False
         return self.bus.publish(event)
 
+    # -- the port adapters use (bot.core.port.BotPort) ---------------------------------
+    def catalog(self, community: str) -> Catalog:
+        return self.communities.catalog(community)
+
+    async def handle(self, event: Event) -> bool:
+        duplicates = self.bus.duplicates
+        self.publish(event)
+        await self.bus.drain()
+        return self.bus.duplicates == duplicates
+
+    def is_duplicate(self, key: str) -> bool:
+        return self.bus.known(key)
+
+    async def look_ahead(self, events: Sequence[Event]) -> None:
+        await self.bus.check_ahead(events)
+        recorder = self._recorder
+        if recorder is None:
+            return
+        posted: set[str] = set()
+        wanted: dict[str, set[str]] = {}
+        for event in events:
+            if isinstance(event, MessagePosted):
+                posted.add(event.message)
+                target, known = event.reply_to, event.reply_to_author
+            elif isinstance(event, ReactionAdded | ReactionRemoved):
+                target, known = event.message, event.message_author
+            else:
+                continue
+            if (target and known is None and target not in posted
+                    and recorder.author_of(event.community, target) is None
+                    and not self.bus.known(event.key)):
+                wanted.setdefault(event.community, set()).add(target)
+        for community, messages in wanted.items():
+            found = await self.repository.message_authors(community, sorted(messages))
+            for message, author in found.items():
+                recorder.remember_author(community, message, author)
+
     async def message_author(self, community: str, message: str) -> str | None:
-        """Who wrote a stored message (for platforms whose reaction updates do not say)."""
-        return await self.repository.message_author(community, message)
+        """Who wrote a recorded message: the recorder remembers the recent ones; an older
+        one is read from what the store committed (no commit is forced for it)."""
+        recorder = self._recorder
+        if recorder is not None:
+            author = recorder.author_of(community, message)
+            if author is not None:
+                return author
+        author = await self.repository.message_author(community, message, consistent=False)
+        if author is not None and recorder is not None:
+            recorder.remember_author(community, message, author)
+        return author
+
+    async def member_names(self, community: str, members: Sequence[str]) -> dict[str, str]:
+        return await self.repository.member_names(community, members)
+
+    def command_catalog(self) -> list[Command]:
+        return self.commands.all()
+
+    def find_command(self, words: Sequence[str]) -> tuple[Command, list[str]] | None:
+        return self.commands.find(words)
+
+    def invite_channel(self, community: str) -> str | None:
+        communities = self.communities
+        return (communities.get(community, WELCOME_CHANNEL)
+                or communities.get(community, DEFAULT_CHANNEL))
+
+    def owners_channel(self, community: str) -> str | None:
+        return self.communities.get(community, OWNERS_CHANNEL)
+
+    def personal_invites(self, community: str) -> Mapping[str, str]:
+        return dict(self.communities.get(community, _personal_invites_key(community), {}))
+
+    def remember_personal_invite(self, community: str, code: str, member: str) -> None:
+        invites = {**self.personal_invites(community), code: member}
+        self.communities.set(community, _personal_invites_key(community), invites)
 
     @overload
     async def invoke(self, command: Command, invocation: Invocation,
@@ -276,6 +364,11 @@ class Runtime:
             "Something went wrong on my side; nothing was changed. "
             "The bot's log has the details for the owner."
         )
+
+
+def _personal_invites_key(community: str) -> str:
+    """Stored per platform (``discord.personal_invites``): each makes its own codes."""
+    return f"{platform_of(community)}.personal_invites"
 
 
 def _dispatcher(listeners: Mapping[type[Event], EventHandler]) -> Any:

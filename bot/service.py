@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from bot.config import Settings
+from bot.ownership import Ownership
 from bot.runtime import Runtime
 from storage import WriterStopped
 
@@ -55,11 +56,12 @@ async def serve(
     The bot also stops, with exit code 1, if the store stops taking writes for good:
     running on without recording anything would only look like it works.
     """
-    from bot.cli import install_stop_signals
+    from bot.signals import install_stop_signals
 
     stop = stop or asyncio.Event()
     install_stop_signals(stop.set)
-    runtime = runtime or Runtime(settings)
+    # live: of several processes on one store, this one serves its shards and platforms
+    runtime = runtime or Runtime(settings, ownership=Ownership.of(settings))
     try:
         if not await unless_stopped(runtime.start(), stop):
             log.info("stopped while starting")

@@ -1,7 +1,7 @@
-"""The only code that speaks SQL: schema, migrations, queries and the batched writer."""
+"""The only code that speaks SQL: schema, migrations, one module per feature, the writer."""
 
 from storage.database import DatabaseError, NewerSchemaError
-from storage.repository import Repository, open_repository
+from storage.store import Repository, open_repository
 from storage.writer import WriterStopped
 
 __all__ = ["DatabaseError", "NewerSchemaError", "Repository", "WriterStopped",

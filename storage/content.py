@@ -11,13 +11,15 @@ what the weekly summary calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.repository import BOOK, Repository, epoch, from_epoch
+from storage.book import BOOK
+from storage.feature import FeatureStore, epoch, from_epoch
 
-UPSERT_ITEM = BOOK.add("content_upsert_item", """
+_sql = BOOK.section("content")
+UPSERT_ITEM = _sql.add("content_upsert_item", """
     INSERT INTO content_items (id, community_id, topic, body, file, channel_id, direct, stage,
         schedule, since, state, note, created_by, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -26,7 +28,7 @@ UPSERT_ITEM = BOOK.add("content_upsert_item", """
         channel_id = excluded.channel_id, direct = excluded.direct, stage = excluded.stage,
         schedule = excluded.schedule, since = excluded.since, state = excluded.state,
         note = excluded.note, updated_at = excluded.updated_at""")
-UPSERT_QUEUE = BOOK.add("content_upsert_queue", """
+UPSERT_QUEUE = _sql.add("content_upsert_queue", """
     INSERT INTO content_queues (id, community_id, topic, schedule, channel_id, since, state,
         note, created_by, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -34,24 +36,24 @@ UPSERT_QUEUE = BOOK.add("content_upsert_queue", """
         schedule = excluded.schedule, channel_id = excluded.channel_id,
         since = excluded.since, state = excluded.state, note = excluded.note,
         updated_at = excluded.updated_at""")
-CLAIM_SLOT = BOOK.add("content_claim_slot", """
+CLAIM_SLOT = _sql.add("content_claim_slot", """
     INSERT OR IGNORE INTO content_slots (job, slot, community_id, item_id, topic, status,
         reason, claim, channel_id, recorded_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")
-FINISH_SLOT = BOOK.add("content_finish_slot", """
+FINISH_SLOT = _sql.add("content_finish_slot", """
     UPDATE content_slots SET status = ?, reason = ?, message_id = ?, direct_sent = ?,
         updated_at = ?
     WHERE job = ? AND slot = ? AND claim = ?""")
 #: At start, a slot still 'claimed' was being sent when the bot stopped (a crash: a clean
 #: stop settles it). Whether the platform got it is unknown; it is never sent again.
-SKIP_INTERRUPTED = BOOK.add("content_skip_interrupted", """
+SKIP_INTERRUPTED = _sql.add("content_skip_interrupted", """
     UPDATE content_slots SET status = 'skipped', reason = 'interrupted', updated_at = ?
-    WHERE status = 'claimed'""")
-UPSERT_SUBSCRIPTION = BOOK.add("content_upsert_subscription", """
+    WHERE job = ? AND slot = ? AND status = 'claimed'""")
+UPSERT_SUBSCRIPTION = _sql.add("content_upsert_subscription", """
     INSERT INTO content_subscriptions (community_id, member_id, topic, active, changed_at)
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at""")
-UPSERT_DM_PREFERENCE = BOOK.add("content_upsert_dm_preference", """
+UPSERT_DM_PREFERENCE = _sql.add("content_upsert_dm_preference", """
     INSERT INTO content_dm_preferences (community_id, member_id, stopped, changed_at)
     VALUES (?, ?, ?, ?)
     ON CONFLICT DO UPDATE SET stopped = excluded.stopped, changed_at = excluded.changed_at""")
@@ -131,182 +133,10 @@ class SkippedSlot:
     reason: str  # missed (beyond the grace time), coalesced, empty (queue had no items)
 
 
-# -- writes (queued) -------------------------------------------------------------------
-
-def save_item(repository: Repository, item: ItemRow) -> None:
-    repository.submit(UPSERT_ITEM, (
-        item.id, item.community, item.topic, item.body, item.file, item.channel,
-        int(item.direct), item.stage, item.schedule, epoch(item.since), item.state, item.note,
-        item.created_by, epoch(item.created_at), epoch(item.updated_at),
-    ))
-
-
-def save_queue(repository: Repository, queue: QueueRow) -> None:
-    repository.submit(UPSERT_QUEUE, (
-        queue.id, queue.community, queue.topic, queue.schedule, queue.channel,
-        epoch(queue.since), queue.state, queue.note, queue.created_by,
-        epoch(queue.created_at), epoch(queue.updated_at),
-    ))
-
-
-async def claim_slot(
-    repository: Repository, *, job: str, slot: datetime, community: str, item: int | None,
-    topic: str, channel: str | None, claim: str, at: datetime, status: str = "claimed",
-    reason: str = "",
-) -> bool:
-    """Record a slot and commit it; True when this claim won (nobody recorded it before)."""
-    repository.submit(CLAIM_SLOT, (
-        job, epoch(slot), community, item, topic, status, reason, claim, channel, epoch(at),
-        epoch(at),
-    ))
-    rows = await repository.rows(
-        "SELECT claim FROM content_slots WHERE job = ? AND slot = ?", (job, epoch(slot)))
-    return bool(rows) and rows[0][0] == claim
-
-
-def record_skipped(
-    repository: Repository, *, job: str, slot: datetime, community: str, item: int | None,
-    topic: str, reason: str, at: datetime,
-) -> None:
-    """Record a slot that will not be posted (unless a row for it exists already)."""
-    repository.submit(CLAIM_SLOT, (
-        job, epoch(slot), community, item, topic, "skipped", reason, "", None, epoch(at),
-        epoch(at),
-    ))
-
-
-def finish_slot(
-    repository: Repository, *, job: str, slot: datetime, claim: str, status: str,
-    at: datetime, reason: str = "", message: str | None = None, direct_sent: int = 0,
-) -> None:
-    repository.submit(FINISH_SLOT, (
-        status, reason, message, direct_sent, epoch(at), job, epoch(slot), claim,
-    ))
-
-
-async def skip_interrupted(repository: Repository, at: datetime) -> list[tuple[str, datetime]]:
-    """Record the slots a crash interrupted as skipped; returns their (job, slot)."""
-    rows = await repository.rows(
-        "SELECT job, slot FROM content_slots WHERE status = 'claimed' ORDER BY slot")
-    if rows:
-        repository.submit(SKIP_INTERRUPTED, (epoch(at),))
-        await repository.flush()  # before any new claim: a batch runs claims first
-    return [(r[0], from_epoch(r[1])) for r in rows]
-
-
-def set_subscription(
-    repository: Repository, community: str, member: str, topic: str, active: bool,
-    at: datetime,
-) -> None:
-    repository.submit(UPSERT_SUBSCRIPTION, (community, member, topic, int(active), epoch(at)))
-
-
-def set_dm_stopped(
-    repository: Repository, community: str, member: str, stopped: bool, at: datetime
-) -> None:
-    repository.submit(UPSERT_DM_PREFERENCE, (community, member, int(stopped), epoch(at)))
-
-
-# -- reads -----------------------------------------------------------------------------
-
 _ITEM_COLUMNS = """id, community_id, topic, body, file, channel_id, direct, stage, schedule,
     since, state, note, created_by, created_at, updated_at"""
 _QUEUE_COLUMNS = """id, community_id, topic, schedule, channel_id, since, state, note,
     created_by, created_at, updated_at"""
-
-
-async def load_items(repository: Repository) -> list[ItemRow]:
-    rows = await repository.rows(
-        f"SELECT {_ITEM_COLUMNS} FROM content_items WHERE state != 'removed' ORDER BY id")
-    return [ItemRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8],
-                    from_epoch(r[9]), r[10], r[11], r[12], from_epoch(r[13]), from_epoch(r[14]))
-            for r in rows]
-
-
-async def load_queues(repository: Repository) -> list[QueueRow]:
-    rows = await repository.rows(
-        f"SELECT {_QUEUE_COLUMNS} FROM content_queues ORDER BY id")
-    return [QueueRow(r[0], r[1], r[2], r[3], r[4], from_epoch(r[5]), r[6], r[7], r[8],
-                     from_epoch(r[9]), from_epoch(r[10])) for r in rows]
-
-
-async def highest_ids(repository: Repository) -> tuple[int, int]:
-    """The largest item id and queue id ever used (removed ones included)."""
-    rows = await repository.rows(
-        "SELECT (SELECT COALESCE(max(id), 0) FROM content_items),"
-        " (SELECT COALESCE(max(id), 0) FROM content_queues)")
-    return int(rows[0][0]), int(rows[0][1])
-
-
-async def last_slot(repository: Repository, job: str) -> datetime | None:
-    rows = await repository.rows("SELECT max(slot) FROM content_slots WHERE job = ?", (job,))
-    return from_epoch(rows[0][0]) if rows and rows[0][0] is not None else None
-
-
-async def slots(repository: Repository, job: str, limit: int = 20) -> list[SlotRow]:
-    rows = await repository.rows(
-        """SELECT job, slot, item_id, topic, status, reason, message_id, direct_sent
-           FROM content_slots WHERE job = ? ORDER BY slot DESC LIMIT ?""", (job, limit))
-    return [SlotRow(r[0], from_epoch(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
-
-
-async def item_slots(repository: Repository, item: int, limit: int = 20) -> list[SlotRow]:
-    rows = await repository.rows(
-        """SELECT job, slot, item_id, topic, status, reason, message_id, direct_sent
-           FROM content_slots WHERE item_id = ? ORDER BY slot DESC LIMIT ?""", (item, limit))
-    return [SlotRow(r[0], from_epoch(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
-
-
-async def rotation_counts(repository: Repository, job: str, items: Iterable[int]
-                          ) -> dict[int, int]:
-    """How many times a queue has posted (or claimed) each of ``items``."""
-    counts = {item: 0 for item in items}
-    rows = await repository.rows(
-        """SELECT item_id, count(*) FROM content_slots
-           WHERE job = ? AND status IN ('claimed', 'sent') AND item_id IS NOT NULL
-           GROUP BY item_id""", (job,))
-    for item, count in rows:
-        if item in counts:
-            counts[item] = int(count)
-    return counts
-
-
-async def subscriptions(repository: Repository, community: str, member: str) -> list[str]:
-    rows = await repository.rows(
-        """SELECT topic FROM content_subscriptions
-           WHERE community_id = ? AND member_id = ? AND active = 1 ORDER BY topic""",
-        (community, member))
-    return [r[0] for r in rows]
-
-
-async def direct_recipients(
-    repository: Repository, community: str, topic: str, stage: str | None
-) -> list[str]:
-    """Members to DM an item of ``topic``: subscribed, not stopped, and (for an item
-    aimed at a stage) currently in that journey stage (``member_stages``, schema 0002)."""
-    sql = """SELECT s.member_id FROM content_subscriptions s
-             WHERE s.community_id = ? AND s.topic = ? AND s.active = 1
-               AND NOT EXISTS (SELECT 1 FROM content_dm_preferences p
-                               WHERE p.community_id = s.community_id
-                                 AND p.member_id = s.member_id AND p.stopped = 1)"""
-    params: list[object] = [community, topic]
-    if stage is not None:
-        sql += """ AND EXISTS (SELECT 1 FROM member_stages g
-                     WHERE g.community_id = s.community_id AND g.member_id = s.member_id
-                       AND g.stage = ?)"""
-        params.append(stage)
-    rows = await repository.rows(sql + " ORDER BY s.member_id", params)
-    return [r[0] for r in rows]
-
-
-async def dm_stopped(repository: Repository, community: str, member: str) -> bool:
-    rows = await repository.rows(
-        """SELECT stopped FROM content_dm_preferences
-           WHERE community_id = ? AND member_id = ?""", (community, member))
-    return bool(rows and rows[0][0])
-
-
-# -- measuring value (weekly summary) ----------------------------------------------------
 
 # Replies are counted through their own index: without the planner's statistics (a bot's
 # database is rarely ANALYZEd) SQLite would rather scan the community's every message.
@@ -324,31 +154,181 @@ _ENGAGEMENT = """
     GROUP BY {key} ORDER BY {key}"""
 
 
-async def item_engagement(
-    repository: Repository, community: str, start: datetime, end: datetime
-) -> list[Engagement]:
-    """Per item: posts whose slot is in [start, end), and the replies (by members, not
-    deleted) and active member reactions those posts have received so far."""
-    rows = await repository.rows(_ENGAGEMENT.format(key="s.item_id"),
-                                 (community, epoch(start), epoch(end)))
-    return [Engagement(int(r[0]), r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+class ContentStore(FeatureStore):
+    """Items, queues, their slots, and members' subscriptions."""
+
+    def save_item(self, item: ItemRow) -> None:
+        self.db.submit(UPSERT_ITEM, (
+            item.id, item.community, item.topic, item.body, item.file, item.channel,
+            int(item.direct), item.stage, item.schedule, epoch(item.since), item.state, item.note,
+            item.created_by, epoch(item.created_at), epoch(item.updated_at),
+        ))
+
+    def save_queue(self, queue: QueueRow) -> None:
+        self.db.submit(UPSERT_QUEUE, (
+            queue.id, queue.community, queue.topic, queue.schedule, queue.channel,
+            epoch(queue.since), queue.state, queue.note, queue.created_by,
+            epoch(queue.created_at), epoch(queue.updated_at),
+        ))
+
+    async def claim_slot(
+        self, *, job: str, slot: datetime, community: str, item: int | None, topic: str,
+        channel: str | None, claim: str, at: datetime, status: str = "claimed",
+        reason: str = "",
+    ) -> bool:
+        """Record a slot and commit it; True when this claim won (nobody recorded it before)."""
+        self.db.submit(CLAIM_SLOT, (
+            job, epoch(slot), community, item, topic, status, reason, claim, channel, epoch(at),
+            epoch(at),
+        ))
+        rows = await self.db.rows(
+            "SELECT claim FROM content_slots WHERE job = ? AND slot = ?", (job, epoch(slot)))
+        return bool(rows) and rows[0][0] == claim
+
+    def record_skipped(
+        self, *, job: str, slot: datetime, community: str, item: int | None, topic: str,
+        reason: str, at: datetime,
+    ) -> None:
+        """Record a slot that will not be posted (unless a row for it exists already)."""
+        self.db.submit(CLAIM_SLOT, (
+            job, epoch(slot), community, item, topic, "skipped", reason, "", None, epoch(at),
+            epoch(at),
+        ))
+
+    def finish_slot(
+        self, *, job: str, slot: datetime, claim: str, status: str, at: datetime,
+        reason: str = "", message: str | None = None, direct_sent: int = 0,
+    ) -> None:
+        self.db.submit(FINISH_SLOT, (
+            status, reason, message, direct_sent, epoch(at), job, epoch(slot), claim,
+        ))
+
+    async def skip_interrupted(self, at: datetime, owns: Callable[[str], bool]
+                               ) -> list[tuple[str, datetime]]:
+        """Record the slots a crash interrupted as skipped, of the communities ``owns``
+        accepts (another process may be sending its own right now); returns their
+        (job, slot)."""
+        rows = [r for r in await self.db.rows(
+            """SELECT job, slot, community_id FROM content_slots WHERE status = 'claimed'
+               ORDER BY slot""") if owns(r[2])]
+        for job, slot, _ in rows:
+            self.db.submit(SKIP_INTERRUPTED, (epoch(at), job, slot))
+        if rows:
+            await self.db.flush()  # before any new claim: a batch runs claims first
+        return [(r[0], from_epoch(r[1])) for r in rows]
+
+    def set_subscription(
+        self, community: str, member: str, topic: str, active: bool, at: datetime
+    ) -> None:
+        self.db.submit(UPSERT_SUBSCRIPTION, (community, member, topic, int(active), epoch(at)))
+
+    def set_dm_stopped(self, community: str, member: str, stopped: bool, at: datetime
+                       ) -> None:
+        self.db.submit(UPSERT_DM_PREFERENCE, (community, member, int(stopped), epoch(at)))
+
+    # -- reads ------------------------------------------------------------------------
+    async def load_items(self) -> list[ItemRow]:
+        rows = await self.db.rows(
+            f"SELECT {_ITEM_COLUMNS} FROM content_items WHERE state != 'removed' ORDER BY id")
+        return [ItemRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8],
+                        from_epoch(r[9]), r[10], r[11], r[12], from_epoch(r[13]),
+                        from_epoch(r[14]))
+                for r in rows]
+
+    async def load_queues(self) -> list[QueueRow]:
+        rows = await self.db.rows(
+            f"SELECT {_QUEUE_COLUMNS} FROM content_queues ORDER BY id")
+        return [QueueRow(r[0], r[1], r[2], r[3], r[4], from_epoch(r[5]), r[6], r[7], r[8],
+                         from_epoch(r[9]), from_epoch(r[10])) for r in rows]
+
+    async def highest_ids(self) -> tuple[int, int]:
+        """The largest item id and queue id ever used (removed ones included)."""
+        rows = await self.db.rows(
+            "SELECT (SELECT COALESCE(max(id), 0) FROM content_items),"
+            " (SELECT COALESCE(max(id), 0) FROM content_queues)")
+        return int(rows[0][0]), int(rows[0][1])
+
+    async def last_slot(self, job: str) -> datetime | None:
+        rows = await self.db.rows("SELECT max(slot) FROM content_slots WHERE job = ?", (job,))
+        return from_epoch(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def slots(self, job: str, limit: int = 20) -> list[SlotRow]:
+        rows = await self.db.rows(
+            """SELECT job, slot, item_id, topic, status, reason, message_id, direct_sent
+               FROM content_slots WHERE job = ? ORDER BY slot DESC LIMIT ?""", (job, limit))
+        return [SlotRow(r[0], from_epoch(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    async def item_slots(self, item: int, limit: int = 20) -> list[SlotRow]:
+        rows = await self.db.rows(
+            """SELECT job, slot, item_id, topic, status, reason, message_id, direct_sent
+               FROM content_slots WHERE item_id = ? ORDER BY slot DESC LIMIT ?""", (item, limit))
+        return [SlotRow(r[0], from_epoch(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    async def rotation_counts(self, job: str, items: Iterable[int]) -> dict[int, int]:
+        """How many times a queue has posted (or claimed) each of ``items``."""
+        counts = {item: 0 for item in items}
+        rows = await self.db.rows(
+            """SELECT item_id, count(*) FROM content_slots
+               WHERE job = ? AND status IN ('claimed', 'sent') AND item_id IS NOT NULL
+               GROUP BY item_id""", (job,))
+        for item, count in rows:
+            if item in counts:
+                counts[item] = int(count)
+        return counts
+
+    async def subscriptions(self, community: str, member: str) -> list[str]:
+        rows = await self.db.rows(
+            """SELECT topic FROM content_subscriptions
+               WHERE community_id = ? AND member_id = ? AND active = 1 ORDER BY topic""",
+            (community, member))
+        return [r[0] for r in rows]
+
+    async def direct_recipients(self, community: str, topic: str, stage: str | None
+                                ) -> list[str]:
+        """Members to DM an item of ``topic``: subscribed, not stopped, and (for an item
+        aimed at a stage) currently in that journey stage (``member_stages``, schema 0002)."""
+        sql = """SELECT s.member_id FROM content_subscriptions s
+                 WHERE s.community_id = ? AND s.topic = ? AND s.active = 1
+                   AND NOT EXISTS (SELECT 1 FROM content_dm_preferences p
+                                   WHERE p.community_id = s.community_id
+                                     AND p.member_id = s.member_id AND p.stopped = 1)"""
+        params: list[object] = [community, topic]
+        if stage is not None:
+            sql += """ AND EXISTS (SELECT 1 FROM member_stages g
+                         WHERE g.community_id = s.community_id AND g.member_id = s.member_id
+                           AND g.stage = ?)"""
+            params.append(stage)
+        rows = await self.db.rows(sql + " ORDER BY s.member_id", params)
+        return [r[0] for r in rows]
+
+    async def dm_stopped(self, community: str, member: str) -> bool:
+        rows = await self.db.rows(
+            """SELECT stopped FROM content_dm_preferences
+               WHERE community_id = ? AND member_id = ?""", (community, member))
+        return bool(rows and rows[0][0])
 
 
-async def topic_engagement(
-    repository: Repository, community: str, start: datetime, end: datetime
-) -> list[Engagement]:
-    """The same as ``item_engagement``, summed per topic."""
-    rows = await repository.rows(_ENGAGEMENT.format(key="s.topic"),
-                                 (community, epoch(start), epoch(end)))
-    return [Engagement(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+    # -- measuring value (weekly summary) ------------------------------------------------
+    async def item_engagement(self, community: str, start: datetime, end: datetime
+                              ) -> list[Engagement]:
+        """Per item: posts whose slot is in [start, end), and the replies (by members, not
+        deleted) and active member reactions those posts have received so far."""
+        rows = await self.db.rows(_ENGAGEMENT.format(key="s.item_id"),
+                                  (community, epoch(start), epoch(end)))
+        return [Engagement(int(r[0]), r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
+    async def topic_engagement(self, community: str, start: datetime, end: datetime
+                               ) -> list[Engagement]:
+        """The same as ``item_engagement``, summed per topic."""
+        rows = await self.db.rows(_ENGAGEMENT.format(key="s.topic"),
+                                  (community, epoch(start), epoch(end)))
+        return [Engagement(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
-async def skipped_slots(
-    repository: Repository, community: str, start: datetime, end: datetime
-) -> list[SkippedSlot]:
-    """Slots in [start, end) that were not posted, oldest first, with why."""
-    rows = await repository.rows(
-        """SELECT job, item_id, topic, slot, reason FROM content_slots
-           WHERE community_id = ? AND status = 'skipped' AND slot >= ? AND slot < ?
-           ORDER BY slot, job""", (community, epoch(start), epoch(end)))
-    return [SkippedSlot(r[0], r[1], r[2], from_epoch(r[3]), r[4]) for r in rows]
+    async def skipped_slots(self, community: str, start: datetime, end: datetime
+                            ) -> list[SkippedSlot]:
+        """Slots in [start, end) that were not posted, oldest first, with why."""
+        rows = await self.db.rows(
+            """SELECT job, item_id, topic, slot, reason FROM content_slots
+               WHERE community_id = ? AND status = 'skipped' AND slot >= ? AND slot < ?
+               ORDER BY slot, job""", (community, epoch(start), epoch(end)))
+        return [SkippedSlot(r[0], r[1], r[2], from_epoch(r[3]), r[4]) for r in rows]

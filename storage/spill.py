@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from storage.writer import Params, Statement, StatementBook
+from storage.book import Book
+from storage.writer import Params, Statement
 
 
 def spill_path(database: str) -> Path:
@@ -37,7 +38,7 @@ def keep(path: Path, rows: Iterable[tuple[Statement, Params]]) -> int:
     return kept
 
 
-def load(path: Path, book: StatementBook) -> tuple[list[tuple[Statement, list[Any]]], int]:
+def load(path: Path, book: Book) -> tuple[list[tuple[Statement, list[Any]]], int]:
     """The kept rows whose statement this version still has, and how many it does not."""
     rows: list[tuple[Statement, list[Any]]] = []
     unknown = 0

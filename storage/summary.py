@@ -12,13 +12,24 @@ statistics (a bot's database is rarely ANALYZEd): each reads one index range.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
-from storage.repository import Repository
+from storage.book import BOOK
+from storage.feature import FeatureStore, epoch
 
-STAGE_NAMES = ("visitor", "audience", "participant", "regular", "champion")
+_sql = BOOK.section("summary")
+#: Portable (SQLite and PostgreSQL): the first process to insert the week's row posts it.
+CLAIM_WEEK = _sql.add("summary_claim_week", """
+    INSERT INTO summary_claims (community_id, week, claim, claimed_by, claimed_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING""")
+RELEASE_WEEK = _sql.add("summary_release_week", """
+    DELETE FROM summary_claims WHERE community_id = ? AND week = ? AND claim = ?""")
+MARK_POSTED = _sql.add("summary_mark_posted", """
+    UPDATE summary_claims SET posted_at = ? WHERE community_id = ? AND week = ? AND claim = ?""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +62,48 @@ class Roster:
         return kind == "left"
 
 
-class SummaryStore:
-    def __init__(self, repository: Repository) -> None:
-        self.repo = repository
+class SummaryStore(FeatureStore):
+    """The weekly summary's figures, each read from stored facts and rollups, and the
+    claims that let exactly one process post each week's summary."""
+
+    async def claim_week(self, community: str, week: str, *, claim: str, by: str,
+                         at: datetime) -> bool:
+        """Claim the summary of ``week`` and commit the claim; True when this claim won
+        (no process, this one included, claimed that week before)."""
+        self.db.submit(CLAIM_WEEK, (community, week, claim, by, epoch(at)))
+        rows = await self.db.rows(
+            "SELECT claim FROM summary_claims WHERE community_id = ? AND week = ?",
+            (community, week))
+        return bool(rows) and rows[0][0] == claim
+
+    def release_week(self, community: str, week: str, *, claim: str) -> None:
+        """Give a claim up (its send failed), so the next try may post the week."""
+        self.db.submit(RELEASE_WEEK, (community, week, claim))
+
+    def mark_posted(self, community: str, week: str, *, claim: str, at: datetime) -> None:
+        self.db.submit(MARK_POSTED, (epoch(at), community, week, claim))
+
+    async def release_interrupted(self, owns: Callable[[str], bool]
+                                  ) -> list[tuple[str, str]]:
+        """Give up the claims never marked posted of the communities ``owns`` accepts:
+        their claimant (this process's previous run: a community lives in one process)
+        stopped before or while sending, so the week may be posted again. Returns their
+        (community, week)."""
+        rows = [r for r in await self.db.rows(
+            """SELECT community_id, week, claim FROM summary_claims
+               WHERE posted_at IS NULL ORDER BY community_id, week""") if owns(r[0])]
+        for community, week, claim in rows:
+            self.db.submit(RELEASE_WEEK, (community, week, claim))
+        if rows:
+            await self.db.flush()
+        return [(r[0], r[1]) for r in rows]
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> int:
-        rows = await self.repo.rows(sql, params)
+        rows = await self.db.rows(sql, params)
         return int(rows[0][0] or 0) if rows else 0
 
     async def has_table(self, name: str) -> bool:
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
         return bool(rows)
 
@@ -69,13 +112,13 @@ class SummaryStore:
             return {}
         wanted = sorted(members)
         marks = ",".join("?" * len(wanted))
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             f"SELECT member_id, name FROM members WHERE community_id = ? "
             f"AND member_id IN ({marks})", (community, *wanted))
         return {r[0]: r[1] for r in rows}
 
     async def joins_and_leaves(self, community: str, week: Week) -> tuple[int, int]:
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT kind, count(DISTINCT member_id) FROM member_events
                WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY kind""",
             (community, week.first_day, week.last_day))
@@ -83,7 +126,7 @@ class SummaryStore:
         return int(counts.get("joined", 0)), int(counts.get("left", 0))
 
     async def joined_members(self, community: str, week: Week) -> set[str]:
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT DISTINCT member_id FROM member_events WHERE community_id = ?
                AND kind = 'joined' AND day BETWEEN ? AND ?""",
             (community, week.first_day, week.last_day))
@@ -92,7 +135,7 @@ class SummaryStore:
     async def weekly_active(self, community: str, week: Week) -> tuple[int, int]:
         """(members who posted in the week, of whom also the week before): two index counts
         on the weekly table the triggers keep, whatever the community's size."""
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT count(*), COALESCE(sum(also_last_week), 0) FROM member_weeks
                WHERE community_id = ? AND week = ?""", (community, week.first_day))
         return int(rows[0][0]), int(rows[0][1])
@@ -120,7 +163,7 @@ class SummaryStore:
     async def top_contributors(self, community: str, week: Week, limit: int
                                ) -> list[tuple[str, int, int]]:
         """(member, points, messages counted as contribution) with the most points."""
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT member_id, sum(points) AS p, sum(messages - farmed) AS m
                FROM daily_activity
                WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
@@ -132,7 +175,7 @@ class SummaryStore:
                      ) -> list[tuple[str, int, float]]:
         """(member, points this week, weekly average of the 4 weeks before), largest rise
         first; computed in one scan so a large community does not ship every member."""
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT member_id,
                       sum(CASE WHEN day >= ?2 THEN points ELSE 0 END) AS now,
                       sum(CASE WHEN day < ?2 THEN points ELSE 0 END) / 4.0 AS average
@@ -145,13 +188,13 @@ class SummaryStore:
     async def roster(self, community: str, week: Week) -> Roster:
         """Members (not bots) seen by the end of ``week``: how many, who first in it, and
         the joins and leaves of those who ever left — who was present at each week's end."""
-        [(seen, new)] = await self.repo.rows(
+        [(seen, new)] = await self.db.rows(
             """SELECT count(*), group_concat(CASE WHEN first_seen_at >= ?3 THEN member_id END,
                                              char(10))
                FROM members WHERE community_id = ?1 AND is_bot = 0 AND first_seen_at < ?2""",
             (community, week.end, week.start))
         leavers: dict[str, list[tuple[int, str]]] = {}
-        for member, at, kind in await self.repo.rows(
+        for member, at, kind in await self.db.rows(
             """SELECT member_id, at, kind FROM member_events
                WHERE community_id = ?1 AND at < ?2 AND member_id IN (
                    SELECT member_id FROM member_events
@@ -166,7 +209,7 @@ class SummaryStore:
         over ``member_weeks`` in member order (its index): (member, how many weeks before
         ``recent``, the Mondays from ``recent`` on joined by commas, the last Monday, when
         first seen — None for a bot)."""
-        return await self.repo.rows(
+        return await self.db.rows(
             """SELECT w.member_id, sum(w.week < :recent),
                       group_concat(w.week) FILTER (WHERE w.week >= :recent), max(w.week),
                       (SELECT m.first_seen_at FROM members m
@@ -180,7 +223,7 @@ class SummaryStore:
     async def fans_before(self, community: str, moment: int) -> set[str]:
         """Members the journey had made a regular or champion before ``moment`` (its
         stored moves): how "drifting" knows a regular of long ago."""
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT DISTINCT member_id FROM stage_history INDEXED BY stage_history_fans
                WHERE community_id = ? AND new_stage IN ('regular', 'champion') AND at < ?""",
             (community, moment))
@@ -190,7 +233,7 @@ class SummaryStore:
                               ) -> list[tuple[str, str, str]]:
         """(member, reason, day) of the ledger rows that make a champion: helpful answers
         and greetings from ``first_day``, referrals ever, all up to ``last_day``."""
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT DISTINCT member_id, reason, day FROM ledger
                WHERE community_id = ?1
                  AND reason IN ('helpful_answer', 'welcomed_newcomer', 'referral')
@@ -214,7 +257,7 @@ class SummaryStore:
             days = [(monday + timedelta(days=n)).isoformat() for n in range(7)]
             for start in range(0, len(members), 900):  # SQLite's variable limit
                 chunk = members[start:start + 900]
-                rows = await self.repo.rows(
+                rows = await self.db.rows(
                     f"""SELECT member_id, max(day) FROM daily_activity
                         WHERE community_id = ? AND day IN ({",".join("?" * 7)})
                           AND member_id IN ({",".join("?" * len(chunk))})
@@ -226,7 +269,7 @@ class SummaryStore:
     async def first_responses(self, community: str, week: Week
                               ) -> tuple[int, int, float | None]:
         """Newcomers' first messages of the week: (count, never answered, median minutes)."""
-        rows = await self.repo.rows(
+        rows = await self.db.rows(
             """SELECT answered_at - at FROM first_messages
                WHERE community_id = ? AND day BETWEEN ? AND ?""",
             (community, week.first_day, week.last_day))

@@ -79,6 +79,9 @@ class Community:
 
     def __init__(self, adapter: ConsoleAdapter, community: str = COMMUNITY) -> None:
         self.adapter = adapter
+        # the runtime behind the adapter's port: what the tests look at in the store
+        assert isinstance(adapter.port, Runtime)
+        self.runtime: Runtime = adapter.port
         self.community = community
         self.now = START
         self._n = 0
@@ -120,12 +123,12 @@ class Community:
             reactor=f"console:{member}", emoji=emoji))
 
     async def points(self, member: str) -> int:
-        repo = self.adapter.runtime.repository
-        season = self.adapter.runtime.communities.season(self.community)
+        repo = self.runtime.repository
+        season = self.runtime.communities.season(self.community)
         return (await repo.point_totals(self.community, season)).get(f"console:{member}", 0)
 
     async def reasons(self, member: str) -> list[tuple[str, int]]:
-        rows = await self.adapter.runtime.repository.ledger_history(
+        rows = await self.runtime.repository.ledger_history(
             self.community, f"console:{member}", limit=1000)
         return [(row.reason, row.delta) for row in reversed(rows)]
 

@@ -166,7 +166,9 @@ class ReactionsCounted(Event):
 
 # -- derived events: published by cogs for other cogs, never by adapters ----------------
 
-STAGES = ("visitor", "audience", "participant", "regular", "champion")
+#: The member journey's stages, in order: the one place their names are written.
+VISITOR, AUDIENCE, PARTICIPANT, REGULAR, CHAMPION = STAGES = (
+    "visitor", "audience", "participant", "regular", "champion")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -73,7 +73,7 @@ def run_import(settings: Settings, make_source: Callable[[], Source], *, out: Co
 
 async def _import(settings: Settings, source: Source, err: Console, timezone: str | None,
                   batch: int | None) -> ImportReport:
-    from bot.cli import install_stop_signals
+    from bot.signals import install_stop_signals
 
     stop = asyncio.Event()
     install_stop_signals(stop.set)

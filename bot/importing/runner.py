@@ -53,9 +53,9 @@ from bot.core.ids import PLATFORMS
 from bot.importing.sources import Source
 from bot.runtime import Runtime
 from storage import open_repository
+from storage.feature import epoch, from_epoch
 from storage.importing import ImportStore
-from storage.journey import JourneyStore
-from storage.repository import epoch, from_epoch
+from storage.welcome import WelcomeStore
 
 #: Events per batch: one store query per kind and one transaction each.
 BATCH = 5_000
@@ -384,7 +384,7 @@ class Importer:
         not welcome, delete or alert about the past."""
         runtime, community, settled = self.runtime, self.source.community, self.report.settled
         end = runtime.clock.now()
-        journey = JourneyStore(runtime.repository)
+        journey = WelcomeStore(runtime.repository)
         for waiting in await journey.pending_welcomes(community):
             if waiting.due <= end + BURST_LIMIT:
                 journey.done_pending_welcome(community, waiting.member, waiting.due)

@@ -20,10 +20,9 @@ from apscheduler.triggers.calendarinterval import CalendarIntervalTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
+from bot.core.events import STAGES
 from bot.core.text import TEXT_LIMITS, text_limit  # noqa: F401 - also this module's API
 
-#: Journey stages an item can be aimed at (kept in step with the journey cog).
-STAGES = ("visitor", "audience", "participant", "regular", "champion")
 DEFAULT_GRACE = timedelta(hours=1)
 MAX_EVERY = 366
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

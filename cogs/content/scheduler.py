@@ -21,17 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.clock import Clock
 from bot.core.timers import Timers
+from bot.ownership import Ownership
 from cogs.content.rules import next_fire_after
+from storage.jobs import JOB_TABLE, close_job_store, open_job_store
 
 log = logging.getLogger(__name__)
 
-JOB_TABLE = "apscheduler_jobs"
 JOB_PREFIX = "content:"
 
 
@@ -56,6 +56,17 @@ def store_key(database: str) -> str:
     return database if database == ":memory:" else str(Path(database).resolve())
 
 
+def job_table(ownership: Ownership) -> str:
+    """The job table of this process. APScheduler cannot share one among processes (each
+    would run, reschedule or drop the others' jobs), so a process that takes a range of
+    Discord shards keeps its jobs in a table of its own; a single process keeps the
+    usual one."""
+    if ownership.shards is None:
+        return JOB_TABLE
+    ids, count = ownership.shards
+    return f"{JOB_TABLE}_shards_{'_'.join(map(str, sorted(ids)))}_of_{count}"
+
+
 class JobDriver(Protocol):
     def start(self) -> None: ...
     def resume(self) -> None: ...
@@ -68,11 +79,11 @@ class JobDriver(Protocol):
 class APSchedulerDriver:
     """Jobs in APScheduler with the SQLAlchemy job store on the bot's database."""
 
-    def __init__(self, key: str, database: str, runner: JobRunner) -> None:
+    def __init__(self, key: str, database: str, runner: JobRunner,
+                 table: str = JOB_TABLE) -> None:
         self.key = key
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{database}",
-                                                     tablename=JOB_TABLE)},
+            jobstores={"default": open_job_store(database, table)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
@@ -88,7 +99,7 @@ class APSchedulerDriver:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self.scheduler._jobstores["default"].engine.dispose()  # release the file
+        close_job_store(self.scheduler._jobstores["default"])  # release the file
         _LIVE.pop(self.key, None)
 
     def plan(self, job: str, trigger: BaseTrigger, grace: timedelta) -> None:

@@ -22,16 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
-from bot.config import LEVEL_UP_FIELDS, EngagementSection, describe_errors
+from bot.context import CogContext
 from bot.core.actions import Post, SetRole
 from bot.core.attachments import CSV_FILE, Attachment, safe_name
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     MemberRef,
@@ -41,6 +38,7 @@ from bot.core.commands import (
     unknown_channel,
 )
 from bot.core.events import (
+    STAGES,
     ContributionCounted,
     Event,
     HelpfulAnswerGiven,
@@ -53,21 +51,24 @@ from bot.core.events import (
     ReferralConverted,
 )
 from bot.core.ids import platform_of
-from bot.core.text import Mention, RichText, TemplateError, check_template, compose
+from bot.core.settings import SettingError, refusal
+from bot.core.text import Mention, RichText, compose
 from cogs.engagement.rules import (
     MemberState,
     MessageAward,
     Policy,
     award_message,
+    award_reaction,
     level_for,
     level_of,
     message_points,
     reward_for,
     streaks,
 )
+from cogs.engagement.settings import ENGAGEMENT
 from cogs.journey.stages import week_of_day
 from storage.journey import JourneyStore
-from storage.repository import MessageFacts
+from storage.points import MessageFacts
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,7 @@ MAX_PAGE = 100_000
 #: into the millions, and a member's sum of them must stay far inside 64-bit integers.
 MAX_IMPORTED = 1_000_000_000
 STREAK_WINDOW_DAYS = 370
-#: Settings whose value names channels (True: a list of them), and the words that clear one.
-CHANNEL_SETTINGS = {"excluded_channels": True, "level_up_channel": False}
+#: The words that clear a setting naming channels.
 CLEARED = frozenset({"", "none", "-"})
 #: What memory holds at most; the rest is read back from the store when needed.
 KNOWN_MESSAGES = 100_000
@@ -118,13 +118,17 @@ class _Message:
                    dict(facts.reactions))
 
 
+MEMBER = Option("member", OptionKind.MEMBER, "The member", required=True)
+AMOUNT = Option("amount", OptionKind.INTEGER, "How many points", minimum=1, maximum=MAX_GRANT)
+
+
 class EngagementCog(Cog):
     name = "engagement"
+    declares = ENGAGEMENT
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
         self._states: BoundedDict[tuple[str, str], MemberState] = BoundedDict(KNOWN_MEMBERS)
-        self._policies: dict[str, Policy] = {}
         self._messages: BoundedDict[tuple[str, str], _Message] = BoundedDict(KNOWN_MESSAGES)
         self._bots: BoundedDict[str, None] = BoundedDict(KNOWN_BOTS)
         #: community -> local day -> (reactor, author) -> reaction points given that day
@@ -140,7 +144,7 @@ class EngagementCog(Cog):
     async def start(self) -> None:
         repo = self.ctx.repository
         latest = await repo.latest_event_time() or self.ctx.clock.now()
-        for community in self.ctx.communities.all():
+        for community in self.ctx.communities.owned():
             season = self.ctx.communities.season(community)
             states = self._states
             for member, points in (await repo.point_totals(community, season)).items():
@@ -192,17 +196,8 @@ class EngagementCog(Cog):
 
     # -- policy ------------------------------------------------------------------------
     def policy(self, community: str) -> Policy:
-        policy = self._policies.get(community)
-        if policy is None:
-            overrides = self.ctx.communities.overrides(community, self.name)
-            base = self.ctx.settings.engagement.model_dump()
-            try:
-                policy = EngagementSection.model_validate({**base, **overrides})
-            except ValidationError:
-                log.exception("stored engagement settings of %s are invalid; using defaults",
-                              community)
-                policy = self.ctx.settings.engagement
-            self._policies[community] = policy
+        """The community's settings: its own, else the config file's, else the declared."""
+        policy: Policy = self.settings.values(community)
         return policy
 
     # -- what memory holds, or the store ----------------------------------------------
@@ -342,21 +337,24 @@ class EngagementCog(Cog):
         reactions = entry.reactions
         if reactions is None:
             reactions = entry.reactions = {}
-        key = (event.reactor, event.emoji)
-        if key not in reactions:
-            points = self._reaction_points(policy, state, entry, event, author, day)
-            reactions[key] = points
-            if points:
-                state.earn(points)
-                self._ledger(community, author, points, "reaction_received",
-                             _reaction_ref(event), event.at, day)
-        if entry.parent is not None and not entry.helped and policy.helpful_answer_bonus:
+        key, pair = (event.reactor, event.emoji), (event.reactor, author)
+        first = key not in reactions
+        given = self._given_on(community, day) if first else {}
+        award = award_reaction(policy, state, day=day, first_time=first,
+                               given_by_reactor=given.get(pair, 0), message_points=entry.points,
+                               answers_member=entry.parent is not None, helped=entry.helped)
+        if first:
+            reactions[key] = award.points
+        if award.points:
+            given[pair] = given.get(pair, 0) + award.points
+            entry.points += award.points
+            self._ledger(community, author, award.points, "reaction_received",
+                         _reaction_ref(event), event.at, day)
+        if award.helpful_bonus is not None:
             entry.helped = True
-            bonus = min(policy.helpful_answer_bonus, state.room_today(day, policy.daily_cap))
-            state.earn(bonus)
             # a row even at the cap (0 points): the store must know the bonus is settled
-            self._ledger(community, author, bonus, "helpful_answer", event.message,
-                         event.at, day)
+            self._ledger(community, author, award.helpful_bonus, "helpful_answer",
+                         event.message, event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
         await self._maybe_level_up(community, author, state, before, entry.channel)
@@ -399,25 +397,6 @@ class EngagementCog(Cog):
         # a row even at the cap (0 points), so that a second delivery is known
         self._ledger(community, member, points, reason, ref, at, day)
         await self._maybe_level_up(community, member, state, before, channel)
-
-    def _reaction_points(
-        self, policy: Policy, state: MemberState, entry: _Message, event: ReactionAdded,
-        author: str, day: str,
-    ) -> int:
-        given = self._given_on(event.community, day)
-        pair = (event.reactor, author)
-        already = given.get(pair, 0)
-        points = min(
-            policy.reaction_points,
-            policy.reaction_cap_per_member_per_day - already,
-            policy.reaction_cap_per_message - entry.points,
-            state.room_today(day, policy.daily_cap),
-        )
-        if points <= 0:
-            return 0
-        given[pair] = already + points
-        entry.points += points
-        return points
 
     async def on_reaction_removed(self, event: ReactionRemoved) -> None:
         community = event.community
@@ -497,7 +476,7 @@ class EngagementCog(Cog):
         tr = self.ctx.communities.catalog(community)
         values = {"member": Mention(member, name), "name": name, "level": level,
                   "reward": reward or ""}
-        default = self.ctx.settings.engagement.level_up_template
+        default = self.settings.default("level_up_template")
         template = policy.level_up_template
         if template == default:
             text = tr.gettext("🎉 {member} reached level {level}!", **values)
@@ -508,47 +487,11 @@ class EngagementCog(Cog):
         return text
 
     # -- commands ----------------------------------------------------------------------
-    def commands(self) -> Sequence[Command]:
-        member_opt = Option("member", OptionKind.MEMBER, "The member", required=True)
-        amount_opt = Option("amount", OptionKind.INTEGER, "How many points", minimum=1,
-                            maximum=MAX_GRANT)
-        return [
-            Command(("rank",), "Your level, points, rank and streak", self.cmd_rank,
-                    (Option("member", OptionKind.MEMBER, "Whose rank (default: yours)",
-                            required=False),)),
-            Command(("top",), "The leaderboard", self.cmd_top,
-                    (Option("period", OptionKind.CHOICE, "week, month or all",
-                            required=False, choices=("week", "month", "all")),
-                     Option("page", OptionKind.INTEGER, "Page number", required=False,
-                            minimum=1, maximum=MAX_PAGE))),
-            Command(("points", "history"), "Why you have your points", self.cmd_history,
-                    (Option("member", OptionKind.MEMBER, "Whose history (moderators)",
-                            required=False),)),
-            Command(("points", "give"), "Give points to a member", self.cmd_give,
-                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
-                    moderator=True),
-            Command(("points", "take"), "Take points from a member", self.cmd_take,
-                    (member_opt, amount_opt, Option("reason", OptionKind.TEXT, "Why")),
-                    moderator=True),
-            Command(("points", "reset"), "Reset a member's points this season", self.cmd_reset,
-                    (member_opt,), moderator=True),
-            Command(("points", "import"), "Import points from another bot (CSV)",
-                    self.cmd_import,
-                    (Option("file", OptionKind.FILE, "CSV: member id, points",
-                            accepts=CSV_FILE),),
-                    moderator=True),
-            Command(("season", "close"), "Archive totals and restart the leaderboard",
-                    self.cmd_season_close, moderator=True),
-            Command(("engagement", "set"), "Change an engagement setting", self.cmd_set,
-                    (Option("key", OptionKind.TEXT, "Setting name"),
-                     Option("value", OptionKind.TEXT, "New value")), moderator=True),
-            Command(("engagement", "show"), "Show the engagement settings", self.cmd_show,
-                    moderator=True),
-        ]
-
     def _tr(self, inv: Invocation) -> Any:
         return self.ctx.communities.catalog(inv.community)
 
+    @command("rank", "Your level, points, rank and streak",
+             Option("member", OptionKind.MEMBER, "Whose rank (default: yours)", required=False))
     async def cmd_rank(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         who: MemberRef = inv.args.get("member") or inv.invoker
@@ -581,6 +524,11 @@ class EngagementCog(Cog):
                 text = text + tr.gettext(" Last season: {points} points.", points=last.points)
         return Reply(text)
 
+    @command("top", "The leaderboard",
+             Option("period", OptionKind.CHOICE, "week, month or all", required=False,
+                    choices=("week", "month", "all")),
+             Option("page", OptionKind.INTEGER, "Page number", required=False, minimum=1,
+                    maximum=MAX_PAGE))
     async def cmd_top(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         community = inv.community
@@ -608,6 +556,8 @@ class EngagementCog(Cog):
                                      points=row.points)
         return Reply(text)
 
+    @command("points history", "Why you have your points",
+             Option("member", OptionKind.MEMBER, "Whose history (moderators)", required=False))
     async def cmd_history(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         who: MemberRef = inv.args.get("member") or inv.invoker
@@ -643,6 +593,8 @@ class EngagementCog(Cog):
                 "The amount must be between 1 and {max}.", max=MAX_GRANT))
         return amount
 
+    @command("points give", "Give points to a member", MEMBER, AMOUNT,
+             Option("reason", OptionKind.TEXT, "Why"), moderator=True)
     async def cmd_give(self, inv: Invocation) -> Reply:
         amount = self._amount(inv)
         await self._manual(inv, amount, "moderator", inv.args["reason"])
@@ -650,6 +602,8 @@ class EngagementCog(Cog):
         return Reply(self._tr(inv).gettext("Gave {points} points to {member}.", points=amount,
                                            member=Mention(who.id, who.name)))
 
+    @command("points take", "Take points from a member", MEMBER, AMOUNT,
+             Option("reason", OptionKind.TEXT, "Why"), moderator=True)
     async def cmd_take(self, inv: Invocation) -> Reply:
         amount = self._amount(inv)
         await self._manual(inv, -amount, "moderator", inv.args["reason"])
@@ -657,6 +611,7 @@ class EngagementCog(Cog):
         return Reply(self._tr(inv).gettext("Took {points} points from {member}.", points=amount,
                                            member=Mention(who.id, who.name)))
 
+    @command("points reset", "Reset a member's points this season", MEMBER, moderator=True)
     async def cmd_reset(self, inv: Invocation) -> Reply:
         who: MemberRef = inv.args["member"]
         total = (await self._state(inv.community, who.id)).total
@@ -665,6 +620,9 @@ class EngagementCog(Cog):
         return Reply(self._tr(inv).gettext("{member} now has 0 points this season.",
                                            member=Mention(who.id, who.name)))
 
+    @command("points import", "Import points from another bot (CSV)",
+             Option("file", OptionKind.FILE, "CSV: member id, points", accepts=CSV_FILE),
+             moderator=True)
     async def cmd_import(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         upload: Attachment = inv.args["file"]
@@ -682,6 +640,7 @@ class EngagementCog(Cog):
         return Reply(tr.ngettext("Imported points for {n} member.",
                                  "Imported points for {n} members.", len(rows)))
 
+    @command("season close", "Archive totals and restart the leaderboard", moderator=True)
     async def cmd_season_close(self, inv: Invocation) -> Reply:
         community = inv.community
         await self.ctx.repository.flush()
@@ -695,39 +654,28 @@ class EngagementCog(Cog):
             "Season {season} has started: the leaderboard starts from zero and last season's "
             "totals stay visible in /rank.", season=season))
 
+    @command("engagement set", "Change an engagement setting",
+             Option("key", OptionKind.TEXT, "Setting name"),
+             Option("value", OptionKind.TEXT, "New value"), moderator=True)
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         key, raw = str(inv.args["key"]), str(inv.args["value"])
-        fields = EngagementSection.model_fields
-        if key not in fields:
-            raise CommandError(tr.gettext("There is no setting “{key}”. Settings: {keys}.",
-                                          key=key, keys=", ".join(sorted(fields))))
-        value = _parse_value(raw, fields[key].annotation)
-        shown = json.dumps(value, ensure_ascii=False)
-        if key in CHANNEL_SETTINGS:  # typed as #name, a name, an id or here; stored as ids
-            value, shown = self._channel_setting(inv, key, raw)
-        current = self.policy(inv.community).model_dump()
         try:
-            if key == "level_up_template":
-                check_template(str(value), LEVEL_UP_FIELDS, community=inv.community)
-            EngagementSection.model_validate({**current, key: value})
-        except (ValidationError, ValueError) as exc:
-            detail = ("; ".join(describe_errors(exc)) if isinstance(exc, ValidationError)
-                      else tr.gettext(exc.message, **exc.values).plain()
-                      if isinstance(exc, TemplateError) else str(exc))
-            raise CommandError(tr.gettext("{key} was not changed: {problem}", key=key,
-                                          problem=detail.replace("[", "").replace("]", ""))
-                               ) from None
-        self.ctx.communities.set(inv.community, f"{self.name}.{key}", value)
-        self._policies.pop(inv.community, None)
-        return Reply(tr.gettext("{key} is now {value}.", key=key, value=shown))
+            value, shown = self.settings.parse(key, raw), None
+            if ENGAGEMENT[key].channels is not None:  # typed as #name, a name, an id or
+                value, shown = self._channel_setting(inv, key, raw)  # here; stored as ids
+            stored = self.settings.change(inv.community, key, value)
+        except SettingError as exc:
+            raise refusal(tr, exc) from None
+        return Reply(tr.gettext("{key} is now {value}.", key=key,
+                                value=shown or json.dumps(stored, ensure_ascii=False)))
 
     def _channel_setting(self, inv: Invocation, key: str, raw: str
                          ) -> tuple[list[str] | str, str]:
         """(ids to store, names to show) for a setting that names channels; ``none`` clears
         it. A list is separated by commas (or spaces, when no channel has the whole name)."""
         text = raw.strip()
-        many = CHANNEL_SETTINGS[key]
+        many = bool(ENGAGEMENT[key].channels)
         if text.lower() in CLEARED:
             return ([] if many else ""), "—"
         found: dict[str, ChannelRef] = {}
@@ -742,6 +690,7 @@ class EngagementCog(Cog):
         shown = ", ".join(f"#{c.name}" for c in found.values())
         return (list(found) if many else next(iter(found))), shown
 
+    @command("engagement show", "Show the engagement settings", moderator=True)
     async def cmd_show(self, inv: Invocation) -> Reply:
         tr = self._tr(inv)
         policy = self.policy(inv.community)
@@ -749,7 +698,7 @@ class EngagementCog(Cog):
         names = dict(await self.ctx.repository.channels(inv.community))
         for key, value in policy.model_dump().items():
             shown = json.dumps(value, ensure_ascii=False)
-            if key in CHANNEL_SETTINGS:  # stored as ids, shown as the channels' names
+            if ENGAGEMENT[key].channels is not None:  # stored as ids, shown as the channels' names
                 ids = value if isinstance(value, list | tuple) else [value] if value else []
                 shown = ", ".join(f"#{names[c]}" if c in names else c for c in ids) or "—"
             text = text + tr.gettext("\n{key} = {value}", key=key, value=shown)
@@ -757,10 +706,7 @@ class EngagementCog(Cog):
 
 
 def _stage_label(tr: Any, stage: str) -> str:
-    labels = {"visitor": tr.phrase("visitor"), "audience": tr.phrase("audience"),
-              "participant": tr.phrase("participant"), "regular": tr.phrase("regular"),
-              "champion": tr.phrase("champion")}
-    return labels.get(stage, stage)
+    return str(tr.phrase(stage)) if stage in STAGES else stage
 
 
 def _reaction_ref(event: ReactionAdded | ReactionRemoved) -> str:
@@ -778,17 +724,6 @@ def _reason_label(tr: Any, reason: str, note: str) -> str:
     }
     label = labels.get(reason, reason)
     return f"{label}: {note}" if note and reason == "moderator" else label
-
-
-def _parse_value(raw: str, annotation: Any) -> Any:
-    """Read a command-line value: JSON when it parses, lists split on commas."""
-    text = raw.strip()
-    if "tuple" in str(annotation) and not text.startswith("["):
-        return [part.strip() for part in text.split(",") if part.strip()]
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def parse_points_csv(data: bytes, platform: str, tr: Any) -> list[tuple[str, int]]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from bot.config import LEVELS as MAX_LEVEL
-from bot.config import EngagementSection as Policy
+from cogs.engagement.settings import LEVELS as MAX_LEVEL
+from cogs.engagement.settings import Policy
 
 __all__ = ["Policy"]
 
@@ -204,6 +204,40 @@ def award_message(
         state.last_award = at
     state.earn(points + bonus)
     return MessageAward(points, bonus, "cooldown" if cooling and not bonus else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionAward:
+    #: reaction points the message's author earns now
+    points: int
+    #: the helpful-answer bonus settled now (0 at the daily cap); None: not settled now
+    helpful_bonus: int | None = None
+
+
+def award_reaction(
+    policy: Policy, author: MemberState, *, day: str, first_time: bool,
+    given_by_reactor: int, message_points: int, answers_member: bool, helped: bool,
+) -> ReactionAward:
+    """Decide what a reaction earns the author of the message and update their state.
+
+    A reaction counts once per reactor and emoji (``first_time``), within three caps: what
+    this reactor gave this author today, what the message earned from reactions, and the
+    author's daily cap. The first reaction to a reply to another member settles the
+    helpful-answer bonus, once, even when the daily cap leaves nothing of it."""
+    points = 0
+    if first_time:
+        points = max(min(
+            policy.reaction_points,
+            policy.reaction_cap_per_member_per_day - given_by_reactor,
+            policy.reaction_cap_per_message - message_points,
+            author.room_today(day, policy.daily_cap),
+        ), 0)
+        author.earn(points)
+    bonus = None
+    if answers_member and not helped and policy.helpful_answer_bonus:
+        bonus = min(policy.helpful_answer_bonus, author.room_today(day, policy.daily_cap))
+        author.earn(bonus)
+    return ReactionAward(points, bonus)
 
 
 # -- streaks ----------------------------------------------------------------------------

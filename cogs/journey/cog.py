@@ -15,8 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.context import CogContext
+from bot.core.cog import Cog, EventHandler
 from bot.core.events import (
+    PARTICIPANT,
+    REGULAR,
     ContributionCounted,
     Event,
     HelpfulAnswerGiven,
@@ -28,6 +31,7 @@ from bot.core.events import (
     ReferralConverted,
     StageChanged,
 )
+from cogs.journey.settings import JOURNEY
 from cogs.journey.stages import (
     RANK,
     JourneyPolicy,
@@ -55,6 +59,8 @@ class MemberJourney:
 
 class JourneyCog(Cog):
     name = "journey"
+    #: the thresholds are the same for every community (the config file's [journey])
+    declares = JOURNEY
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
@@ -67,7 +73,7 @@ class JourneyCog(Cog):
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        for community in self.ctx.communities.all():
+        for community in self.ctx.communities.owned():
             await self._load(community)
             await self.sweep(community)
 
@@ -85,7 +91,7 @@ class JourneyCog(Cog):
         for member, row in (await store.stages(community)).items():
             journey = self._journey(community, member)
             journey.stage, journey.drifting, journey.lurker = row.stage, row.drifting, row.lurker
-            journey.ever_regular = RANK[row.stage] >= RANK["regular"] or row.drifting
+            journey.ever_regular = RANK[row.stage] >= RANK[REGULAR] or row.drifting
         referrals: dict[str, int] = {}
         for (member, reason), day in (await store.ledger_signals(community)).items():
             journey = self._journey(community, member)
@@ -180,7 +186,7 @@ class JourneyCog(Cog):
         journey = self._journey(community, member)
         current = self._week(community, at) if week is None else week
         new = stage_now(journey.weeks, current, journey.signals, self.policy)
-        if RANK[new] >= RANK["regular"]:
+        if RANK[new] >= RANK[REGULAR]:
             journey.ever_regular = True
         drifting = is_drifting(journey.weeks, current, journey.ever_regular, self.policy)
         lurker = is_lurker(journey.weeks, journey.reacted)
@@ -195,8 +201,8 @@ class JourneyCog(Cog):
         self.store.record_move(community, member, old, new, at, day)
         self.ctx.publish(StageChanged(community=community, at=at, member=member, old=old,
                                       new=new))
-        became_participant = (RANK[new] >= RANK["participant"]
-                              and (old is None or RANK[old] < RANK["participant"]))
+        became_participant = (RANK[new] >= RANK[PARTICIPANT]
+                              and (old is None or RANK[old] < RANK[PARTICIPANT]))
         inviter = self._inviters.get((community, member))
         if became_participant and inviter is not None:
             self.ctx.publish(ReferralConverted(community=community, at=at, inviter=inviter,

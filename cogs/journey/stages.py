@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from bot.config import JourneySection as JourneyPolicy
-from bot.core.events import STAGES
+from bot.core.events import AUDIENCE, CHAMPION, PARTICIPANT, REGULAR, STAGES, VISITOR
+from cogs.journey.settings import JourneyPolicy
 
 __all__ = ["STAGES", "JourneyPolicy"]
 
@@ -61,12 +61,12 @@ class Standing:
 def stage_of(standing: Standing, policy: JourneyPolicy) -> str:
     """The one definition of the stages (the README's table), from counts."""
     if standing.weeks == 0:
-        return "visitor"
+        return VISITOR
     if standing.weeks < policy.participant_weeks:
-        return "audience"
+        return AUDIENCE
     if standing.in_window < policy.regular_weeks:
-        return "participant"
-    return "champion" if standing.helps else "regular"
+        return PARTICIPANT
+    return CHAMPION if standing.helps else REGULAR
 
 
 def classify(weeks: Collection[int], current: int, signals: Signals,

@@ -6,12 +6,9 @@ bot serves can have its own, changed by its moderators without a restart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from bot.core.cog import Cog
+from bot.core.cog import Cog, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     Option,
@@ -28,21 +25,8 @@ OWNERS_CHANNEL = "owners_channel"
 class ModerationCog(Cog):
     name = "moderation"
 
-    def commands(self) -> Sequence[Command]:
-        return [
-            Command(("community", "timezone"), "Set the community's time zone (IANA name)",
-                    self.cmd_timezone, (Option("zone", OptionKind.TEXT,
-                                               "For example Asia/Jerusalem"),), moderator=True),
-            Command(("community", "language"), "Set the bot's language here",
-                    self.cmd_language, (Option("language", OptionKind.CHOICE, "en or he",
-                                               choices=SUPPORTED_LANGUAGES),), moderator=True),
-            Command(("community", "owners"), "Where the bot reports to moderators",
-                    self.cmd_owners, (Option("channel", OptionKind.CHANNEL,
-                                             "The moderators' channel"),), moderator=True),
-            Command(("community", "show"), "Show this community's settings", self.cmd_show,
-                    moderator=True),
-        ]
-
+    @command("community timezone", "Set the community's time zone (IANA name)",
+             Option("zone", OptionKind.TEXT, "For example Asia/Jerusalem"), moderator=True)
     async def cmd_timezone(self, inv: Invocation) -> Reply:
         communities = self.ctx.communities
         zone = str(inv.args["zone"]).strip()
@@ -57,11 +41,16 @@ class ModerationCog(Cog):
             "Time zone set to {zone}; it is now {time} here.", zone=zone,
             time=now.strftime("%Y-%m-%d %H:%M")))
 
+    @command("community language", "Set the bot's language here",
+             Option("language", OptionKind.CHOICE, "en or he", choices=SUPPORTED_LANGUAGES),
+             moderator=True)
     async def cmd_language(self, inv: Invocation) -> Reply:
         self.ctx.communities.set_language(inv.community, str(inv.args["language"]))
         return Reply(catalog(str(inv.args["language"])).gettext(
             "From now on I speak English here."))
 
+    @command("community owners", "Where the bot reports to moderators",
+             Option("channel", OptionKind.CHANNEL, "The moderators' channel"), moderator=True)
     async def cmd_owners(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
         self.ctx.communities.set(inv.community, OWNERS_CHANNEL, channel.id)
@@ -69,6 +58,7 @@ class ModerationCog(Cog):
             "Reports for moderators will go to {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("community show", "Show this community's settings", moderator=True)
     async def cmd_show(self, inv: Invocation) -> Reply:
         communities = self.ctx.communities
         tr = communities.catalog(inv.community)

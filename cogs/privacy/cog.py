@@ -15,14 +15,14 @@ import asyncio
 import json
 import secrets
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
+from bot.context import CogContext
 from bot.core.actions import DirectMessage
-from bot.core.cog import Cog, CogContext
-from bot.core.commands import Command, CommandError, Invocation, Option, OptionKind, Reply
+from bot.core.cog import Cog, command
+from bot.core.commands import CommandError, Invocation, Option, OptionKind, Reply
 from bot.core.events import MemberForgotten
-from storage.journey import JourneyStore
+from storage.privacy import PrivacyStore
 
 
 class PrivacyCog(Cog):
@@ -30,18 +30,9 @@ class PrivacyCog(Cog):
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
-        self.store = JourneyStore(ctx.repository)
+        self.store = PrivacyStore(ctx.repository)
 
-    def commands(self) -> Sequence[Command]:
-        return [
-            Command(("my", "data"), "Get everything stored about you, by direct message",
-                    self.cmd_my_data),
-            Command(("forget", "me"), "Erase your data in this community",
-                    self.cmd_forget_me, (Option("confirm", OptionKind.CHOICE,
-                                                "Type 'confirm' to erase",
-                                                required=False, choices=("confirm",)),)),
-        ]
-
+    @command("my data", "Get everything stored about you, by direct message")
     async def cmd_my_data(self, inv: Invocation) -> Reply:
         tr = self.ctx.communities.catalog(inv.community)
         data = await self.store.export(inv.community, inv.invoker.id)
@@ -58,6 +49,9 @@ class PrivacyCog(Cog):
                                           "ask again."))
         return Reply(tr.gettext("Sent: check your direct messages."), private=True)
 
+    @command("forget me", "Erase your data in this community",
+             Option("confirm", OptionKind.CHOICE, "Type 'confirm' to erase", required=False,
+                    choices=("confirm",)))
     async def cmd_forget_me(self, inv: Invocation) -> Reply:
         tr = self.ctx.communities.catalog(inv.community)
         if inv.args.get("confirm") != "confirm":

@@ -14,6 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.core.events import CHAMPION, REGULAR
 from cogs.journey.stages import (
     RANK,
     JourneyPolicy,
@@ -22,7 +23,7 @@ from cogs.journey.stages import (
     stage_of,
 )
 
-FANS = frozenset({"regular", "champion"})
+FANS = frozenset({REGULAR, CHAMPION})
 
 
 @dataclass(slots=True)
@@ -75,7 +76,7 @@ def journey(member: MemberWeeks, ends: Sequence[int], policy: JourneyPolicy, *,
     stages = [stage_of(standing(member, end, policy), policy) for end in ends]
     ever = [member.regular_before]
     for stage in stages:
-        ever.append(ever[-1] or RANK[stage] >= RANK["regular"])
+        ever.append(ever[-1] or RANK[stage] >= RANK[REGULAR])
     now, before = ends[-1], ends[-2]
     upto_before = member.recent[:bisect_right(member.recent, before)]
     was_drifting = is_drifting(upto_before, before + 1, ever[-2], policy)

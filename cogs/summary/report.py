@@ -14,13 +14,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.events import AUDIENCE, CHAMPION, PARTICIPANT, REGULAR, STAGES, VISITOR
 from bot.core.text import RichText, compose, plain
 from bot.i18n import Catalog
 from cogs.journey.stages import RANK, JourneyPolicy, week_of_day, week_start
 from cogs.summary.journey import Journey, MemberWeeks, journey, recent_start
-from storage import content as content_store
-from storage.repository import Repository
-from storage.summary import STAGE_NAMES, Roster, SummaryStore, Week
+from storage.content import ContentStore
+from storage.store import Repository
+from storage.summary import Roster, SummaryStore, Week
 
 SCHEMA = "tribebot.weekly-summary/1"
 #: Weeks in the chart, this one included (plus one before it for "returning").
@@ -173,7 +174,7 @@ def _journey_figures(standings: dict[str, Journey], first_seen: dict[str, int],
     gone = {m for m in roster.leavers if roster.gone_at(m, week.end)}
     present = roster.seen - len(gone)
     arrived = len(roster.new - gone)
-    counts = dict.fromkeys(STAGE_NAMES, 0)
+    counts = dict.fromkeys(STAGES, 0)
     fans = [0] * len(weeks)
     moves: Counter[tuple[str, str, bool]] = Counter()
     champions, drifting = [], []
@@ -187,7 +188,7 @@ def _journey_figures(standings: dict[str, Journey], first_seen: dict[str, int],
         if first >= week.end or member in gone:
             continue
         counts[standing.stage] += 1
-        if standing.stage == "champion":
+        if standing.stage == CHAMPION:
             champions.append(member)
         if standing.drifting:
             drifting.append(member)
@@ -197,12 +198,12 @@ def _journey_figures(standings: dict[str, Journey], first_seen: dict[str, int],
         started_drifting = standing.drifting and not standing.was_drifting
         if old != standing.stage or started_drifting:
             moves[(old, standing.stage, started_drifting)] += 1
-    counts["visitor"] = present - sum(counts.values())
+    counts[VISITOR] = present - sum(counts.values())
     if arrived:
-        moves[("new", "visitor", False)] += arrived
+        moves[("new", VISITOR, False)] += arrived
     journey = {
         "stages": counts,
-        "true_fans": counts["regular"] + counts["champion"],
+        "true_fans": counts[REGULAR] + counts[CHAMPION],
         "moves": [{"from": old, "to": new, "drifting": started, "count": n}
                   for (old, new, started), n in sorted(moves.items(), key=_meaningful)],
     }
@@ -269,7 +270,7 @@ def _meaningful(move: tuple[tuple[str, str, bool], int]) -> tuple[int, int, int,
     elif started_drifting:
         group = 1
     elif RANK[new] > RANK[old]:
-        group = 0 if RANK[old] < RANK["participant"] <= RANK[new] else 2
+        group = 0 if RANK[old] < RANK[PARTICIPANT] <= RANK[new] else 2
     else:
         group = 3
     return group, -count, -RANK[new], -RANK.get(old, -1)
@@ -280,9 +281,9 @@ async def _content(store: SummaryStore, repository: Repository, community: str, 
     if not await store.has_table("content_slots"):
         return {"posts": [], "best_topic": None, "skipped_slots": 0}
     start, end = datetime.fromtimestamp(week.start, UTC), datetime.fromtimestamp(week.end, UTC)
-    items = await content_store.item_engagement(repository, community, start, end)
-    topics = await content_store.topic_engagement(repository, community, start, end)
-    skipped = await content_store.skipped_slots(repository, community, start, end)
+    items = await ContentStore(repository).item_engagement(community, start, end)
+    topics = await ContentStore(repository).topic_engagement(community, start, end)
+    skipped = await ContentStore(repository).skipped_slots(community, start, end)
     best = max(topics, key=lambda t: (t.replies + t.reactions, t.key), default=None)
     return {
         "posts": [{"item": i.key, "topic": i.topic, "posts": i.posts, "replies": i.replies,
@@ -316,7 +317,7 @@ def to_text(s: WeeklySummary, tr: Catalog) -> RichText:
         "{newcomers} newcomers contributed again.", returning=r["count"],
         retained=r["newcomers_retained"], newcomers=r["newcomers_last_week"]))
     stages = j["stages"]
-    label = {stage: tr.phrase(stage) for stage in STAGE_NAMES}
+    label = {stage: tr.phrase(stage) for stage in STAGES}
     parts.append(tr.gettext(
         "\n🧭 Journey: {visitor} visitors, {audience} audience, {participant} participants, "
         "{regular} regulars, {champion} champions — {fans} true fans.",
@@ -364,10 +365,10 @@ def _move(move: dict[str, Any], tr: Catalog, label: dict[str, str]) -> RichText:
     has not posted yet)."""
     old, new, n = move["from"], move["to"], move["count"]
     if old == "new":
-        if new == "visitor":
+        if new == VISITOR:
             return tr.ngettext("\n   {n} joined and has not posted yet.",
                                "\n   {n} joined and have not posted yet.", n)
-        if new == "audience":
+        if new == AUDIENCE:
             return tr.ngettext("\n   {n} joined and posted in their first week.",
                                "\n   {n} joined and posted in their first week.", n)
         return tr.ngettext("\n   {n} joined and counts as {stage} already.",
@@ -377,7 +378,7 @@ def _move(move: dict[str, Any], tr: Catalog, label: dict[str, str]) -> RichText:
         return tr.ngettext("\n   {n} moved from {old} to drifting (stopped posting).",
                            "\n   {n} moved from {old} to drifting (stopped posting).", n,
                            old=label[old])
-    if (old, new) == ("visitor", "audience"):
+    if (old, new) == (VISITOR, AUDIENCE):
         return tr.ngettext("\n   {n} posted for the first time since joining.",
                            "\n   {n} posted for the first time since joining.", n)
     if RANK[new] > RANK[old]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.context import CogContext
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
 from bot.core.bounded import BoundedDict
-from bot.core.cog import Cog, CogContext, EventHandler
+from bot.core.cog import Cog, EventHandler, command
 from bot.core.commands import (
     ChannelRef,
-    Command,
     CommandError,
     Invocation,
     Option,
@@ -27,6 +27,8 @@ from bot.core.commands import (
     Reply,
 )
 from bot.core.events import (
+    CHAMPION,
+    REGULAR,
     CommunityJoined,
     Event,
     MemberForgotten,
@@ -37,20 +39,21 @@ from bot.core.events import (
     ReactionAdded,
     StageChanged,
 )
-from bot.core.text import ChannelLink, Mention, MessageLink, RichText, TemplateError
+from bot.core.settings import SettingError
+from bot.core.text import ChannelLink, Mention, MessageLink, RichText
 from bot.i18n import Catalog
 from cogs.welcome.rules import (
     WELCOME_FIELDS,
-    check_welcome,
     in_burst,
     is_newcomer,
     render_welcome,
 )
-from storage.journey import JourneyStore
+from cogs.welcome.settings import WELCOME
+from storage.welcome import WelcomeStore
 
 log = logging.getLogger(__name__)
 
-BUDDY_STAGES = ("regular", "champion")
+BUDDY_STAGES = (REGULAR, CHAMPION)
 #: A buddy is named only if they posted on one of the last this many local days.
 BUDDY_RECENT_DAYS = 7
 #: What memory holds at most per community; the rest is read back from the store.
@@ -91,10 +94,11 @@ class _Community:
 
 class WelcomeCog(Cog):
     name = "welcome"
+    declares = WELCOME
 
     def __init__(self, ctx: CogContext) -> None:
         super().__init__(ctx)
-        self.store = JourneyStore(ctx.repository)
+        self.store = WelcomeStore(ctx.repository)
         self._state: dict[str, _Community] = {}
         self._bots: BoundedDict[str, None] = BoundedDict(KNOWN_BOTS)
         #: communities already told (in the log) that they have no welcome channel
@@ -108,15 +112,13 @@ class WelcomeCog(Cog):
 
     # -- settings ----------------------------------------------------------------------
     def setting(self, community: str, key: str) -> Any:
-        default = getattr(self.ctx.settings.welcome, key, None)
-        return self.ctx.communities.get(community, f"welcome.{key}", default)
+        return self.settings.get(community, key)
 
     def _tr(self, community: str) -> Catalog:
         return self.ctx.communities.catalog(community)
 
     def template(self, community: str, *, back: bool = False) -> str:
-        language = self.ctx.communities.language(community)
-        own = self.ctx.communities.get(community, f"welcome.template.{language}")
+        own = self.settings.get(community, "template")
         tr = self._tr(community)
         if back:
             return tr.phrase("Welcome back, {member}! Good to see you again.")
@@ -133,8 +135,8 @@ class WelcomeCog(Cog):
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         now = self.ctx.clock.now()
-        days = self.ctx.settings.welcome.newcomer_days
-        for community in self.ctx.communities.all():
+        days = self.settings.default("newcomer_days")
+        for community in self.ctx.communities.owned():
             state = self._c(community)
             members = await self.store.members(community)
             state.member_count = sum(1 for _, present in members.values() if present)
@@ -154,7 +156,7 @@ class WelcomeCog(Cog):
                                                                          now - window):
                 if message is not None:
                     state.posts[message] = (at, newcomers)
-            buddies = list(self.ctx.communities.get(community, "welcome.buddies", []))
+            buddies = list(self.setting(community, "buddies"))
             since = self._day(community, now - timedelta(days=BUDDY_RECENT_DAYS + 1))
             state.buddy_days = await self.store.last_active_days(community, buddies, since)
             for member, name in (await self.ctx.repository.member_names(
@@ -376,7 +378,7 @@ class WelcomeCog(Cog):
 
     def _buddies(self, community: str) -> list[str]:
         """The members who offered to be buddies, in the order they offered."""
-        return self.ctx.communities.get(community, "welcome.buddies", [])
+        return list(self.setting(community, "buddies"))
 
     # -- sending -----------------------------------------------------------------------
     def _buddy(self, community: str, at: datetime, newcomers: Sequence[str]) -> str | None:
@@ -511,95 +513,81 @@ class WelcomeCog(Cog):
         self.store.record_first_alert(community, member, now)
 
     # -- commands ----------------------------------------------------------------------
-    def commands(self) -> Sequence[Command]:
-        return [
-            Command(("welcome", "set"), "Set the welcome text (placeholders: "
-                    + ", ".join("{" + f + "}" for f in sorted(WELCOME_FIELDS)) + ")",
-                    self.cmd_set, (Option("text", OptionKind.TEXT, "The welcome text"),),
-                    moderator=True),
-            Command(("welcome", "channel"), "Where welcomes are posted", self.cmd_channel,
-                    (Option("channel", OptionKind.CHANNEL, "The channel"),), moderator=True),
-            Command(("welcome", "rules"), "The rules channel for {rules_channel}",
-                    self.cmd_rules, (Option("channel", OptionKind.CHANNEL, "The channel"),),
-                    moderator=True),
-            Command(("welcome", "dm"), "Also (on), never (off) or only (only) welcome by DM",
-                    self.cmd_dm, (Option("mode", OptionKind.CHOICE, "on, off or only",
-                                         choices=("on", "off", "only")),), moderator=True),
-            Command(("welcome", "test"), "Show the welcome as a newcomer would see it",
-                    self.cmd_test, moderator=True),
-            Command(("welcome", "off"), "Stop welcoming newcomers", self.cmd_off,
-                    moderator=True),
-            Command(("welcome", "on"), "Welcome newcomers again", self.cmd_on, moderator=True),
-            Command(("welcome", "buddy"), "Offer to be named as a buddy for newcomers",
-                    self.cmd_buddy, (Option("choice", OptionKind.CHOICE, "on or off",
-                                            choices=("on", "off")),)),
-            Command(("invite",), "Your personal invite link", self.cmd_invite),
-        ]
-
+    @command("welcome set", "Set the welcome text (placeholders: "
+             + ", ".join("{" + f + "}" for f in sorted(WELCOME_FIELDS)) + ")",
+             Option("text", OptionKind.TEXT, "The welcome text"), moderator=True)
     async def cmd_set(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
-        text = str(inv.args["text"])
-        try:
-            check_welcome(text, inv.community)
-        except TemplateError as exc:
-            raise CommandError(tr.gettext(
-                "The welcome text was not changed: {problem}",
-                problem=tr.gettext(exc.message, **exc.values).plain())) from None
-        language = self.ctx.communities.language(inv.community)
-        self.ctx.communities.set(inv.community, f"welcome.template.{language}", text)
+        try:  # stored for the community's language
+            self.settings.change(inv.community, "template", str(inv.args["text"]))
+        except SettingError as exc:
+            raise CommandError(tr.gettext("The welcome text was not changed: {problem}",
+                                          problem=exc.describe(tr))) from None
         return Reply(tr.gettext("Welcome text saved. Try /welcome test to see it."))
 
+    @command("welcome channel", "Where welcomes are posted",
+             Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_channel(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
-        self.ctx.communities.set(inv.community, "welcome.channel", channel.id)
+        self.settings.change(inv.community, "channel", channel.id)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes will be posted in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("welcome rules", "The rules channel for {rules_channel}",
+             Option("channel", OptionKind.CHANNEL, "The channel"), moderator=True)
     async def cmd_rules(self, inv: Invocation) -> Reply:
         channel: ChannelRef = inv.args["channel"]
-        self.ctx.communities.set(inv.community, "welcome.rules_channel", channel.id)
+        self.settings.change(inv.community, "rules_channel", channel.id)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes will point newcomers to the rules in {channel}.",
             channel=ChannelLink(channel.id, channel.name)))
 
+    @command("welcome dm", "Also (on), never (off) or only (only) welcome by DM",
+             Option("mode", OptionKind.CHOICE, "on, off or only", choices=("on", "off", "only")),
+             moderator=True)
     async def cmd_dm(self, inv: Invocation) -> Reply:
         mode = {"on": "also", "off": "off", "only": "only"}[str(inv.args["mode"])]
-        self.ctx.communities.set(inv.community, "welcome.dm", mode)
+        self.settings.change(inv.community, "dm", mode)
         tr = self._tr(inv.community)
         texts = {"also": tr.gettext("Newcomers get the welcome in the channel and by DM."),
                  "off": tr.gettext("Newcomers get the welcome in the channel only."),
                  "only": tr.gettext("Newcomers get the welcome by DM only.")}
         return Reply(texts[mode])
 
+    @command("welcome test", "Show the welcome as a newcomer would see it", moderator=True)
     async def cmd_test(self, inv: Invocation) -> Reply:
         preview = self.render(inv.community, [(inv.invoker.id, inv.invoker.name)], inv.at)
         return Reply(preview, private=True)
 
+    @command("welcome off", "Stop welcoming newcomers", moderator=True)
     async def cmd_off(self, inv: Invocation) -> Reply:
-        self.ctx.communities.set(inv.community, "welcome.enabled", False)
+        self.settings.change(inv.community, "enabled", False)
         return Reply(self._tr(inv.community).gettext(
             "Welcomes are off. /welcome on turns them back on."))
 
+    @command("welcome on", "Welcome newcomers again", moderator=True)
     async def cmd_on(self, inv: Invocation) -> Reply:
-        self.ctx.communities.set(inv.community, "welcome.enabled", True)
+        self.settings.change(inv.community, "enabled", True)
         return Reply(self._tr(inv.community).gettext("Welcomes are on."))
 
+    @command("welcome buddy", "Offer to be named as a buddy for newcomers",
+             Option("choice", OptionKind.CHOICE, "on or off", choices=("on", "off")))
     async def cmd_buddy(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
-        buddies = list(self.ctx.communities.get(inv.community, "welcome.buddies", []))
+        buddies = list(self.setting(inv.community, "buddies"))
         me = inv.invoker.id
         if inv.args["choice"] == "on":
             if me not in buddies:
                 buddies.append(me)
             self._c(inv.community).names.put(me, inv.invoker.name)
-            self.ctx.communities.set(inv.community, "welcome.buddies", buddies)
+            self.settings.change(inv.community, "buddies", buddies)
             return Reply(tr.gettext("Thank you! While you are a regular, I may name you in "
                                     "welcomes so newcomers know whom to ask."), private=True)
-        self.ctx.communities.set(inv.community, "welcome.buddies",
-                                 [b for b in buddies if b != me])
+        self.settings.change(inv.community, "buddies", [b for b in buddies if b != me])
         return Reply(tr.gettext("You will not be named in welcomes."), private=True)
 
+    @command("invite", "Your personal invite link")
     async def cmd_invite(self, inv: Invocation) -> Reply:
         tr = self._tr(inv.community)
         delivery = await self.ctx.outbox.send(CreateInvite(community=inv.community,

@@ -9,8 +9,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.book import BOOK
 from storage.database import connect, migrate
-from storage.repository import BOOK, UPSERT_SETTING, Repository
+from storage.settings import UPSERT_SETTING
+from storage.store import Repository
 from storage.writer import BatchedWriter, StatementBook, bulk_form
 from tests.conftest import COMMUNITY, GENERAL
 
@@ -146,7 +148,7 @@ def test_bulk_form_rewrites_inserts_and_leaves_other_statements_alone() -> None:
 def test_the_hot_statements_have_a_bulk_form() -> None:
     hot = {"insert_message", "insert_ledger", "insert_seen", "upsert_reaction",
            "upsert_member", "upsert_stage", "insert_stage_history"}
-    assert hot <= {s.name for s in BOOK._statements if s.bulk_sql}
+    assert hot <= {s.name for s in BOOK if s.bulk_sql}
 
 
 async def test_without_json_functions_the_writer_goes_row_by_row(
@@ -161,7 +163,7 @@ async def test_without_json_functions_the_writer_goes_row_by_row(
     await conn.set_authorizer(no_json)  # an SQLite built without its JSON functions
     writer = BatchedWriter(conn, max_batch=100, max_delay_ms=60_000)
     await writer.start()
-    insert_seen = next(s for s in BOOK._statements if s.name == "insert_seen")
+    insert_seen = next(s for s in BOOK if s.name == "insert_seen")
     for i in range(3):
         writer.submit(insert_seen, (f"console:event{i}", i))
     await writer.close()

@@ -17,7 +17,7 @@ from tests.conftest import COMMUNITY, GENERAL, OWNERS, START, Community, make_se
 
 async def test_channels_by_mention_name_id_or_here(tribe: Community) -> None:
     await tribe.open("ann")
-    stored = tribe.adapter.runtime.communities
+    stored = tribe.runtime.communities
     assert await tribe.command("mod", "/welcome channel #owners") == \
         "Welcomes will be posted in #owners."
     await tribe.command("mod", "/community owners General")
@@ -41,7 +41,7 @@ async def test_channels_by_mention_name_id_or_here(tribe: Community) -> None:
 
 async def test_an_unknown_channel_is_refused_and_nothing_changes(tribe: Community) -> None:
     await tribe.open("ann")
-    stored = tribe.adapter.runtime.communities
+    stored = tribe.runtime.communities
     refusal = await tribe.command("mod", "/welcome channel #memes")
     assert refusal.startswith("/welcome channel: I can't find the channel “#memes” here.")
     assert "#name" in refusal and "here" in refusal, "it says what to type instead"

@@ -18,7 +18,7 @@ from bot.core.clock import SimulatedClock, SystemClock
 from bot.runtime import Runtime
 from cogs.content.cog import ContentCog
 from cogs.moderation.cog import ModerationCog
-from storage import content as store
+from storage.content import ContentStore
 from tests.conftest import COMMUNITY, OWNERS, START, Community, make_settings
 
 CHANNEL = f"{COMMUNITY}-general"  # where console commands are typed, so where items post
@@ -64,7 +64,7 @@ def dms(tribe: Community) -> list[str]:
 
 async def advance(tribe: Community, moment: datetime) -> None:
     tribe.now = moment
-    await tribe.adapter.runtime.advance_to(moment)
+    await tribe.runtime.advance_to(moment)
 
 
 # -- schedules --------------------------------------------------------------------------
@@ -173,8 +173,8 @@ async def _restart_at(tmp_path: Path, moment: datetime) -> tuple[list[str], list
         tribe.now = moment
         await rt.advance_to(moment)
         sent = [p.text.plain() for p in posts(tribe)]
-        skipped = [s.reason for s in await store.skipped_slots(
-            rt.repository, COMMUNITY, START, START + timedelta(days=30))]
+        skipped = [s.reason for s in await ContentStore(rt.repository).skipped_slots(
+            COMMUNITY, START, START + timedelta(days=30))]
     return sent, skipped
 
 
@@ -343,8 +343,8 @@ async def test_bad_input_gets_a_precise_error_and_changes_nothing(tribe: Communi
         "such as 'Asia/Jerusalem' or 'UTC'")
     assert await tribe.command("mod", "/content list") == (
         "The content calendar is empty; add a post with /content add.")
-    assert await store.load_items(rt.repository) == []
-    assert await store.load_queues(rt.repository) == []
+    assert await ContentStore(rt.repository).load_items() == []
+    assert await ContentStore(rt.repository).load_queues() == []
 
 
 async def test_daylight_gap_time_is_refused(tribe: Community) -> None:
@@ -406,10 +406,10 @@ async def test_replies_and_reactions_to_a_post_are_counted(tribe: Community,
     await tribe.react("ann", message, "👍")
     await tribe.unreact("ann", message, "👍")
     start, end = START, START + timedelta(days=7)
-    [item] = await store.item_engagement(rt.repository, COMMUNITY, start, end)
+    [item] = await ContentStore(rt.repository).item_engagement(COMMUNITY, start, end)
     assert (item.key, item.topic, item.posts, item.replies, item.reactions) == \
         (1, "tips", 1, 2, 1)
-    [topic] = await store.topic_engagement(rt.repository, COMMUNITY, start, end)
+    [topic] = await ContentStore(rt.repository).topic_engagement(COMMUNITY, start, end)
     assert (topic.key, topic.posts, topic.replies, topic.reactions) == ("tips", 1, 2, 1)
     assert sent.text == "Share your setup"
 

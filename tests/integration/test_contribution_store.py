@@ -11,9 +11,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-import storage.repository
+import storage.lifecycle
 from storage import open_repository
-from storage.repository import Repository
+from storage.store import Repository
 from tests.conftest import COMMUNITY, GENERAL
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # W45
@@ -89,7 +89,7 @@ async def test_the_store_refreshes_the_planners_statistics(
         return conn
 
     monkeypatch.setattr(aiosqlite, "connect", watched)
-    monkeypatch.setattr(storage.repository, "OPTIMIZE_EVERY", 50)
+    monkeypatch.setattr(storage.lifecycle, "OPTIMIZE_EVERY", 50)
     repo = await open_repository(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         assert statements.count("PRAGMA optimize=0x10002") == 1

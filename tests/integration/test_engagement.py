@@ -48,7 +48,7 @@ async def test_bot_messages_are_recorded_but_earn_nothing(tribe: Community) -> N
     await tribe.open()
     await tribe.say("helperbot", "I am a bot posting stuff", author_is_bot=True)
     assert await tribe.points("helperbot") == 0
-    counts = await tribe.adapter.runtime.repository.counts()
+    counts = await tribe.runtime.repository.counts()
     assert counts["messages"] == 1
 
 
@@ -200,7 +200,7 @@ async def test_moderator_commands_are_refused_for_members(tribe: Community) -> N
         reply = await tribe.command("ann", command)
         assert reply.startswith("Sorry, only moderators can use"), command
     assert await tribe.points("ben") == 0
-    assert tribe.adapter.runtime.communities.overrides(COMMUNITY, "engagement") == {}
+    assert tribe.runtime.communities.overrides(COMMUNITY, "engagement") == {}
 
 
 async def test_moderator_give_take_reset_with_reasons(tribe: Community) -> None:
@@ -227,7 +227,7 @@ async def test_engagement_set_validates_and_changes_nothing_on_error(tribe: Comm
         "mod", "/engagement set cooldwn 5")
     reply = await tribe.command("mod", "/engagement set level_up_template Hi {membr}")
     assert "unknown placeholder {membr}" in reply
-    assert tribe.adapter.runtime.communities.overrides(COMMUNITY, "engagement") == {}
+    assert tribe.runtime.communities.overrides(COMMUNITY, "engagement") == {}
     assert await tribe.command("mod", "/engagement set cooldown_seconds 5") == \
         "cooldown_seconds is now 5."
     assert "cooldown_seconds = 5" in await tribe.command("mod", "/engagement show")

@@ -114,7 +114,7 @@ async def test_a_reaction_removed_before_a_restart_and_added_after_earns_nothing
     async with running(settings, START + timedelta(hours=1)) as tribe:
         await tribe.react("ben", post)
         assert await tribe.points("ann") == 20
-        engagement = next(c for c in tribe.adapter.runtime.cogs if c.name == "engagement")
+        engagement = next(c for c in tribe.runtime.cogs if c.name == "engagement")
         assert engagement._states[(COMMUNITY, "console:ann")].total == 20, "memory agrees"
 
 
@@ -225,7 +225,7 @@ async def test_welcome_back_only_for_a_member_the_store_says_left(tmp_path: Path
     settings = make_settings(tmp_path, engagement=FIXED_POINTS)
     async with running(settings, START) as tribe:
         await tribe.open("ann")
-        await tribe.adapter.runtime.advance_to(tribe.tick(minutes=5))  # the burst's post
+        await tribe.runtime.advance_to(tribe.tick(minutes=5))  # the burst's post
         assert any("@Ann" in text for text in posts(tribe, "welcome"))
     async with running(settings, START + timedelta(hours=1)) as tribe:
         # the platform sends ann's join again after the restart, with a new time
@@ -263,7 +263,7 @@ async def test_a_jump_of_decades_fires_each_timer_a_bounded_number_of_times(
     long_ago = datetime(1971, 1, 4, 9, 0, tzinfo=START.tzinfo)
     async with running(make_settings(tmp_path), long_ago) as tribe:
         await tribe.open("ann")  # a community: daily pruning, weekly sweeps and summaries
-        timers = tribe.adapter.runtime.timers
+        timers = tribe.runtime.timers
         fired = 0
         run_due = timers.run_due
 

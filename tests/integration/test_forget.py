@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.core.clock import SimulatedClock
 from bot.runtime import Runtime
-from storage.journey import FORGET
+from storage.privacy import FORGET
 from tests.conftest import ALL_COGS, COMMUNITY, FIXED_POINTS, START, Community, make_settings
 from tests.integration.test_welcome_journey import dump_every_table
 
@@ -68,7 +68,7 @@ async def test_forgetting_twice_leaves_no_trace_and_keeps_totals(tribe: Communit
     await tribe.command("mod", "/points import", files=[points])
     assert await tribe.points("ann") == 120
     assert await tribe.command("ann", "/forget me confirm") == DONE
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     await runtime.repository.flush()
     assert runtime.repository.writer is not None
     assert runtime.repository.writer.failed_rows == 0
@@ -129,3 +129,37 @@ async def test_ids_forgotten_by_an_older_version_become_random(tmp_path: Path) -
         assert conn.execute("SELECT actor_id FROM ledger WHERE reason = 'moderator'"
                             ).fetchone() == (new,)
         assert conn.execute("SELECT author_id FROM reactions").fetchone() == (new,)
+
+
+async def test_forget_also_removes_what_the_same_batch_wrote(tmp_path: Path) -> None:
+    """Every feature's rows about a member, queued in the same batch as ``forget``: the
+    book runs privacy last, so none of them is written after the member is forgotten."""
+    from storage import open_repository
+    from storage.content import ContentStore
+    from storage.journey import JourneyStore
+    from storage.privacy import PrivacyStore
+    from storage.welcome import WelcomeStore
+
+    repo = await open_repository(f"sqlite:///{tmp_path / 'tribe.db'}", max_delay_ms=10_000)
+    try:
+        ann, day = "console:ann", START.date().isoformat()
+        repo.record_community(COMMUNITY, "console", "tribe", START)
+        repo.record_member(COMMUNITY, ann, "ann", False, START, present=True)
+        repo.record_member_event(COMMUNITY, ann, "joined", START, day)
+        repo.record_message(COMMUNITY, "m1", channel="general", thread=None, author=ann,
+                            author_is_bot=False, reply_to=None, reply_to_author=None,
+                            at=START, day=day, length=5, has_media=False, text="hello")
+        repo.record_seen(f"MemberJoined:{COMMUNITY}:{ann}:1", START)
+        ContentStore(repo).set_subscription(COMMUNITY, ann, "tips", True, START)
+        JourneyStore(repo).set_stage(COMMUNITY, ann, "visitor", START, False, False)
+        WelcomeStore(repo).add_pending_welcome(COMMUNITY, ann, "ann", START, START)
+        WelcomeStore(repo).record_first_message(COMMUNITY, ann, "m1", "general", START, day)
+        PrivacyStore(repo).forget(COMMUNITY, ann, "forgotten:x")
+        assert repo.writer is not None and repo.writer.unsaved  # all still in one batch
+        await repo.flush()
+        assert repo.writer.failed_rows == 0
+        with sqlite3.connect(repo.path) as conn:
+            assert ann not in dump_every_table(conn)
+            assert conn.execute("SELECT count(*) FROM messages").fetchone() == (0,)
+    finally:
+        await repo.close()

@@ -58,8 +58,8 @@ def small_memory(monkeypatch: pytest.MonkeyPatch) -> None:
         (engagement, ("KNOWN_MESSAGES", "KNOWN_MEMBERS", "KNOWN_NAMES", "KNOWN_BOTS",
                       "KNOWN_AWARDS")),
         (welcome, ("KNOWN_MEMBERS", "KNOWN_NAMES", "KNOWN_BOTS")),
-        (recorder, ("KNOWN_MEMBERS",)),
-        (console_adapter, ("KNOWN_AUTHORS", "KNOWN_NAMES", "KEEP_SENT")),
+        (recorder, ("KNOWN_MEMBERS", "KNOWN_AUTHORS")),
+        (console_adapter, ("KNOWN_NAMES", "KEEP_SENT")),
     ):
         for constant in names:
             monkeypatch.setattr(module, constant, CAPACITY)
@@ -106,4 +106,5 @@ async def test_the_console_adapter_forgets_old_authors_and_posts(
         adapter = ConsoleAdapter(rt, echo=False)
         report = await adapter.replay(path)
         assert report.events == 2_000
-        assert len(adapter._authors) == CAPACITY and len(adapter._names) == CAPACITY
+        assert rt._recorder is not None
+        assert len(rt._recorder._authors) == CAPACITY and len(adapter._names) == CAPACITY

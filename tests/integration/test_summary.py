@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from bot.cli import main
-from bot.core.actions import Post
+from bot.core.actions import Delivery, Post
 from bot.core.events import MemberLeft
 from bot.reporting import render_report
 from bot.runtime import Runtime
@@ -92,7 +92,7 @@ def names(rows: list[dict[str, object]]) -> list[str]:
 
 async def test_weekly_figures_match_the_hand_count(tribe: Community, settings) -> None:
     await scripted_history(tribe)
-    await tribe.adapter.runtime.repository.flush()
+    await tribe.runtime.repository.flush()
     report = json.loads(await render_report(settings, COMMUNITY, "2026-W47", "json", None))
     assert report["schema"] == SCHEMA
     assert (report["week"], report["first_day"], report["last_day"]) == \
@@ -125,7 +125,7 @@ async def test_weekly_figures_match_the_hand_count(tribe: Community, settings) -
 
 async def test_text_and_markdown_say_the_same_numbers(tribe: Community, settings) -> None:
     await scripted_history(tribe)
-    await tribe.adapter.runtime.repository.flush()
+    await tribe.runtime.repository.flush()
     text = await render_report(settings, COMMUNITY, "2026-W47", "text", None)
     assert text.startswith("Week 2026-W47 in Tribe")
     assert "👥 Members: 7 (3 joined, 1 left, net +2)." in text
@@ -145,8 +145,8 @@ async def test_weekly_post_goes_to_the_owners_with_a_chart(tribe: Community) -> 
     await tribe.command("mod", "/community owners #owners")
     tribe.adapter.pop_sent()
     # the default slot is Monday 09:00 local: 07:00 UTC on Nov 23
-    await tribe.adapter.runtime.advance_to(at(23, 7, 1))
-    await tribe.adapter.runtime.bus.drain()
+    await tribe.runtime.advance_to(at(23, 7, 1))
+    await tribe.runtime.bus.drain()
     [post] = [s.action for s in tribe.adapter.pop_sent()
               if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
     assert post.channel == OWNERS
@@ -162,7 +162,7 @@ async def test_a_new_time_zone_moves_the_next_summary_at_once(tribe: Community) 
     await tribe.command("mod", "/community timezone Asia/Jerusalem")
     tribe.adapter.pop_sent()
     # Monday 09:00 in Jerusalem is 07:00 UTC: the slot planned in UTC must have moved
-    await tribe.adapter.runtime.advance_to(at(9, 7, 1))
+    await tribe.runtime.advance_to(at(9, 7, 1))
     assert [s.at for s in tribe.adapter.pop_sent() if isinstance(s.action, Post)
             and s.action.kind == "weekly_summary"] == [at(9, 7)]
 
@@ -178,12 +178,12 @@ async def test_summary_commands(tribe: Community) -> None:
     await tribe.command("mod", "/summary off")
     await tribe.command("mod", "/community owners #owners")
     tribe.adapter.pop_sent()
-    await tribe.adapter.runtime.advance_to(at(30, 12))
+    await tribe.runtime.advance_to(at(30, 12))
     assert not [s for s in tribe.adapter.pop_sent()
                 if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
     # choosing a channel turns it back on, there (Friday 18:30 local = 16:30 UTC)
     await tribe.command("mod", "/summary channel #general")
-    await tribe.adapter.runtime.advance_to(datetime(2026, 12, 4, 16, 31, tzinfo=UTC))
+    await tribe.runtime.advance_to(datetime(2026, 12, 4, 16, 31, tzinfo=UTC))
     [post] = [s.action for s in tribe.adapter.pop_sent()
               if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
     assert post.channel == GENERAL and post.text.plain().startswith("Week 2026-W48 in Tribe")
@@ -227,7 +227,7 @@ async def test_content_that_resonated_is_in_the_summary(tribe: Community, settin
     tribe.now = at(17, 12, 5)
     await tribe.say("ann", "great tip, thanks!", reply_to=tip.message)
     await tribe.react("ben", tip.message, "🔥")
-    await tribe.adapter.runtime.repository.flush()
+    await tribe.runtime.repository.flush()
     report = json.loads(await render_report(settings, COMMUNITY, "2026-W47", "json", None))
     assert report["content"] == {
         "posts": [{"item": 1, "topic": "tips", "posts": 1, "replies": 1, "reactions": 1}],
@@ -267,7 +267,7 @@ async def a_regular_goes_quiet(tribe: Community) -> None:
     await tribe.say("eli", "eli's first words")
     tribe.now = dec(6, 22)  # Sunday night of W49
     await tribe.say("ben", "ben late on sunday")
-    await tribe.adapter.runtime.repository.flush()
+    await tribe.runtime.repository.flush()
 
 
 async def json_report(settings, week: str) -> dict[str, Any]:
@@ -277,7 +277,7 @@ async def json_report(settings, week: str) -> dict[str, Any]:
 async def test_a_week_is_reported_as_it_stood_at_its_end_whenever_asked(
         tribe: Community, settings) -> None:
     await a_regular_goes_quiet(tribe)
-    ann = await JourneyStore(tribe.adapter.runtime.repository).stage_of(COMMUNITY,
+    ann = await JourneyStore(tribe.runtime.repository).stage_of(COMMUNITY,
                                                                         "console:ann")
     assert ann is not None and (ann.stage, ann.drifting) == ("regular", False)  # no sweep yet
     on_sunday_night = await json_report(settings, "2026-W49")
@@ -298,7 +298,7 @@ async def test_a_week_is_reported_as_it_stood_at_its_end_whenever_asked(
 
     # that Monday: the sweep has run and the summary is posted, saying the same
     tribe.adapter.pop_sent()
-    await tribe.adapter.runtime.advance_to(dec(7, 9, 1))
+    await tribe.runtime.advance_to(dec(7, 9, 1))
     [post] = [s.action for s in tribe.adapter.pop_sent()
               if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
     assert on_sunday_night == await json_report(settings, "2026-W49")
@@ -314,8 +314,8 @@ async def test_a_week_is_reported_as_it_stood_at_its_end_whenever_asked(
         await tribe.say("ann", f"ann is back, {day}")
         await tribe.say("ben", f"ben as ever, {day}")
     await tribe.join("fay")
-    await tribe.adapter.runtime.advance_to(datetime(2027, 1, 5, 12, tzinfo=UTC))
-    await tribe.adapter.runtime.repository.flush()
+    await tribe.runtime.advance_to(datetime(2027, 1, 5, 12, tzinfo=UTC))
+    await tribe.runtime.repository.flush()
     assert on_sunday_night == await json_report(settings, "2026-W49")
 
 
@@ -350,7 +350,7 @@ async def test_farming_is_not_contribution(tribe: Community, settings) -> None:
         await tribe.say("ann", f"a real contribution in week {week}")
         tribe.tick(minutes=5)
         await tribe.say("ann", f"a real contribution in week {week}")  # near-duplicate
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     await runtime.repository.flush()
     report = await json_report(settings, "2026-W47")
     assert report["active"]["count"] == 1  # only Ann contributed
@@ -380,7 +380,7 @@ async def test_a_cooldown_or_the_daily_cap_hold_back_points_not_the_contribution
     await tribe.say("ben", "nothing earned: the cap is zero")
     tribe.now = at(23, 10)
     await tribe.say("ben", "still nothing earned, still here")
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     await runtime.repository.flush()
     assert await tribe.points("ben") == 0
     for member in ("ann", "ben"):
@@ -416,7 +416,7 @@ async def test_the_json_report_follows_the_shipped_schema(tribe: Community, sett
     validator = Draft202012Validator(strict(shipped))
     await a_regular_goes_quiet(tribe)
     reports = [await json_report(settings, week) for week in ("2026-W47", "2026-W49")]
-    [cog] = [c for c in tribe.adapter.runtime.cogs if isinstance(c, SummaryCog)]
+    [cog] = [c for c in tribe.runtime.cogs if isinstance(c, SummaryCog)]
     so_far = await cog.summary(COMMUNITY, tribe.now.date(), until=tribe.now)
     assert so_far.week_to_date
     for report in [*reports, so_far.to_json()]:
@@ -425,3 +425,50 @@ async def test_the_json_report_follows_the_shipped_schema(tribe: Community, sett
         assert errors == []
     broken = {**reports[1], "journey": {**reports[1]["journey"], "true_fans": "1"}}
     assert not validator.is_valid(broken)
+
+
+def summary_cog(tribe: Community) -> SummaryCog:
+    return next(c for c in tribe.runtime.cogs if isinstance(c, SummaryCog))
+
+
+def weekly_posts(tribe: Community) -> list[Post]:
+    return [s.action for s in tribe.adapter.pop_sent()
+            if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
+
+
+async def test_a_claimed_week_is_posted_once_however_often_it_is_asked_for(
+    tribe: Community,
+) -> None:
+    await tribe.open()
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    cog = summary_cog(tribe)
+    first = await cog.post_weekly(COMMUNITY)
+    assert first is not None and await cog.post_weekly(COMMUNITY) is None
+    assert len(weekly_posts(tribe)) == 1
+    rows = await tribe.runtime.repository.rows(
+        "SELECT community_id, week, claimed_by FROM summary_claims")
+    assert [(r[0], r[1]) for r in rows] == [(COMMUNITY, first.week)]
+    assert "every community" in rows[0][2], "the claimant names what it serves"
+
+
+class RefusingPlatform:
+    """A platform that takes no post (the channel is gone, the bot was kicked)."""
+
+    async def deliver(self, action: object) -> Delivery:
+        return Delivery(False, error="the platform refused")
+
+
+async def test_a_summary_that_could_not_be_sent_gives_its_claim_up(
+    tribe: Community,
+) -> None:
+    await tribe.open()
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    cog = summary_cog(tribe)
+    tribe.runtime.register_sender("console", RefusingPlatform())
+    await cog.post_weekly(COMMUNITY)
+    assert await tribe.runtime.repository.rows("SELECT week FROM summary_claims") == []
+    tribe.runtime.register_sender("console", tribe.adapter)
+    assert await cog.post_weekly(COMMUNITY) is not None, "the next try may post it"
+    assert len(weekly_posts(tribe)) == 1

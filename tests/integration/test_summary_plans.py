@@ -52,7 +52,7 @@ async def test_no_summary_query_scans_a_community_without_statistics(
     queries = {s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))
                and not SMALL.search(s)}
     assert len(queries) > 15
-    path = tribe.adapter.runtime.repository.path
+    path = tribe.runtime.repository.path
     with sqlite3.connect(path) as conn:
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
             conn.execute("DELETE FROM sqlite_stat1")  # as if never analyzed

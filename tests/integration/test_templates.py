@@ -30,7 +30,7 @@ async def test_welcome_set_refuses_a_text_longer_than_a_post(tribe: Community) -
 async def test_a_stored_spec_builds_no_huge_welcome(tribe: Community) -> None:
     """A template an older version accepted is rendered with its values as they are."""
     await tribe.open()
-    tribe.adapter.runtime.communities.set(COMMUNITY, "welcome.template.en",
+    tribe.runtime.communities.set(COMMUNITY, "welcome.template.en",
                                           "Hi {name:>50000000}!")
     started = time.perf_counter()
     reply = await tribe.command("mod", "/welcome test")
@@ -45,7 +45,7 @@ async def test_level_up_template_refuses_specs_and_length(tribe: Community) -> N
                      "write it as {level}, without a format, conversion, attribute or index.")
     reply = await tribe.command("mod", "/engagement set level_up_template " + "y" * 4097)
     assert reply.startswith("level_up_template was not changed: The text has 4097 characters")
-    assert tribe.adapter.runtime.communities.overrides(COMMUNITY, "engagement") == {}
+    assert tribe.runtime.communities.overrides(COMMUNITY, "engagement") == {}
 
 
 async def test_hebrew_moderators_hear_the_problem_in_hebrew(tribe: Community) -> None:

@@ -24,7 +24,7 @@ def posts(tribe: Community, kind: str, about: str | None = None) -> list[Post]:
 
 
 async def journey(tribe: Community, member: str) -> StageRow:
-    row = await JourneyStore(tribe.adapter.runtime.repository).stage_of(
+    row = await JourneyStore(tribe.runtime.repository).stage_of(
         COMMUNITY, f"console:{member}")
     assert row is not None, f"{member} has no stage"
     return row
@@ -120,7 +120,7 @@ async def test_welcome_off_dm_only_and_delete_after(tribe: Community) -> None:
     sent = [s.action for s in tribe.adapter.pop_sent()]
     assert [type(a) for a in sent if getattr(a, "kind", "") == "welcome"] == [DirectMessage]
     await tribe.command("mod", "/welcome dm off")
-    tribe.adapter.runtime.communities.set(COMMUNITY, "welcome.delete_after_minutes", 30)
+    tribe.runtime.communities.set(COMMUNITY, "welcome.delete_after_minutes", 30)
     tribe.tick(minutes=5)
     await tribe.join("ben")
     tribe.tick(minutes=31)
@@ -165,7 +165,7 @@ async def test_a_restart_still_deletes_welcome_posts_when_due(tmp_path: Path) ->
     async with bot_session(tmp_path, START) as tribe:
         await tribe.open()
         tribe.adapter.pop_sent()
-        tribe.adapter.runtime.communities.set(COMMUNITY, "welcome.delete_after_minutes", 30)
+        tribe.runtime.communities.set(COMMUNITY, "welcome.delete_after_minutes", 30)
         tribe.tick(minutes=10)
         await tribe.join("ann")
         [welcome] = [s for s in tribe.adapter.pop_sent()
@@ -230,8 +230,8 @@ async def test_answered_first_message_sends_no_alert_and_is_timed(tribe: Communi
     tribe.tick(hours=6)
     await tribe.say("ann", "later")
     assert posts(tribe, "first_response_alert", about="newbie") == []
-    await tribe.adapter.runtime.repository.flush()
-    with sqlite3.connect(tribe.adapter.runtime.repository.path) as conn:
+    await tribe.runtime.repository.flush()
+    with sqlite3.connect(tribe.runtime.repository.path) as conn:
         answered = conn.execute("SELECT answered_at - at, answered_by FROM first_messages "
                                 "WHERE member_id = 'console:newbie'").fetchone()
     assert answered == (30 * 60, "console:ann")
@@ -339,7 +339,7 @@ async def test_forget_me_keeps_others_totals(tribe: Community) -> None:
         "Done: your data in this community is erased."
     assert await tribe.points("ben") == ben_before
     assert await tribe.points("ann") == 0
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     assert await runtime.repository.recompute_totals() == 0
     await runtime.repository.flush()
     with sqlite3.connect(runtime.repository.path) as conn:
@@ -366,7 +366,7 @@ async def test_forget_me_also_drops_a_welcome_still_waiting(tribe: Community) ->
     tribe.tick(minutes=5)
     await tribe.say("mod", "later")  # the burst is due: nobody is left in it
     assert posts(tribe, "welcome") == []
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     await runtime.repository.flush()
     with sqlite3.connect(runtime.repository.path) as conn:
         assert "console:ann" not in dump_every_table(conn)
@@ -394,7 +394,7 @@ async def test_activity_read_at_start_matches_the_daily_rollup(tribe: Community)
     await tribe.say("ann", "week two as well")
     tribe.tick(days=15)
     await tribe.say("ann", "week four")
-    runtime = tribe.adapter.runtime
+    runtime = tribe.runtime
     activity = await JourneyStore(runtime.repository).activity(COMMUNITY)
     with sqlite3.connect(runtime.repository.path) as conn:
         expected: dict[str, tuple[set[str], bool]] = {}

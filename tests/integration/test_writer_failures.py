@@ -14,13 +14,15 @@ from bot.core.events import MessagePosted
 from bot.runtime import Runtime
 from bot.service import serve
 from storage import WriterStopped
+from storage.book import BOOK
 from storage.database import connect, migrate
-from storage.repository import BOOK, UPSERT_SETTING, Repository
+from storage.settings import UPSERT_SETTING
 from storage.spill import spill_path
+from storage.store import Repository
 from storage.writer import BatchedWriter, StatementBook, store_unavailable
 from tests.conftest import COMMUNITY, GENERAL, START, make_settings
 
-INSERT_SEEN = next(s for s in BOOK._statements if s.name == "insert_seen")
+INSERT_SEEN = next(s for s in BOOK if s.name == "insert_seen")
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 from cogs.engagement.rules import (
     MemberState,
     Policy,
+    ReactionAward,
     award_message,
+    award_reaction,
     fingerprint,
     level_for,
     level_of,
@@ -142,3 +144,61 @@ def test_a_picture_without_text_earns_nothing_but_is_not_farming() -> None:
                                drawn=20, has_media=has_media)
         assert (result.message_points, result.why_not) == (0, why)
         assert result.farmed is not has_media
+
+
+# -- reactions ------------------------------------------------------------------------
+DAY = "2026-11-02"
+
+
+def react(policy: Policy, author: MemberState, *, first_time: bool = True,
+          given_by_reactor: int = 0, message_points: int = 0, answers_member: bool = False,
+          helped: bool = False) -> ReactionAward:
+    return award_reaction(policy, author, day=DAY, first_time=first_time,
+                          given_by_reactor=given_by_reactor, message_points=message_points,
+                          answers_member=answers_member, helped=helped)
+
+
+def test_a_reaction_earns_the_author_its_points() -> None:
+    author = MemberState(total=40)
+    assert react(Policy(), author) == ReactionAward(2, None)
+    assert (author.total, author.earned_today, author.day) == (42, 2, DAY)
+
+
+def test_the_same_reaction_again_earns_nothing() -> None:
+    author = MemberState()
+    assert react(Policy(), author, first_time=False) == ReactionAward(0, None)
+    assert author.total == 0
+
+
+def test_a_reaction_stays_within_each_cap() -> None:
+    policy = Policy(reaction_points=5, reaction_cap_per_member_per_day=10,
+                    reaction_cap_per_message=20, daily_cap=100)
+    assert react(policy, MemberState(), given_by_reactor=8).points == 2, "reactor's day"
+    assert react(policy, MemberState(), given_by_reactor=10).points == 0
+    assert react(policy, MemberState(), message_points=17).points == 3, "the message's cap"
+    assert react(policy, MemberState(), message_points=25).points == 0, "never negative"
+    capped = MemberState(day=DAY, earned_today=99)
+    assert react(policy, capped).points == 1, "the author's daily cap"
+    assert capped.earned_today == 100
+    yesterday = MemberState(day="2026-11-01", earned_today=100)
+    assert react(policy, yesterday).points == 5, "a new local day has room again"
+
+
+def test_the_first_reaction_to_an_answer_settles_the_helpful_bonus_once() -> None:
+    author = MemberState()
+    award = react(Policy(), author, answers_member=True)
+    assert award == ReactionAward(2, 10)
+    assert author.total == 12
+    assert react(Policy(), author, answers_member=True, helped=True).helpful_bonus is None
+    assert react(Policy(helpful_answer_bonus=0), MemberState(),
+                 answers_member=True).helpful_bonus is None, "no bonus to settle"
+    repeat = react(Policy(), MemberState(), first_time=False, answers_member=True)
+    assert repeat == ReactionAward(0, 10), "settled even by a repeated reaction"
+
+
+def test_at_the_daily_cap_the_helpful_bonus_is_settled_with_nothing() -> None:
+    author = MemberState(day=DAY, earned_today=500)
+    assert react(Policy(), author, answers_member=True) == ReactionAward(0, 0)
+    near = MemberState(day=DAY, earned_today=495)
+    assert react(Policy(), near, answers_member=True) == ReactionAward(2, 3)
+    assert near.earned_today == 500

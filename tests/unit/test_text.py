@@ -1,5 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import bot.core.text as text_module
 from bot.core.ids import make_id, native_part, platform_of
 from bot.core.text import (
     FSI,
@@ -108,3 +111,12 @@ def test_template_problems_are_said_in_the_community_s_language() -> None:
         check_template("{name:>9}", {"name"})
     said = catalog("he").gettext(caught.value.message, **caught.value.values).plain()
     assert "{name:>9}" in said and "{name}" in said and "bare placeholder" not in said
+
+
+@given(st.text(alphabet=st.sampled_from(
+    ["a", " ", "\t", "\x1f", "ש", "\u05b8", "\u200d", "\ufe0f", "👍", "🏽", "\u00ad",
+     "\u20dd", "\u3000", "é", "\u0301", "\U0001f468", "\U000e0100"]), max_size=40)
+       | st.text(max_size=40))
+def test_visible_length_fast_paths_agree_with_the_rule(text: str) -> None:
+    # the fast paths (ASCII, no joiner) must give what the character-by-character rule gives
+    assert visible_length(text) == text_module._visible_length_by_character(text)

@@ -1,9 +1,9 @@
 """The console adapter: a local 'platform' for the demo, replays and tests.
 
 It plays the part a chat platform plays for the other adapters: it knows member names,
-who moderates, and who wrote which message; it turns records into events and renders
-the bot's actions as text. Tests use it like errbot's test backend: push events, run
-commands, pop what the bot sent.
+channels and who moderates; it turns records into events and renders the bot's actions
+as text. Like every adapter it sees the bot only through ``BotPort``. Tests use it like
+errbot's test backend: push events, run commands, pop what the bot sent.
 """
 
 from __future__ import annotations
@@ -32,30 +32,22 @@ from bot.core.actions import (
     SetRole,
 )
 from bot.core.attachments import Attachment
+from bot.core.authors import with_authors
 from bot.core.bounded import BoundedDict
 from bot.core.commands import (
     ChannelRef,
     Command,
     CommandError,
-    Invocation,
     MemberRef,
     Reply,
-    attach_files,
     check_declared_size,
     file_options,
-    parse_text_arguments,
     split_words,
 )
-from bot.core.events import (
-    CommunityJoined,
-    Event,
-    MemberJoined,
-    MessagePosted,
-    ReactionAdded,
-    ReactionRemoved,
-)
+from bot.core.events import CommunityJoined, Event, MemberJoined, MessagePosted
+from bot.core.port import BotPort
+from bot.core.text_commands import TypedCommand, rights, run_text_command, unknown_command
 from bot.i18n import Catalog
-from bot.runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +72,7 @@ class ReplayReport:
 #: Lines read ahead at a time: what the store is asked about (already handled? who wrote
 #: the message a reply or reaction points to?) is asked once per chunk.
 CHUNK = 1000
-#: What the adapter remembers, like a platform's cache: message authors and member names.
-KNOWN_AUTHORS = 200_000
+#: What the adapter remembers, like a platform's cache: member and channel names.
 KNOWN_NAMES = 50_000
 #: Actions kept in ``sent`` for ``pop_sent`` (tests); older ones are dropped.
 KEEP_SENT = 10_000
@@ -94,10 +85,10 @@ class ConsoleAdapter:
     inline_replay = True
 
     def __init__(
-        self, runtime: Runtime, *, console: Console | None = None, echo: bool = True,
+        self, port: BotPort, *, console: Console | None = None, echo: bool = True,
         moderators: Iterable[str] = (),
     ) -> None:
-        self.runtime = runtime
+        self.port = port
         self.console = console or Console(highlight=False)
         self.echo = echo
         self.sent: list[Sent] = []
@@ -105,16 +96,15 @@ class ConsoleAdapter:
         self.posts = 0
         self._names: BoundedDict[tuple[str, str], str] = BoundedDict(KNOWN_NAMES)
         self._channels: BoundedDict[tuple[str, str], str] = BoundedDict(KNOWN_NAMES)
-        self._authors: BoundedDict[str, str] = BoundedDict(KNOWN_AUTHORS)
         self._moderators: set[str] = {qualify(m) for m in moderators}
         self._counter = 0
         #: where the files named by a replay's commands are looked up
         self._folder = Path.cwd()
-        runtime.register_sender(self.platform, self)
+        port.register_sender(self.platform, self)
 
     # -- platform side: actions from the bot -------------------------------------------
     async def deliver(self, action: Action) -> Delivery:
-        now = self.runtime.clock.now()
+        now = self.port.clock.now()
         if isinstance(action, Post):
             self._counter += 1
             text = action.text.plain()
@@ -170,7 +160,7 @@ class ConsoleAdapter:
         self._moderators.add(qualify(member))
 
     def _learn(self, event: Event) -> Event:
-        """Remember names and authors, and fill in what a real platform would tell."""
+        """Remember names and channels, as a platform's cache would."""
         match event:
             case CommunityJoined():
                 for channel in event.channels:
@@ -181,64 +171,25 @@ class ConsoleAdapter:
             case MessagePosted():
                 if event.author_name:
                     self._names.put((event.community, event.author), event.author_name)
-                self._authors.put(event.message, event.author)
-                if event.reply_to and event.reply_to_author is None:
-                    author = self._authors.get(event.reply_to)
-                    if author is not None:
-                        event = dataclasses.replace(event, reply_to_author=author)
-            case ReactionAdded() | ReactionRemoved():
-                if event.message_author is None and event.message in self._authors:
-                    event = dataclasses.replace(event, message_author=self._authors[event.message])
         return event
 
     async def push(self, event: Event) -> bool:
         """Publish one event and wait until every cog has handled it; False if it was a
         duplicate (already handled, here or before a restart)."""
-        bus = self.runtime.bus
+        port = self.port
         event = self._learn(event)
-        if bus.known(event.key):  # the clock does not move for a duplicate either
-            bus.publish(event)  # counted there (and the store's answer used up)
+        if port.is_duplicate(event.key):  # the clock does not move for a duplicate either
+            port.publish(event)  # counted there (and the store's answer used up)
             return False
-        await self.runtime.advance_to(event.at)  # timers due before this event fire first
-        if isinstance(event, ReactionAdded | ReactionRemoved) and event.message_author is None:
-            # a message from before a restart: the store knows its author, as on Telegram
-            author = await self.runtime.message_author(event.community, event.message)
-            if author is not None:
-                self._authors.put(event.message, author)
-                event = dataclasses.replace(event, message_author=author)
-        elif (isinstance(event, MessagePosted) and event.reply_to
-              and event.reply_to_author is None):
-            author = await self.runtime.message_author(event.community, event.reply_to)
-            if author is not None:
-                self._authors.put(event.reply_to, author)
-                event = dataclasses.replace(event, reply_to_author=author)
-        duplicates = bus.duplicates
-        self.runtime.publish(event)
-        await bus.drain()
-        return bus.duplicates == duplicates
+        await port.advance_to(event.at)  # timers due before this event fire first
+        # who wrote the message reacted or replied to: the bot recorded it, as on Telegram
+        return await port.handle(await with_authors(port, event))
 
     async def look_ahead(self, events: list[Event]) -> None:
         """Ask the store in one go what a chunk of events needs of it: which were handled
         already, and who wrote the messages they reply or react to (a real platform says;
-        the console knows from earlier lines, or from the store after a restart)."""
-        await self.runtime.bus.check_ahead(events)
-        posted: set[str] = set()
-        wanted: dict[str, set[str]] = {}
-        for event in events:
-            if isinstance(event, MessagePosted):
-                posted.add(event.message)
-                target, known = event.reply_to, event.reply_to_author
-            elif isinstance(event, ReactionAdded | ReactionRemoved):
-                target, known = event.message, event.message_author
-            else:
-                continue
-            if (target and known is None and target not in posted
-                    and target not in self._authors and not self.runtime.bus.known(event.key)):
-                wanted.setdefault(event.community, set()).add(target)
-        for community, messages in wanted.items():
-            found = await self.runtime.repository.message_authors(community, sorted(messages))
-            for message, author in found.items():
-                self._authors.put(message, author)
+        the bot knows from earlier lines, or from the store after a restart)."""
+        await self.port.look_ahead(events)
 
     @overload
     async def command(
@@ -267,34 +218,26 @@ class ConsoleAdapter:
         """
         community, member = qualify(community), qualify(member)
         channel = qualify(channel) if channel else f"{community}-general"
-        when = at or self.runtime.clock.now()
-        await self.runtime.advance_to(when)
-        tr = self.runtime.communities.catalog(community)
-        words = split_words(text.strip().removeprefix("/"))
-        found = self.runtime.commands.find(words)
-        if found is None:
-            return Reply(tr.gettext("I don't know the command “{command}”.", command=text),
-                         private=True)
-        command, rest = found
+        when = at or self.port.clock.now()
+        await self.port.advance_to(when)
         here = channel
 
         def channels(word: str) -> ChannelRef | None:
             return self._resolve_channel(community, word, here)
 
-        try:
-            args = parse_text_arguments(
-                command, rest, lambda word: self._resolve_member(community, word), channels,
-                tr,
-            )
-            attach_files(command, args, [await _load(command, f, tr) for f in files], tr)
-        except CommandError as exc:
-            return Reply(exc.text, private=True)
-        invocation = Invocation(
+        async def attached(command: Command, tr: Catalog) -> list[Attachment]:
+            return [await _load(command, f, tr) for f in files]
+
+        outcome = await run_text_command(self.port, TypedCommand(
             community=community, channel=channel,
-            invoker=MemberRef(member, self.name_of(community, member)),
-            is_moderator=self.is_moderator(member), at=when, args=args, channels=channels,
-        )
-        reply = await self.runtime.invoke(command, invocation, key=key)
+            invoker=MemberRef(member, self.name_of(community, member)), at=when,
+            words=split_words(text.strip().removeprefix("/")),
+            members=lambda word: self._resolve_member(community, word), channels=channels,
+            is_moderator=rights(self.is_moderator(member)), files=attached, key=key,
+        ))
+        if outcome.command is None:
+            return unknown_command(self.port.catalog(community), text)
+        reply = outcome.reply
         if reply is None:
             return None
         self._show(when, f"reply to @{self.name_of(community, member)}", reply.text.plain(),

@@ -40,7 +40,6 @@ from bot.adapters.discord import commands as slash
 from bot.adapters.discord import translate
 from bot.adapters.discord.channels import AmbiguousChannel, find_channel
 from bot.adapters.discord.gateway import (
-    PERSONAL_INVITES,
     Bridge,
     build_client,
     build_intents,
@@ -80,12 +79,12 @@ from bot.core.commands import (
     attach_files,
     check_declared_size,
     file_options,
-    parse_text_arguments,
     split_words,
 )
+from bot.core.port import BotPort
 from bot.core.text import RichText
+from bot.core.text_commands import TypedCommand, rights, run_text_command
 from bot.i18n import Catalog
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +107,14 @@ class DiscordAdapter:
     platform = "discord"
 
     def __init__(
-        self, runtime: Runtime, settings: DiscordSection, *, guild_ready_timeout: float = 2.0
+        self, port: BotPort, settings: DiscordSection, *, guild_ready_timeout: float = 2.0
     ) -> None:
-        self.runtime = runtime
+        self.port = port
         self.settings = settings
         point_rest_at(settings.api_base_url)
-        intents = build_intents(settings, store_text=runtime.settings.privacy.store_message_text)
+        intents = build_intents(settings, store_text=port.settings.privacy.store_message_text)
         self.client = build_client(settings, intents, guild_ready_timeout=guild_ready_timeout)
-        self.bridge = Bridge(runtime, self.client)
+        self.bridge = Bridge(port, self.client)
         self.bridge.attach()
         if settings.prefix_commands:
             self.bridge.prefix_command = self._run_prefix_command
@@ -127,7 +126,7 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._role_notices: set[tuple[str, str]] = set()
         # actions wait in the outbox until the gateway answers READY
-        runtime.register_sender(self.platform, self, connected=False)
+        port.register_sender(self.platform, self, connected=False)
 
     @property
     def handled_events(self) -> int:
@@ -142,7 +141,7 @@ class DiscordAdapter:
         await self.client.login(self.settings.token.get_secret_value())
         _, gateway, _ = await self.client.http.get_bot_gateway()
         use_gateway(gateway)
-        for built in slash.build_commands(self.runtime.commands.all(), self._run_command,
+        for built in slash.build_commands(self.port.command_catalog(), self._run_command,
                                           moderator_role=self.settings.moderator_role):
             self.tree.add_command(built)
         await self._sync_commands()
@@ -166,7 +165,7 @@ class DiscordAdapter:
         """Sync only when the definitions changed since the last sync (see commands.py)."""
         application = self.client.application_id or 0
         digest = slash.definitions_hash(self.tree)
-        path = slash.hash_file(self.runtime.settings.storage.url, application)
+        path = slash.hash_file(self.port.settings.storage.url, application)
         self.synced = slash.needs_sync(path, digest)
         if self.synced:
             await self.tree.sync()
@@ -191,7 +190,7 @@ class DiscordAdapter:
         try:
             args = self._arguments(command, values)
             if not command.moderator or invocation.is_moderator:  # else refused unread
-                tr = self.runtime.communities.catalog(invocation.community)
+                tr = self.port.catalog(invocation.community)
                 files = [await _download(command, option, values[option.name], tr)
                          for option in file_options(command)
                          if values.get(option.name) is not None]
@@ -201,7 +200,7 @@ class DiscordAdapter:
                                deferred=deferred)
             return
         invocation = dataclasses.replace(invocation, args=args)
-        running = asyncio.ensure_future(self.runtime.invoke(command, invocation))
+        running = asyncio.ensure_future(self.port.invoke(command, invocation))
         if not deferred:
             done, _ = await asyncio.wait({running}, timeout=self.answer_within)
             if not done:
@@ -215,12 +214,8 @@ class DiscordAdapter:
         ones, typed in a message. Returns False for a message that is not a command."""
         if message.guild is None or not message.content.startswith(COMMAND_PREFIX):
             return False
-        found = self.runtime.commands.find(split_words(message.content[1:]))
-        if found is None:
-            return False  # "!!!", "!important": conversation
-        command, words = found
         community = translate.community_id(message.guild.id)
-        tr = self.runtime.communities.catalog(community)
+        tr = self.port.catalog(community)
         mentioned = {user.id: user for user in message.mentions}
 
         def members(word: str) -> MemberRef | None:
@@ -228,31 +223,26 @@ class DiscordAdapter:
             return (MemberRef(translate.member_id(user.id), user.display_name)
                     if user is not None else None)
 
-        channels = self._channels(message.guild, message.channel.id, tr)
+        async def files(command: Command, tr: Catalog) -> list[Attachment]:
+            # a file comes attached to the message, never typed: words fill the rest
+            wanted = file_options(command)
+            return [await _download(command, wanted[0], message.attachments[0], tr)
+                    ] if wanted and message.attachments else []
 
         author = message.author
         permissions = (author.guild_permissions if isinstance(author, discord.Member)
                        else discord.Permissions.none())
-        is_moderator = self._is_moderator(author, permissions)
-        try:
-            # a file comes attached to the message, never typed: words fill the rest
-            args = parse_text_arguments(command, words, members, channels, tr)
-            if not command.moderator or is_moderator:  # else refused, nothing downloaded
-                wanted = file_options(command)
-                files = [await _download(command, wanted[0], message.attachments[0], tr)
-                         ] if wanted and message.attachments else []
-                attach_files(command, args, files, tr)
-        except CommandError as exc:
-            await self._reply_to(message, Reply(exc.text, private=True))
-            return True
-        invocation = Invocation(
+        outcome = await run_text_command(self.port, TypedCommand(
             community=community, channel=translate.channel_id(message.channel.id),
             invoker=MemberRef(translate.member_id(author.id), author.display_name),
-            is_moderator=is_moderator, at=self.runtime.clock.now(), args=args,
-            channels=channels,
-        )
-        reply = await self.runtime.invoke(command, invocation)
-        await self._reply_to(message, reply)
+            at=self.port.clock.now(), words=split_words(message.content[1:]),
+            members=members, channels=self._channels(message.guild, message.channel.id, tr),
+            is_moderator=rights(self._is_moderator(author, permissions)), files=files,
+        ))
+        if outcome.command is None:
+            return False  # "!!!", "!important": conversation
+        if outcome.reply is not None:
+            await self._reply_to(message, outcome.reply)
         return True
 
     async def _reply_to(self, message: discord.Message, reply: Reply) -> None:
@@ -289,10 +279,9 @@ class DiscordAdapter:
             channel=translate.channel_id(interaction.channel_id),
             invoker=MemberRef(translate.member_id(user.id), user.display_name),
             is_moderator=self._is_moderator(user, interaction.permissions),
-            at=self.runtime.clock.now(), args=args,
+            at=self.port.clock.now(), args=args,
             channels=self._channels(self.client.get_guild(interaction.guild_id),
-                                    interaction.channel_id,
-                                    self.runtime.communities.catalog(community)),
+                                    interaction.channel_id, self.port.catalog(community)),
         )
 
     def _channels(self, guild: discord.Guild | None, here: int, tr: Catalog
@@ -388,10 +377,8 @@ class DiscordAdapter:
     async def _invite(self, action: CreateInvite) -> Delivery:
         """A never-expiring personal invite in the welcome (default) channel; its code is
         remembered so whoever joins by it is credited to the member who asked."""
-        communities = self.runtime.communities
         channel: int | None = None
-        chosen = (communities.get(action.community, "welcome.channel")
-                  or communities.get(action.community, "default_channel"))
+        chosen = self.port.invite_channel(action.community)
         if chosen:
             channel = snowflake(chosen)
         else:
@@ -403,9 +390,7 @@ class DiscordAdapter:
         invite = await self.client.http.create_invite(
             channel, reason=f"personal invite for {action.member}", max_age=0, unique=True)
         code = str(invite["code"])
-        personal = dict(communities.get(action.community, PERSONAL_INVITES, {}))
-        personal[code] = action.member
-        communities.set(action.community, PERSONAL_INVITES, personal)
+        self.port.remember_personal_invite(action.community, code, action.member)
         return Delivery(True, message=f"https://discord.gg/{code}")
 
     async def _direct(self, action: DirectMessage) -> Delivery:
@@ -449,7 +434,7 @@ class DiscordAdapter:
         if key in self._role_notices:
             return
         self._role_notices.add(key)
-        tr = self.runtime.communities.catalog(action.community)
+        tr = self.port.catalog(action.community)
         if problem == "role_missing":
             text = tr.gettext("I could not give the level role “{role}”: there is no role with "
                               "that name. Create it, or change the level rewards.",
@@ -461,7 +446,7 @@ class DiscordAdapter:
             text = tr.gettext("I could not give the level role “{role}”: it is above my own "
                               "highest role. Move my role above it in Server Settings -> "
                               "Roles.", role=action.role)
-        owners = self.runtime.communities.get(action.community, "owners_channel")
+        owners = self.port.owners_channel(action.community)
         target = (snowflake(owners) if owners else
                   guild.system_channel.id if guild.system_channel else None)
         if target is None:

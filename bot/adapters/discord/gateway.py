@@ -1,9 +1,10 @@
 """discord.py client <-> Tribebot bus: builds the client and turns its events into ours.
 
-The client is a plain ``discord.Client`` (or ``AutoShardedClient`` with ``shards =
-"auto"``); the ``Bridge`` attaches its ``on_*`` coroutines to it, translates with
-``translate.py`` and publishes. Reconnects and resumes are the library's; events
-re-delivered after a resume carry the same key and the core drops them.
+The client is a plain ``discord.Client``, or an ``AutoShardedClient`` with ``shards`` or
+``shard_count`` (and ``shard_ids``: this process's range of them); the ``Bridge``
+attaches its ``on_*`` coroutines to it, translates with ``translate.py`` and publishes.
+Reconnects and resumes are the library's; events re-delivered after a resume carry the
+same key and the core drops them.
 
 Start-up: READY names the guilds, then Discord sends each one (GUILD_CREATE), a big bot's
 over minutes, and ``on_ready`` comes only after the last. discord.py dispatches every
@@ -26,13 +27,11 @@ from discord.http import Route
 from bot.adapters.discord import translate
 from bot.adapters.discord.translate import InviteCount
 from bot.config import DiscordSection
+from bot.core.authors import with_authors
 from bot.core.events import CommunityLeft, Event, InviteUsed
-from bot.runtime import Runtime
+from bot.core.port import BotPort
 
 log = logging.getLogger(__name__)
-
-#: Community setting: personal invite code -> the member it was made for.
-PERSONAL_INVITES = "discord.personal_invites"
 
 #: The client events the bridge listens to (raw ones work on uncached messages).
 EVENTS = (
@@ -90,14 +89,19 @@ def build_client(
         return discord.AutoShardedClient(**options)
     if isinstance(settings.shards, int):
         return discord.AutoShardedClient(shard_count=settings.shards, **options)
+    if settings.shard_count is not None:
+        # this process's range of the bot's shards; Discord sends it only their guilds
+        ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+        return discord.AutoShardedClient(shard_count=settings.shard_count, shard_ids=ids,
+                                         **options)
     return discord.Client(**options)
 
 
 class Bridge:
     """Listens on the client and publishes platform-neutral events."""
 
-    def __init__(self, runtime: Runtime, client: discord.Client) -> None:
-        self.runtime = runtime
+    def __init__(self, port: BotPort, client: discord.Client) -> None:
+        self.port = port
         self.client = client
         #: Gateway events fully handled; tests wait on it.
         self.handled = 0
@@ -121,7 +125,7 @@ class Bridge:
         for event in events:
             if event is not None:
                 self._announce(event.community)
-                self.runtime.publish(event)
+                self.port.publish(event)
 
     def _announce(self, community: str) -> None:
         """Publish a guild as a community before its first event, if its
@@ -132,7 +136,7 @@ class Bridge:
         guild = self.client.get_guild(translate.snowflake(community))
         if guild is not None and not guild.unavailable:
             self._announced.add(community)
-            self.runtime.publish(translate.community_joined(guild, self.runtime.clock.now()))
+            self.port.publish(translate.community_joined(guild, self.port.clock.now()))
 
     def _done(self) -> None:
         self.handled += 1
@@ -141,7 +145,7 @@ class Bridge:
     async def on_connect(self) -> None:
         """READY: the session is up; actions held in the outbox can go (REST works)."""
         self.connected.set()
-        self.runtime.adapter_connected(translate.PLATFORM)
+        self.port.adapter_connected(translate.PLATFORM)
 
     async def on_ready(self) -> None:
         try:
@@ -169,14 +173,14 @@ class Bridge:
     async def _joined(self, guild: discord.Guild) -> None:
         """The guild as a community, with its channels as they are now."""
         self._announced.add(translate.community_id(guild.id))
-        self.runtime.publish(translate.community_joined(guild, self.runtime.clock.now()))
+        self.port.publish(translate.community_joined(guild, self.port.clock.now()))
         await self._refresh_invites(guild)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self._invites.pop(guild.id, None)
         self._announced.discard(translate.community_id(guild.id))
         self._publish([CommunityLeft(community=translate.community_id(guild.id),
-                                     at=self.runtime.clock.now())])
+                                     at=self.port.clock.now())])
         self._done()
 
     # -- members and invites -----------------------------------------------------------
@@ -211,14 +215,14 @@ class Bridge:
 
     async def on_member_join(self, member: discord.Member) -> None:
         try:
-            now = self.runtime.clock.now()
+            now = self.port.clock.now()
             joined = translate.member_joined(member, now)
             self._publish([joined])
             used = await self._invite_used(member.guild)
             if used is not None and not member.bot:
                 code, inviter = used
                 # a personal link the bot made for a member credits that member, not the bot
-                personal = self.runtime.communities.get(joined.community, PERSONAL_INVITES, {})
+                personal = self.port.personal_invites(joined.community)
                 credited = personal.get(code) or (
                     translate.member_id(inviter) if inviter else None)
                 self._publish([InviteUsed(
@@ -242,7 +246,7 @@ class Bridge:
             return used
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        self._publish([translate.member_left(payload, self.runtime.clock.now())])
+        self._publish([translate.member_left(payload, self.port.clock.now())])
         self._done()
 
     # -- messages ----------------------------------------------------------------------
@@ -262,14 +266,14 @@ class Bridge:
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         self._publish(translate.messages_deleted(payload.guild_id, [payload.message_id],
-                                                 self.runtime.clock.now()))
+                                                 self.port.clock.now()))
         self._done()
 
     async def on_raw_bulk_message_delete(
         self, payload: discord.RawBulkMessageDeleteEvent
     ) -> None:
         self._publish(translate.messages_deleted(payload.guild_id, sorted(payload.message_ids),
-                                                 self.runtime.clock.now()))
+                                                 self.port.clock.now()))
         self._done()
 
     # -- reactions ---------------------------------------------------------------------
@@ -283,14 +287,11 @@ class Bridge:
         try:
             if payload.guild_id is None:
                 return
-            author = translate.reaction_author(payload)
-            if author is None:
-                author = await self.runtime.message_author(
-                    translate.community_id(payload.guild_id),
-                    translate.message_id(payload.message_id))
             user = self.client.get_user(payload.user_id)
-            self._publish([translate.reaction_event(
-                payload, self.runtime.clock.now(), author,
-                reactor_is_bot=user.bot if user is not None else False)])
+            # a reaction add names the message's author; for a removal the bot recalls it
+            event = translate.reaction_event(
+                payload, self.port.clock.now(), translate.reaction_author(payload),
+                reactor_is_bot=user.bot if user is not None else False)
+            self._publish([await with_authors(self.port, event) if event else None])
         finally:
             self._done()

@@ -1,1 +1,1 @@
-"""The Telegram adapter: python-telegram-bot's Application wired to the runtime."""
+"""The Telegram adapter: python-telegram-bot's Application wired to the bot's port."""

@@ -40,7 +40,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Conflict, Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.adapters.telegram.directory import Directory, Expiring, MemberCounts
@@ -82,25 +82,23 @@ from bot.core.actions import (
     SetRole,
 )
 from bot.core.attachments import Attachment, safe_name
+from bot.core.authors import with_authors
 from bot.core.commands import (
     ChannelRef,
     Command,
-    CommandError,
-    Invocation,
     MemberRef,
     OptionKind,
     Reply,
     UsageError,
-    attach_files,
     check_declared_size,
     file_options,
-    parse_text_arguments,
     split_words,
 )
 from bot.core.events import Event, MemberJoined, MemberLeft
+from bot.core.port import BotPort
 from bot.core.text import Mention, RichText
+from bot.core.text_commands import TypedCommand, run_text_command, unknown_command
 from bot.i18n import Catalog, catalog
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +147,9 @@ class TelegramAdapter:
     platform = "telegram"
 
     def __init__(
-        self, runtime: Runtime, settings: TelegramSection, *, poll_timeout: float = 10.0
+        self, port: BotPort, settings: TelegramSection, *, poll_timeout: float = 10.0
     ) -> None:
-        self.runtime = runtime
+        self.port = port
         self.settings = settings
         self.application = build_application(settings)
         self.application.add_handler(TypeHandler(Update, self._on_update))
@@ -166,8 +164,9 @@ class TelegramAdapter:
         self._member_counts = MemberCounts(MEMBER_COUNT_SECONDS)
         self._bot_id = 0
         self._username = ""
+        self._conflict_reported = False
         # actions wait in the outbox until start() has connected
-        runtime.register_sender(self.platform, self, connected=False)
+        port.register_sender(self.platform, self, connected=False)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -181,8 +180,23 @@ class TelegramAdapter:
             await self._start_webhook()
         else:
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES),
-                                            timeout=self.poll_timeout)
-        self.runtime.adapter_connected(self.platform)
+                                            timeout=self.poll_timeout,
+                                            error_callback=self._polling_failed)
+        self.port.adapter_connected(self.platform)
+
+    def _polling_failed(self, exc: TelegramError) -> None:
+        """python-telegram-bot retries getUpdates after this. A 409 Conflict means another
+        program gets this bot's updates: Telegram gives each update to one poller only,
+        so of several Tribebot processes only one may enable Telegram."""
+        if not isinstance(exc, Conflict):
+            log.error("polling Telegram for updates failed: %s", exc, exc_info=exc)
+        elif not self._conflict_reported:
+            self._conflict_reported = True
+            log.error("Telegram gives this bot's updates to another program (409 Conflict: "
+                      "%s): only one process may enable [telegram] (polling, or the "
+                      "webhook); set enabled = false in the others", exc.message)
+        else:
+            log.debug("Telegram still refuses getUpdates: %s", exc.message)
 
     async def _start_webhook(self) -> None:
         hook = self.settings.webhook
@@ -209,7 +223,7 @@ class TelegramAdapter:
     async def _register_commands(self) -> None:
         """setMyCommands per scope: everyone's commands in groups, plus the moderator
         commands in the administrators' menu. Permission is still checked on use."""
-        commands = self.runtime.commands.all()
+        commands = self.port.command_catalog()
         scopes = ((BotCommandScopeAllGroupChats(), False),
                   (BotCommandScopeAllChatAdministrators(), True))
         for scope, moderator in scopes:
@@ -251,12 +265,9 @@ class TelegramAdapter:
                 await self._publish(edit_event(uid, update.edited_message))
         elif update.message_reaction is not None:
             change = update.message_reaction
-            if is_group(change.chat):
-                community = community_id(change.chat.id)
-                author = await self.runtime.message_author(
-                    community, message_id(change.chat.id, change.message_id))
-                for event in reaction_events(uid, change, author):
-                    await self._publish(event)
+            if is_group(change.chat):  # the update does not say who wrote the message
+                for event in reaction_events(uid, change, None):
+                    await self._publish(await with_authors(self.port, event))
         elif (update.message_reaction_count is not None
               and is_group(update.message_reaction_count.chat)):
             # anonymous reactions carry no reactor: recorded, but they earn nobody points
@@ -275,7 +286,7 @@ class TelegramAdapter:
                                              1 if isinstance(event, MemberJoined) else -1)
             if isinstance(event, MemberJoined) and count is not None:
                 event = dataclasses.replace(event, member_count=count)
-        self.runtime.publish(event)
+        self.port.publish(event)
 
     async def _member_count(self, chat: int, delta: int) -> int | None:
         """The group's member count after a join (+1) or leave (-1): Telegram's own
@@ -310,16 +321,10 @@ class TelegramAdapter:
 
     # -- commands ----------------------------------------------------------------------
     async def _run_command(self, message: Message, call: CommandCall) -> None:
-        chat = message.chat.id
-        community = community_id(chat)
-        tr = self.runtime.communities.catalog(community)
-        found = self.runtime.commands.find([call.name, *split_words(call.arguments)])
-        if found is None:
-            if call.bot is not None:  # a bare unknown /command may be another bot's
-                await self._reply(message, Reply(tr.gettext(
-                    "I don't know the command “{command}”.", command=f"/{call.name}")))
+        user = message.from_user
+        if user is None:
             return
-        command, words = found
+        chat = message.chat.id
 
         def members(word: str) -> MemberRef | None:
             return call.mentions.get(word) or self.directory.member(chat, word)
@@ -327,31 +332,28 @@ class TelegramAdapter:
         def channels(word: str) -> ChannelRef | None:
             return self.directory.channel(chat, word, message_channel(message))
 
-        words = with_replied_member(command, words, call, members)
-        try:
-            args = parse_text_arguments(command, words, members, channels, tr)
-        except CommandError as exc:
-            await self._reply(message, Reply(exc.text, private=True))
-            return
-        user = message.from_user
-        if user is None:
-            return
-        # Only commands whose answer depends on rights cost a getChatMember call.
-        needs_rights = command.moderator or any(o.kind is OptionKind.MEMBER
-                                                for o in command.options)
-        is_moderator = needs_rights and await self._is_moderator(message)
-        if file_options(command) and (not command.moderator or is_moderator):
-            try:  # a member's file for a moderator command is refused unread
-                attach_files(command, args, await self._attached(command, message, tr), tr)
-            except CommandError as exc:
-                await self._reply(message, Reply(exc.text, private=True))
-                return
-        invocation = Invocation(
-            community=community, channel=message_channel(message),
-            invoker=MemberRef(member_id(user.id), user.full_name),
-            is_moderator=is_moderator, at=message.date, args=args, channels=channels,
-        )
-        await self._reply(message, await self.runtime.invoke(command, invocation))
+        async def is_moderator(command: Command) -> bool:
+            # only commands whose answer depends on rights cost a getChatMember call
+            needs_rights = command.moderator or any(o.kind is OptionKind.MEMBER
+                                                    for o in command.options)
+            return needs_rights and await self._is_moderator(message)
+
+        async def files(command: Command, tr: Catalog) -> list[Attachment]:
+            return await self._attached(command, message, tr) if file_options(command) else []
+
+        outcome = await run_text_command(self.port, TypedCommand(
+            community=community_id(chat), channel=message_channel(message),
+            invoker=MemberRef(member_id(user.id), user.full_name), at=message.date,
+            words=[call.name, *split_words(call.arguments)], members=members,
+            channels=channels, is_moderator=is_moderator, files=files,
+            rewrite=lambda command, words: with_replied_member(command, words, call, members),
+        ))
+        if outcome.command is None:
+            if call.bot is not None:  # a bare unknown /command may be another bot's
+                await self._reply(message, unknown_command(
+                    self.port.catalog(community_id(chat)), f"/{call.name}"))
+        elif outcome.reply is not None:
+            await self._reply(message, outcome.reply)
 
     async def _attached(self, command: Command, message: Message, tr: Catalog
                         ) -> list[Attachment]:
@@ -410,12 +412,12 @@ class TelegramAdapter:
             log.warning("could not answer a command in %s: %s", message.chat.id, exc)
 
     def _private_hint(self) -> RichText:
-        tr = catalog(self.runtime.settings.bot.language)
+        tr = catalog(self.port.settings.bot.language)
         return tr.gettext("Hi! Now I can send you private messages. My commands work in your "
                           "group.")
 
     async def _ask_for_admin(self, chat: int) -> None:
-        tr = self.runtime.communities.catalog(community_id(chat))
+        tr = self.port.catalog(community_id(chat))
         await self.deliver(Post(
             community=community_id(chat), channel=community_id(chat), kind="needs_admin",
             text=tr.gettext("Thanks for adding me! Please make me an administrator: Telegram "
@@ -480,8 +482,8 @@ class TelegramAdapter:
         self._dm_hints.set((community, member), True)
         chat, user = parse_chat(community), parse_member(member)
         name = self.directory.name(chat, user) or (
-            await self.runtime.repository.member_names(community, [member])).get(member, "")
-        tr = self.runtime.communities.catalog(community)
+            await self.port.member_names(community, [member])).get(member, "")
+        tr = self.port.catalog(community)
         text = tr.gettext("{member}, start me in private first (open my profile and press "
                           "Start), then I can send you messages.",
                           member=Mention(member, name or str(user)))

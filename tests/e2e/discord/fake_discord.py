@@ -10,6 +10,12 @@ GUILD_CREATE sent only when the test calls ``make_available`` (Discord streams a
 bot's guilds for minutes). discord.py fires ``on_ready`` only ``guild_ready_timeout``
 after the last GUILD_CREATE; a test gives it a long one to act inside that window.
 ``timeline`` records gateway dispatches and REST calls in the order they happened.
+
+Sharding is Discord's: ``/gateway/bot`` recommends ``shard_count`` shards, each
+connection says in IDENTIFY which shard it is (``[id, count]``, ``[0, 1]`` when it does
+not say), and a guild belongs to shard ``(guild_id >> 22) % count``: READY and
+GUILD_CREATE on a connection list only its guilds, and a dispatch goes to the connection
+of the guild it is about. Connections can come from several bot processes.
 """
 
 from __future__ import annotations
@@ -43,10 +49,24 @@ class Call:
     files: tuple[str, ...] = ()
 
 
+def shard_of(guild_id: int, count: int) -> int:
+    return (guild_id >> 22) % count
+
+
+def guild_of(event: str, data: Json) -> int | None:
+    """The guild a dispatch is about: ``guild_id``, or the guild itself for GUILD_*."""
+    if data.get("guild_id") is not None:
+        return int(data["guild_id"])
+    if event.startswith("GUILD_") and "id" in data:
+        return int(data["id"])
+    return None
+
+
 class FakeDiscord:
     def __init__(self, guilds: list[Json], *, hold_ready: bool = False,
-                 lazy: tuple[int, ...] = ()) -> None:
+                 lazy: tuple[int, ...] = (), shard_count: int = 1) -> None:
         self.guilds = guilds
+        self.shard_count = shard_count
         self.lazy = set(lazy)
         self._release = asyncio.Event()
         if not hold_ready:
@@ -65,9 +85,14 @@ class FakeDiscord:
         self.closed_dms: set[int] = set()
         #: Users for whom even opening a DM channel is refused (also 50007).
         self.refused_dm_channels: set[int] = set()
+        #: the last IDENTIFY, and every one by shard id
         self.identify: Json | None = None
+        self.identified: dict[int, Json] = {}
+        #: shard ids whose READY and (not lazy) GUILD_CREATEs were sent
+        self.ready_shards: set[int] = set()
         self.gateway_queries = 0
-        self._ws: web.WebSocketResponse | None = None
+        #: the open gateway connection of each shard: (shard id, shard count) -> socket
+        self._sockets: dict[tuple[int, int], web.WebSocketResponse] = {}
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -91,8 +116,8 @@ class FakeDiscord:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        if self._ws is not None:
-            await self._ws.close()
+        for ws in list(self._sockets.values()):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -104,11 +129,30 @@ class FakeDiscord:
         return f"http://127.0.0.1:{self.port}{path}"
 
     # -- gateway -----------------------------------------------------------------------
-    async def dispatch(self, event: str, data: Json) -> None:
-        assert self._ws is not None, "the bot is not connected"
+    async def dispatch(self, event: str, data: Json, *, shard: tuple[int, int] | None = None
+                       ) -> None:
+        """Send a gateway event on the connection of the shard its guild belongs to (or
+        on ``shard``); an event of no guild goes to the first connection."""
+        ws = self._socket(shard or self._shard_for(guild_of(event, data)))
         self.timeline.append(f"> {event}")
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq),
-                                            "d": data}))
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+    def _shard_for(self, guild: int | None) -> tuple[int, int] | None:
+        if guild is None or not self._sockets:
+            return None
+        count = next(iter(self._sockets))[1]
+        return shard_of(guild, count), count
+
+    def _socket(self, shard: tuple[int, int] | None) -> web.WebSocketResponse:
+        assert self._sockets, "the bot is not connected"
+        if shard is None:
+            return next(iter(self._sockets.values()))
+        ws = self._sockets.get(shard)
+        assert ws is not None, f"no connection identified as shard {list(shard)}"
+        return ws
+
+    def guilds_of(self, shard: tuple[int, int]) -> list[Json]:
+        return [g for g in self.guilds if shard_of(int(g["id"]), shard[1]) == shard[0]]
 
     def release_ready(self) -> None:
         """Send the READY that ``hold_ready`` kept back."""
@@ -123,7 +167,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
+        shard: tuple[int, int] | None = None
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
         async for frame in ws:
             payload = json.loads(frame.data)
@@ -131,23 +175,31 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11}))
             elif payload["op"] == 2:
                 self.identify = payload["d"]
-                task = asyncio.create_task(self._ready())  # frames keep being read meanwhile
+                number, count = payload["d"].get("shard") or (0, 1)
+                shard = (int(number), int(count))
+                self.identified[shard[0]] = payload["d"]
+                self._sockets[shard] = ws
+                task = asyncio.create_task(self._ready(shard))  # frames are read meanwhile
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+        if shard is not None and self._sockets.get(shard) is ws:
+            del self._sockets[shard]
         return ws
 
-    async def _ready(self) -> None:
+    async def _ready(self, shard: tuple[int, int]) -> None:
         await self._release.wait()
+        guilds = self.guilds_of(shard)
         await self.dispatch("READY", {
-            "v": 10, "user": BOT, "session_id": "session-1",
+            "v": 10, "user": BOT, "session_id": f"session-{shard[0]}",
             "resume_gateway_url": self.url("/gateway"),
-            "guilds": [{"id": g["id"], "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": g["id"], "unavailable": True} for g in guilds],
             "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [],
-            "shard": (self.identify or {}).get("shard") or [0, 1],
-        })
-        for data in self.guilds:
+            "shard": list(shard),
+        }, shard=shard)
+        for data in guilds:
             if int(data["id"]) not in self.lazy:
-                await self.dispatch("GUILD_CREATE", data)
+                await self.dispatch("GUILD_CREATE", data, shard=shard)
+        self.ready_shards.add(shard[0])
         self.started.set()
 
     # -- REST --------------------------------------------------------------------------
@@ -214,7 +266,7 @@ class FakeDiscord:
     async def _gateway_bot(self, call: Call) -> web.Response:
         self.gateway_queries += 1
         return _json({
-            "url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1,
+            "url": f"ws://127.0.0.1:{self.port}/gateway", "shards": self.shard_count,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
                                     "max_concurrency": 1}})
 

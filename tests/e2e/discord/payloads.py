@@ -85,9 +85,11 @@ SEND = (1 << 10) | (1 << 11)  # view channel, send messages
 
 
 def guild(*, guild_id: int = GUILD, name: str = "Tribe", bot_permissions: int = MANAGE_ROLES,
-          members: tuple[Json, ...] | None = None, member_count: int | None = None) -> Json:
+          members: tuple[Json, ...] | None = None, member_count: int | None = None,
+          general: int = GENERAL, owners: int = OWNERS, thread_id: int = THREAD) -> Json:
     """A GUILD_CREATE; with ``member_count`` above the members listed it is a large guild
-    (Discord lists only some members of those)."""
+    (Discord lists only some members of those). A second guild the bot holds at the same
+    time needs channel ids of its own (``general``, ``owners``, ``thread_id``)."""
     roles = [role(guild_id, "@everyone", 0, SEND), role(REGULAR_ROLE, "Regular", 1),
              role(BOT_ROLE, "Tribebot", 2, bot_permissions), role(ELITE_ROLE, "Elite", 3),
              role(MODS_ROLE, "Mods", 4)]
@@ -97,14 +99,14 @@ def guild(*, guild_id: int = GUILD, name: str = "Tribe", bot_permissions: int = 
     return {
         "id": str(guild_id), "name": name, "icon": None, "owner_id": MONA["id"],
         "roles": roles, "emojis": [], "stickers": [], "features": [],
-        "channels": [text_channel(OWNERS, "owners", 1, guild_id),
-                     text_channel(GENERAL, "general", 0, guild_id)],
-        "threads": [thread(THREAD, GENERAL, "questions", guild_id)],
+        "channels": [text_channel(owners, "owners", 1, guild_id),
+                     text_channel(general, "general", 0, guild_id)],
+        "threads": [thread(thread_id, general, "questions", guild_id)],
         "members": list(members), "member_count": member_count or len(members),
         "presences": [], "voice_states": [], "stage_instances": [],
         "guild_scheduled_events": [], "large": (member_count or 0) > 250,
         "unavailable": False, "joined_at": iso(START),
-        "system_channel_id": str(GENERAL), "verification_level": 0,
+        "system_channel_id": str(general), "verification_level": 0,
         "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
         "premium_tier": 0, "preferred_locale": "en-US", "nsfw_level": 0, "afk_timeout": 300,
     }

@@ -134,6 +134,31 @@ async def test_auto_sharding_uses_the_sharded_client_on_the_api_gateway(
             await adapter.stop()
 
 
+async def test_a_shard_range_identifies_as_its_shards_and_gets_only_their_guilds(
+    tmp_path: Path,
+) -> None:
+    theirs, ours = 10 << 22, 11 << 22  # shards 0 and 1 of two
+    fake = FakeDiscord([guild(guild_id=theirs), guild(guild_id=ours, general=801, owners=802,
+                                                      thread_id=803)], shard_count=2)
+    await fake.start()
+    settings = discord_settings(tmp_path, fake, discord={"shard_count": 2, "shard_ids": [1]})
+    try:
+        async with Runtime(settings, cogs=[]) as runtime:
+            adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
+            await adapter.start()
+            await adapter.until_ready()
+            try:
+                assert isinstance(adapter.client, discord.AutoShardedClient)
+                assert list(fake.identified) == [1]
+                assert fake.identified[1]["shard"] == [1, 2]
+                communities = {c.id for c in await runtime.repository.communities()}
+                assert communities == {community_id(ours)}
+            finally:
+                await adapter.stop()
+    finally:
+        await fake.stop()
+
+
 async def test_commands_sync_only_when_their_definitions_change(
     bot: Harness, runtime: Runtime
 ) -> None:

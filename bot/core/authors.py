@@ -1,0 +1,31 @@
+"""Who wrote the message a reaction or a reply points to, when the platform does not say.
+
+Telegram's reaction updates never name the author, Discord's removals neither, and a
+console line need not; the bot recorded the message, so it knows (``BotPort.message_author``:
+the recorder's memory of recent messages, else what the store committed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
+
+from bot.core.events import Event, MessagePosted, ReactionAdded, ReactionRemoved
+from bot.core.port import BotPort
+
+E = TypeVar("E", bound=Event)
+
+
+async def with_authors(port: BotPort, event: E) -> E:
+    """``event`` with the reacted (or replied-to) message's author filled in, if missing
+    and known."""
+    if isinstance(event, ReactionAdded | ReactionRemoved) and event.message_author is None:
+        author = await port.message_author(event.community, event.message)
+        if author is not None:
+            return dataclasses.replace(event, message_author=author)
+    elif (isinstance(event, MessagePosted) and event.reply_to
+          and event.reply_to_author is None):
+        author = await port.message_author(event.community, event.reply_to)
+        if author is not None:
+            return dataclasses.replace(event, reply_to_author=author)
+    return event

@@ -1,0 +1,28 @@
+"""What every feature store shares: the database it works on and how times are kept.
+
+One shape for every feature of ``storage``: a module owns its tables' SQL (its write
+statements in its own section of ``storage.book.BOOK``, its reads inline) and offers
+them as one class built on the ``Database``: ``JourneyStore(database).stages(...)``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.lifecycle import Database
+
+
+def epoch(moment: datetime) -> int:
+    """The store keeps moments as whole UTC seconds."""
+    return int(moment.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class FeatureStore:
+    """One feature's queries and writes, on the shared database and batched writer."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
