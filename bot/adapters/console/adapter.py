@@ -284,12 +284,17 @@ class ConsoleAdapter:
         report = report or ReplayReport()
         self._folder = path.parent
         not_after = future_limit()
-        bus = self.runtime.bus
-        inline, bus.inline = bus.inline, self.inline_replay  # every line is waited for
+        # every line is waited for: the runtime's bus may handle them inline (a port that
+        # stands in for the runtime, with no bus, delivers as it does)
+        bus = getattr(self.port, "bus", None)
+        inline = getattr(bus, "inline", None)
+        if isinstance(inline, bool):
+            bus.inline = self.inline_replay  # type: ignore[union-attr]
         try:
             await self._replay(path, report, not_after)
         finally:
-            bus.inline = inline  # whatever is still queued is handled by the next drain
+            if isinstance(inline, bool):
+                bus.inline = inline  # type: ignore[union-attr]  # the next drain handles the rest
         return report
 
     async def _replay(self, path: Path, report: ReplayReport, not_after: datetime) -> None:
