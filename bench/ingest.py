@@ -1,22 +1,38 @@
-"""Ingest benchmark: events/s through the whole pipeline vs. the SQLite ceiling and a naive bot.
+"""Ingest benchmark: events/s of the path users run, against the SQLite ceiling and a naive bot.
 
-Three writers, same synthetic events, one run:
-  pipeline  bus + recorder + engagement cog + batched writer, everything committed;
-  raw       sqlite3.executemany of exactly the rows the pipeline wrote, same batch size
-            (the ceiling: no Python per event, no bus, no cogs);
-  naive     the same rows, each awaited through aiosqlite, with one commit per event's
-            worth of rows (what most bots do: write, commit, next event).
+Two pipelines, each run in a child process of its own (its CPU time and peak memory are
+its own, not the harness's), several times:
 
-    python bench/ingest.py [--events 200000] [--members 2000] [--naive-events 20000]
+  replay     a JSON Lines file through ``tribebot replay``'s code (``replay_file``): the
+             console adapter parses every line, then bus, recorder, every cog, writer;
+  platforms  Discord gateway and Telegram Bot API payloads (dicts, as they arrive) built
+             into discord.py / python-telegram-bot objects, turned into events by the
+             adapters' translate layers and published to the same runtime, live (tasks);
+
+and, for the rows each pipeline wrote (captured in one more child run, not timed):
+
+  raw        sqlite3.executemany of exactly those rows, same batch size (the ceiling: no
+             Python per event, no bus, no cogs);
+  naive      the same rows, each awaited through aiosqlite, one commit per event's worth
+             of rows (what most bots do: write, commit, next event).
+
+The streams are a community's month: about 1% joins, 20% reactions (a few removed),
+80% messages of which a quarter are replies, and a few moderator commands (replay).
+
+    python bench/ingest.py [--events 20000] [--members 500] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import json
+import pickle
 import random
+import resource
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,53 +43,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import aiosqlite  # noqa: E402
 
 from bot.config import Settings, StorageSection  # noqa: E402
 from bot.core.actions import Action, Delivery  # noqa: E402
-from bot.core.events import Event, MessagePosted, ReactionAdded  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
 from storage.database import PRAGMAS, migrations  # noqa: E402
 from storage.writer import Statement  # noqa: E402
 
-COMMUNITY = "console:bench"
-START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-WORDS = ("hello", "thanks", "שלום", "great idea", "how do I", "todah", "see the docs", "🙂")
-
-
-def synthetic_events(n: int, members: int, seed: int = 1) -> list[Event]:
-    """80% messages (a quarter of them replies), 20% reactions, over about a month."""
-    rng = random.Random(seed)
-    events: list[Event] = []
-    messages: list[tuple[str, str]] = []
-    step = timedelta(seconds=30 * 24 * 3600 / n)
-    at = START
-    for i in range(n):
-        at += step
-        if messages and rng.random() < 0.2:
-            target, author = rng.choice(messages[-500:])
-            reactor = f"console:u{rng.randrange(members)}"
-            events.append(ReactionAdded(community=COMMUNITY, at=at, message=target,
-                                        reactor=reactor, emoji="👍", message_author=author))
-            continue
-        author = f"console:u{rng.randrange(members)}"
-        message = f"console:m{i}"
-        reply = rng.choice(messages[-200:]) if messages and rng.random() < 0.25 else None
-        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 8)))
-        events.append(MessagePosted(
-            community=COMMUNITY, at=at, message=message, author=author,
-            channel=f"console:c{rng.randrange(5)}", text=text, length=len(text),
-            reply_to=reply[0] if reply else None, reply_to_author=reply[1] if reply else None))
-        messages.append((message, author))
-    return events
-
-
-class Sink:
-    """Accepts the bot's posts (level-ups) without printing them."""
-
-    async def deliver(self, action: Action) -> Delivery:
-        return Delivery(True)
+Rows = list[tuple[Statement, Any]]
 
 
 def settings_for(db: Path, batch: int) -> Settings:
@@ -81,40 +60,307 @@ def settings_for(db: Path, batch: int) -> Settings:
                                                 "batch_interval_ms": 50}})
 
 
-async def run_pipeline(events: Sequence[Event], db: Path, batch: int, pace: int = 0
-                       ) -> tuple[float, list[tuple[Statement, Any]]]:
-    """``pace``: wait for the cogs every ``pace`` events (0: publish as fast as possible,
-    a burst far ahead of the cogs; an event's rows are written once the cogs are done
-    with it, so a burst leaves them for the end)."""
-    runtime = Runtime(settings_for(db, batch))
-    await runtime.start()
-    runtime.register_sender("console", Sink())
+class Sink:
+    """Accepts the bot's posts without sending them anywhere."""
+
+    async def deliver(self, action: Action) -> Delivery:
+        return Delivery(True, message=f"sink:{id(action)}")
+
+
+def capture_rows(runtime: Any, rows: Rows) -> None:
+    """Keep every committed row (once per batch, in commit order) in ``rows``."""
     writer = runtime.repository.writer
-    assert writer is not None
-    captured: list[tuple[Statement, Any]] = []
     commit = writer._commit
 
-    async def capture(batch: list[tuple[Statement, Any]], done: set[int]) -> None:
-        captured.extend(batch)  # once per batch: keeps the measurement honest
+    async def capture(batch: Rows, done: set[int]) -> None:
+        rows.extend(batch)
         await commit(batch, done)
 
-    writer._commit = capture  # type: ignore[method-assign]
-    started = time.perf_counter()
-    for i in range(0, len(events), 500):
-        for event in events[i:i + 500]:
-            runtime.publish(event)
-        if pace and (i + 500) % pace < 500:
-            await runtime.bus.drain()
-        await asyncio.sleep(0)
-    await runtime.bus.drain()
-    await runtime.repository.flush()
-    elapsed = time.perf_counter() - started
-    await runtime.stop()
-    return elapsed, captured
+    writer._commit = capture
 
+
+# -- the replay pipeline ---------------------------------------------------------------
+
+async def run_replay(stream: Path, db: Path, batch: int, rows: Rows | None) -> int:
+    """``tribebot replay`` of ``stream``; returns the lines handled (events and commands)."""
+    from bot.adapters.console.adapter import ConsoleAdapter
+    from bot.replay import replay_file
+
+    class Adapter(ConsoleAdapter):
+        def __init__(self, runtime: Any, **kwargs: Any) -> None:
+            super().__init__(runtime, **kwargs)
+            if rows is not None:
+                capture_rows(runtime, rows)
+
+    report = await replay_file(settings_for(db, batch), stream, echo=False,
+                               adapter_type=Adapter)
+    if report.errors:
+        raise SystemExit(f"the stream has bad lines: {report.errors[:3]}")
+    return report.events + report.commands
+
+
+# -- the platform pipeline -------------------------------------------------------------
+
+GUILD, GENERAL, HELP = 500, 501, 502
+CHAT = -1001234
+EMOJI = ("👍", "🙏", "🔥", "❤️", "😂")
+WORDS = ("the", "workshop", "meetup", "code", "bug", "idea", "docs", "release", "question",
+         "answer", "שאלה", "פגישה", "רעיון", "tomorrow", "today", "slides", "demo", "help")
+
+
+def write_payloads(path: Path, n: int, members: int, seed: int = 1) -> None:
+    """One JSON array a line: [platform, kind, payload] as the gateway / the Bot API send
+    them, half each (the child reads them as it goes, as a bot reads its connection)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for item in platform_payloads(n, members, seed):
+            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
+def platform_payloads(n: int, members: int, seed: int = 1) -> list[tuple[str, str, Any]]:
+    """(platform, kind, payload), in the order they arrive."""
+    import discord
+
+    rng = random.Random(seed)
+    end = datetime.now(UTC) - timedelta(minutes=5)
+    start = end - timedelta(days=28)
+    step = (end - start) / max(n, 1)
+    out: list[tuple[str, str, Any]] = []
+    present: dict[str, list[int]] = {"discord": [], "telegram": []}
+    recent: dict[str, list[tuple[int, int, dict[str, Any]]]] = {"discord": [], "telegram": []}
+    next_member = [1000]
+
+    def duser(uid: int) -> dict[str, Any]:
+        return {"id": str(uid), "username": f"u{uid}", "global_name": f"Member {uid}",
+                "discriminator": "0", "avatar": None, "bot": False}
+
+    def dmember(uid: int, at: datetime) -> dict[str, Any]:
+        return {"user": duser(uid), "roles": [], "joined_at": at.isoformat(), "deaf": False,
+                "mute": False, "flags": 0, "nick": None}
+
+    def tuser(uid: int) -> dict[str, Any]:
+        return {"id": uid, "is_bot": False, "first_name": f"Member {uid}"}
+
+    chat = {"id": CHAT, "type": "supergroup", "title": "Tribe"}
+
+    def join(platform: str, at: datetime) -> None:
+        uid = next_member[0]
+        next_member[0] += 1
+        present[platform].append(uid)
+        if platform == "discord":
+            out.append((platform, "join", {**dmember(uid, at), "guild_id": str(GUILD)}))
+        else:
+            out.append((platform, "join", {"update_id": len(out), "chat_member": {
+                "chat": chat, "from": tuser(uid), "date": int(at.timestamp()),
+                "old_chat_member": {"status": "left", "user": tuser(uid)},
+                "new_chat_member": {"status": "member", "user": tuser(uid)}}}))
+
+    at = start
+    for platform in present:
+        for _ in range(max(members // 10, 1)):
+            join(platform, at)
+    for i in range(n):
+        at += step
+        platform = "discord" if i % 2 else "telegram"
+        roll = rng.random()
+        people, messages = present[platform], recent[platform]
+        if roll < 0.01 and next_member[0] < 1000 + members:
+            join(platform, at)
+        elif roll < 0.21 and messages:
+            target, author, _ = rng.choice(messages[-300:])
+            reactor, emoji = rng.choice(people), rng.choice(EMOJI)
+            if platform == "discord":
+                out.append((platform, "reaction", {
+                    "user_id": str(reactor), "channel_id": str(GENERAL),
+                    "message_id": str(target), "guild_id": str(GUILD),
+                    "emoji": {"id": None, "name": emoji}, "member": dmember(reactor, start),
+                    "burst": False, "type": 0, "message_author_id": str(author)}))
+            else:
+                out.append((platform, "reaction", ({"update_id": len(out),
+                    "message_reaction": {
+                        "chat": chat, "message_id": target, "user": tuser(reactor),
+                        "date": int(at.timestamp()), "old_reaction": [],
+                        "new_reaction": [{"type": "emoji", "emoji": emoji}]}}, author)))
+        else:
+            author = rng.choice(people)
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 12))) + f" {i}"
+            reply = rng.choice(messages[-200:]) if messages and rng.random() < 0.25 else None
+            if platform == "discord":
+                mid = discord.utils.time_snowflake(at) + i % 4096
+                data: dict[str, Any] = {
+                    "id": str(mid), "channel_id": str(rng.choice((GENERAL, HELP))),
+                    "guild_id": str(GUILD), "author": duser(author), "content": text,
+                    "timestamp": at.isoformat(), "edited_timestamp": None, "tts": False,
+                    "mention_everyone": False, "mentions": [], "mention_roles": [],
+                    "attachments": [], "embeds": [], "pinned": False,
+                    "type": 19 if reply else 0,
+                    "member": {k: v for k, v in dmember(author, start).items() if k != "user"}}
+                if reply:
+                    data["message_reference"] = {"type": 0, "message_id": str(reply[0]),
+                                                 "channel_id": reply[2]["channel_id"],
+                                                 "guild_id": str(GUILD)}
+                    data["referenced_message"] = reply[2]
+                out.append((platform, "message", data))
+            else:
+                mid = i
+                data = {"message_id": mid, "date": int(at.timestamp()), "chat": chat,
+                        "from": tuser(author), "text": text}
+                if reply:
+                    data["reply_to_message"] = reply[2]
+                out.append((platform, "message", {"update_id": len(out), "message": data}))
+            messages.append((mid, author, data if platform == "discord" else {
+                "message_id": mid, "date": data["date"], "chat": chat, "from": tuser(author),
+                "text": text}))
+            if len(messages) > 1000:
+                del messages[:500]
+    return out
+
+
+async def run_platforms(stream: Path, members: int, db: Path, batch: int, rows: Rows | None
+                        ) -> int:
+    """Build, translate and publish the payloads live (each cog in its own task), then
+    wait until every row is committed; returns the events published."""
+    import discord
+    from discord.state import ConnectionState
+    from telegram import Update
+
+    from bot.adapters.discord import translate as dt
+    from bot.adapters.telegram import translate as tt
+    from bot.adapters.telegram.ids import community_id as tg_community
+    from bot.core.events import CommunityJoined, Event
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings_for(db, batch))
+    await runtime.start()
+    for platform in ("discord", "telegram"):
+        runtime.register_sender(platform, Sink())
+    if rows is not None:
+        capture_rows(runtime, rows)
+    state = ConnectionState(dispatch=lambda *a, **k: None, handlers={}, hooks={}, http=None,
+                            intents=discord.Intents.all(), chunk_guilds_at_startup=False)
+    channels = [{"id": str(c), "type": 0, "guild_id": str(GUILD), "name": name,
+                 "position": p, "permission_overwrites": [], "nsfw": False, "parent_id": None,
+                 "topic": None, "last_message_id": None}
+                for p, (c, name) in enumerate(((GENERAL, "general"), (HELP, "help")))]
+    guild = discord.Guild(data={
+        "id": str(GUILD), "name": "Tribe", "icon": None, "owner_id": "7", "roles": [
+            {"id": str(GUILD), "name": "@everyone", "color": 0, "hoist": False,
+             "position": 0, "permissions": "0", "managed": False, "mentionable": False}],
+        "emojis": [], "stickers": [], "features": [], "channels": channels,
+        "member_count": members, "members": []}, state=state)
+    state._add_guild(guild)
+    started = datetime.now(UTC) - timedelta(days=29)
+    published = 0
+
+    def publish(event: Event | None) -> None:
+        nonlocal published
+        if event is not None and runtime.publish(event):
+            published += 1
+
+    publish(dt.community_joined(guild, started))
+    publish(CommunityJoined(community=tg_community(CHAT), at=started, name="Tribe"))
+    handle = stream.open("rb")
+    for index, line in enumerate(handle):
+        platform, kind, data = json.loads(line)
+        if platform == "discord":
+            if kind == "message":
+                channel = guild.get_channel_or_thread(int(data["channel_id"]))
+                publish(dt.message_posted(discord.Message(state=state, channel=channel,
+                                                          data=data)))
+            elif kind == "reaction":
+                raw = discord.RawReactionActionEvent(
+                    data, discord.PartialEmoji.from_dict(data["emoji"]), "REACTION_ADD")
+                raw.member = None
+                publish(dt.reaction_event(raw, datetime.now(UTC), dt.reaction_author(raw)))
+            else:
+                publish(dt.member_joined(discord.Member(data=data, guild=guild, state=state),
+                                         started))
+        elif kind == "message":
+            update = Update.de_json(data, None)
+            assert update.message is not None
+            publish(tt.message_event(update.update_id, update.message))
+        elif kind == "reaction":
+            body, author = data
+            update = Update.de_json(body, None)
+            assert update.message_reaction is not None
+            for event in tt.reaction_events(update.update_id, update.message_reaction,
+                                            f"telegram:{author}"):
+                publish(event)
+        else:
+            update = Update.de_json(data, None)
+            assert update.chat_member is not None
+            for event in tt.member_update_events(update.update_id, update.chat_member):
+                publish(event)
+        if index % 100 == 99:
+            await asyncio.sleep(0)  # updates arrive in reads of a socket, not all at once
+    handle.close()
+    await runtime.bus.drain()
+    await runtime.stop()
+    return published
+
+
+# -- children --------------------------------------------------------------------------
+
+def child(args: argparse.Namespace) -> None:
+    """One measured (or capturing) run; prints a JSON line for the parent."""
+    from bot.runtime import default_cogs
+
+    default_cogs()  # imported before the clock starts: a bot has them loaded already
+    if args.child == "replay":
+        import bot.replay
+    else:
+        import discord  # noqa: F401
+        import telegram  # noqa: F401
+
+        import bot.adapters.discord.translate
+        import bot.adapters.telegram.translate  # noqa: F401
+    rows: Rows | None = [] if args.capture else None
+    db = Path(args.db)
+    wall, cpu = time.perf_counter(), time.process_time()
+    if args.pipeline == "replay":
+        events = asyncio.run(run_replay(Path(args.stream), db, args.batch, rows))
+    else:
+        events = asyncio.run(run_platforms(Path(args.stream), args.members, db, args.batch,
+                                           rows))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(json.dumps({"events": events, "wall": wall, "cpu": cpu, "peak_mb": peak_mb()}))
+    if rows is not None:
+        with open(args.capture, "wb") as handle:
+            pickle.dump(rows, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def peak_mb() -> float:
+    """This process's own peak resident memory: VmHWM (``ru_maxrss`` would count the
+    parent's memory at the fork, which Linux keeps across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def spawn(pipeline: str, args: argparse.Namespace, db: Path, stream: Path,
+          capture: Path | None = None) -> dict[str, Any]:
+    for old in db.parent.glob(db.name + "*"):
+        old.unlink()
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", pipeline,
+               "--db", str(db), "--stream", str(stream), "--events", str(args.events),
+               "--members", str(args.members), "--batch", str(args.batch)]
+    if capture is not None:
+        command += ["--capture", str(capture)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {pipeline} child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the references --------------------------------------------------------------------
 
 def fresh_schema(db: Path) -> sqlite3.Connection:
     """The store's schema, on a connection with the store's own pragmas."""
+    for old in db.parent.glob(db.name + "*"):
+        old.unlink()
     conn = sqlite3.connect(db, isolation_level=None)
     for pragma in PRAGMAS:
         conn.execute(f"PRAGMA {pragma}")
@@ -123,7 +369,7 @@ def fresh_schema(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def run_raw(rows: list[tuple[Statement, Any]], db: Path, batch: int) -> float:
+def run_raw(rows: Rows, db: Path, batch: int) -> float:
     conn = fresh_schema(db)
     started = time.perf_counter()
     for i in range(0, len(rows), batch):
@@ -139,7 +385,7 @@ def run_raw(rows: list[tuple[Statement, Any]], db: Path, batch: int) -> float:
     return elapsed
 
 
-async def run_naive(rows: list[tuple[Statement, Any]], per_event: float, db: Path) -> float:
+async def run_naive(rows: Rows, per_event: float, db: Path) -> float:
     """The same rows, each awaited through aiosqlite, one commit per event's worth of rows."""
     fresh_schema(db).close()
     conn = await aiosqlite.connect(db)
@@ -158,43 +404,76 @@ async def run_naive(rows: list[tuple[Statement, Any]], per_event: float, db: Pat
     return elapsed
 
 
+def spread(values: Sequence[float], unit: str = "", fmt: str = ",.0f") -> str:
+    """min / median / max."""
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values),
+                                                max(values))) + unit
+
+
+def measure(pipeline: str, args: argparse.Namespace, folder: Path, stream: Path) -> None:
+    if pipeline == "platforms":
+        stream = folder / "payloads.jsonl"
+        write_payloads(stream, args.events, args.members)
+    capture = folder / f"{pipeline}.rows"
+    spawn(pipeline, args, folder / f"{pipeline}-capture.db", stream, capture)
+    with capture.open("rb") as handle:
+        rows: Rows = pickle.load(handle)
+    runs = [spawn(pipeline, args, folder / f"{pipeline}.db", stream)
+            for _ in range(args.repeat)]
+    events = runs[0]["events"]
+    rates = [r["events"] / r["wall"] for r in runs]
+    cpu_us = [r["cpu"] / r["events"] * 1e6 for r in runs]
+    peaks = [r["peak_mb"] for r in runs]
+    raw = [events / run_raw(rows, folder / "raw.db", args.batch) for _ in range(args.repeat)]
+    per_event = len(rows) / max(events, 1)
+    naive_n = min(args.naive_events, events)
+    naive_rows = rows[: round(naive_n * per_event)]
+    naive = [naive_n / asyncio.run(run_naive(naive_rows, per_event, folder / "naive.db"))
+             for _ in range(args.repeat)]
+    pipeline_rate, raw_rate = statistics.median(rates), statistics.median(raw)
+    naive_rate = statistics.median(naive)
+    print(f"{pipeline}: {events:,} events, {len(rows):,} rows ({per_event:.2f} per event), "
+          f"{args.repeat} runs, min / median / max")
+    print(f"  pipeline           {spread(rates, ' events/s')}")
+    print(f"  CPU per event      {spread(cpu_us, ' µs', ',.1f')} (all threads)")
+    print(f"  peak RSS           {spread(peaks, ' MB', ',.1f')}")
+    print(f"  raw sqlite3        {spread(raw, ' events/s')}")
+    print(f"  naive commit/event {spread(naive, ' events/s')} (on {naive_n:,} events)")
+    print(f"  {pipeline} / raw ceiling: {pipeline_rate / raw_rate:6.1%}   (target >= 50%)")
+    print(f"  {pipeline} / naive:       {pipeline_rate / naive_rate:6.1f}x  (target >= 10x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch", type=int, default=StorageSection().batch_size,
                         help="writer batch size in rows (default: the config default)")
-    parser.add_argument("--pace", type=int, default=0,
-                        help="let the cogs catch up every N events, as live traffic does "
-                             "(default 0: one burst)")
-    parser.add_argument("--naive-events", type=int, default=20_000,
+    parser.add_argument("--naive-events", type=int, default=5_000,
                         help="the naive writer is slow: measure it on this many events")
+    parser.add_argument("--only", choices=("replay", "platforms"),
+                        help="measure one pipeline only")
+    parser.add_argument("--child", choices=("replay", "platforms"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--stream", help=argparse.SUPPRESS)
+    parser.add_argument("--capture", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        args.pipeline = args.child
+        child(args)
+        return
+    from drill import write_stream
 
-    events = synthetic_events(args.events, args.members)
-    gc.collect()
-    gc.freeze()  # the pre-built events are the harness's, not the bot's: keep them out of GC
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        pipeline_s, rows = asyncio.run(run_pipeline(events, tmp / "pipeline.db", args.batch,
-                                                    args.pace))
-        raw_s = run_raw(rows, tmp / "raw.db", args.batch)
-        naive_n = min(args.naive_events, len(events))
-        per_event = len(rows) / len(events)
-        naive_rows = rows[: round(naive_n * per_event)]
-        naive_s = asyncio.run(run_naive(naive_rows, per_event, tmp / "naive.db"))
-
-    pipeline_rate = len(events) / pipeline_s
-    raw_rate = len(events) / raw_s
-    naive_rate = naive_n / naive_s
-    print(f"events: {len(events):,}  members: {args.members:,}  rows written: {len(rows):,} "
-          f"({len(rows) / len(events):.2f} per event)  batch: {args.batch}")
-    print(f"pipeline (bus + cogs + batched writer): {pipeline_rate:>10,.0f} events/s")
-    print(f"raw sqlite3.executemany, same rows:     {raw_rate:>10,.0f} events/s")
-    print(f"naive commit per event (aiosqlite):     {naive_rate:>10,.0f} events/s "
-          f"(on {naive_n:,} events)")
-    print(f"pipeline / raw ceiling: {pipeline_rate / raw_rate:6.1%}   (target >= 25%)")
-    print(f"pipeline / naive:       {pipeline_rate / naive_rate:6.1f}x  (target >= 10x)")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        stream = folder / "stream.jsonl"
+        lines = write_stream(stream, args.events, args.members, seed=1)
+        print(f"events: {args.events:,}  members: {args.members:,}  stream lines: {lines:,}  "
+              f"batch: {args.batch}  repeat: {args.repeat}")
+        for pipeline in ("replay", "platforms"):
+            if args.only in (None, pipeline):
+                measure(pipeline, args, folder, stream)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ Two guarantees make a restart exact (see the README, "Exactly once"):
   it, units in the order their events were published. A crash therefore leaves the store
   with whole events: an event is either recorded with all its consequences, or not at all
   and handled again when it is re-delivered.
+
+A replay waits for every event before the next line, so there the bus can handle events
+*inline* (``inline``): in the task that drains, one subscriber after the other, each
+event's consequences before the next event. The order every cog sees is that of per-task
+delivery; what goes is a wake-up and a wait per subscriber and event.
 """
 
 from __future__ import annotations
@@ -169,6 +174,16 @@ class EventBus:
         self._tapping: _Unit | None = None
         self._front: _Unit | None = None
         self._front_since = 0.0
+        # -- inline delivery ----------------------------------------------------------
+        #: Handle events in the task that drains, one subscriber after the other, instead
+        #: of in each subscriber's own task (see ``drain``).
+        self.inline = False
+        self._ready: deque[tuple[Event, _Unit, list[_Subscriber]]] = deque()
+        self._derived: deque[tuple[Event, _Unit, list[_Subscriber]]] = deque()
+        self._dispatching = False
+        self._dispatched = asyncio.Event()
+        self._dispatched.set()
+        self._since_yield = 0
 
     # -- wiring ------------------------------------------------------------------------
     def subscribe(self, name: str, handler: Handler, types: Iterable[type[Event]]) -> None:
@@ -256,9 +271,16 @@ class EventBus:
             self._routes[type(event)] = routes
         if unit is None:
             unit = _NO_UNIT
-        for sub in routes:
-            unit.pending += 1
-            sub.put(event, unit)
+        if self.inline:
+            if routes:
+                if unit is not _NO_UNIT:
+                    unit.pending += len(routes)
+                (self._ready if root or (unit is _NO_UNIT and _HANDLING.get() is None)
+                 else self._derived).append((event, unit, routes))
+        else:
+            for sub in routes:
+                unit.pending += 1
+                sub.put(event, unit)
         if root and unit.pending == 0:
             self._settle()
 
@@ -360,9 +382,26 @@ class EventBus:
                 sub.task = asyncio.create_task(self._consume(sub), name=f"bus:{sub.name}")
 
     async def drain(self) -> None:
-        """Wait until every event published so far has been handled by every subscriber."""
+        """Wait until every event published so far has been handled by every subscriber.
+
+        With ``inline`` set, this is where events are handled: in the draining task, each
+        event by one subscriber after the other (in the order they subscribed), and the
+        events an event causes right after it. A replay waits for every event anyway, so
+        waking up to seven tasks per event (and waiting for each) buys it nothing; a handler
+        that does not suspend then costs a call, not a turn of the event loop.
+        """
+        if not (self._ready or self._derived or self._held or self._dispatching
+                or any(s.pending for s in self._subscribers)):
+            return  # nothing to wait for (twice per line of a replay)
+        if self._dispatching and _HANDLING.get() is not None:
+            return  # called from a handler: the drain that runs it goes on with the rest
         while True:
             await self._held_done.wait()
+            if self._dispatching:  # another task is handling them: wait for it
+                await self._dispatched.wait()
+                continue
+            if self._ready or self._derived:
+                await self._dispatch()
             waited = False
             for sub in self._subscribers:
                 while sub.pending:
@@ -370,15 +409,48 @@ class EventBus:
                     await sub.idle.wait()
             # one whole pass with nothing to wait for: a subscriber checked early in the
             # pass may have been given a derived event by one checked later
-            if not waited and not self._held:
+            if not waited and not self._held and not self._ready:
                 return
+
+    async def _dispatch(self) -> None:
+        """Handle the ready events inline (see ``drain``), giving the loop a turn (the
+        writer's commits) every ``YIELD_EVERY`` events."""
+        ready, derived = self._ready, self._derived
+        self._dispatching = True
+        self._dispatched.clear()
+        try:
+            while derived or ready:
+                event, unit, routes = (derived or ready).popleft()
+                token = _HANDLING.set(unit)
+                try:
+                    for sub in routes:
+                        try:
+                            await sub.handler(event)
+                        except Exception:
+                            sub.failures += 1
+                            log.exception("subscriber %s failed on %r", sub.name, event)
+                        finally:
+                            if unit is not _NO_UNIT:
+                                unit.pending -= 1
+                finally:
+                    _HANDLING.reset(token)
+                if not unit.pending and unit is not _NO_UNIT and not unit.closed:
+                    self._settle()
+                self._since_yield += 1
+                if self._since_yield >= YIELD_EVERY:
+                    self._since_yield = 0
+                    await asyncio.sleep(0)
+        finally:
+            self._dispatching = False
+            self._dispatched.set()
 
     async def stop(self, *, within: float | None = None) -> int:
         """Finish queued events (waiting at most ``within`` seconds), then stop the consumer
         tasks; returns how many events were left unhandled (0 unless time ran out)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), within)
-        left = sum(s.pending for s in self._subscribers)
+        left = sum(s.pending for s in self._subscribers) + len(self._ready) + len(
+            self._derived)
         self._running = False
         for sub in self._subscribers:
             if sub.task is not None:

@@ -2,8 +2,9 @@
 
 SQLite works in the store's threads and every call into it ends by taking the GIL back
 from the event loop. Two defaults make that wait long under load, and the writer then
-spends more time waiting than writing (bench/ingest.py on the development machine:
-about 21,000 events/s with the defaults, 28,000 with these):
+spends more time waiting than writing (the first bench/ingest.py, which published
+pre-built events, on the development machine: about 21,000 events/s with the defaults,
+28,000 with these):
 
 * the thread switch interval (5 ms): a waiting thread gets the GIL only after a whole
   interval (the "convoy effect"); 0.2 ms still lets the loop run thousands of bytecodes;

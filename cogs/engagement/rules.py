@@ -88,12 +88,10 @@ def fingerprint(text: str) -> str:
     so "Hello!!", "hello" and "HELLO   " are one message for the spam check; letters,
     digits and emoji stay. Regular expressions keep it cheap on the per-message path.
     """
-    cleaned = _NOISE.sub("", unicodedata.normalize("NFKD", text.casefold()))
-    return _REPEATS.sub(_first_char, cleaned)
-
-
-def _first_char(match: re.Match[str]) -> str:
-    return match[1]
+    folded = text.casefold()
+    if not folded.isascii():  # NFKD leaves ASCII as it is
+        folded = unicodedata.normalize("NFKD", folded)
+    return _REPEATS.sub(r"\1", _NOISE.sub("", folded))
 
 
 @dataclass(slots=True)

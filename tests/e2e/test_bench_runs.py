@@ -8,15 +8,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_ingest_bench_prints_both_ratios() -> None:
+def test_ingest_bench_prints_both_ratios_for_both_pipelines() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--events", "3000",
-         "--members", "40", "--naive-events", "300", "--batch", "500"],
-        capture_output=True, text=True, timeout=120, check=False)
+        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--events", "2000",
+         "--members", "40", "--naive-events", "300", "--batch", "500", "--repeat", "2"],
+        capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr
-    assert "pipeline / raw ceiling:" in done.stdout
-    assert "pipeline / naive:" in done.stdout
-    assert "events: 3,000" in done.stdout
+    assert "events: 2,000" in done.stdout
+    for pipeline in ("replay", "platforms"):
+        assert f"{pipeline} / raw ceiling:" in done.stdout
+        assert f"{pipeline} / naive:" in done.stdout
+    assert done.stdout.count("peak RSS") == 2 and done.stdout.count("CPU per event") == 2
+    assert "2 runs, min / median / max" in done.stdout
 
 
 def test_summary_bench_builds_and_reports() -> None:

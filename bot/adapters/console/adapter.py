@@ -80,6 +80,9 @@ KEEP_SENT = 10_000
 
 class ConsoleAdapter:
     platform = "console"
+    #: A replay has the bus handle events inline (``EventBus.inline``): it waits for
+    #: every line anyway. False delivers them to the cogs' own tasks (tests compare both).
+    inline_replay = True
 
     def __init__(
         self, port: BotPort, *, console: Console | None = None, echo: bool = True,
@@ -281,6 +284,20 @@ class ConsoleAdapter:
         report = report or ReplayReport()
         self._folder = path.parent
         not_after = future_limit()
+        # every line is waited for: the runtime's bus may handle them inline (a port that
+        # stands in for the runtime, with no bus, delivers as it does)
+        bus = getattr(self.port, "bus", None)
+        inline = getattr(bus, "inline", None)
+        if isinstance(inline, bool):
+            bus.inline = self.inline_replay  # type: ignore[union-attr]
+        try:
+            await self._replay(path, report, not_after)
+        finally:
+            if isinstance(inline, bool):
+                bus.inline = inline  # type: ignore[union-attr]  # the next drain handles the rest
+        return report
+
+    async def _replay(self, path: Path, report: ReplayReport, not_after: datetime) -> None:
         with path.open("rb") as handle:
             lines = read_lines(handle, path.name, not_after=not_after)
             while not report.stopped_early:
@@ -298,7 +315,6 @@ class ConsoleAdapter:
                         continue
                     self._learn_moderators(line.raw)
                     await self.feed(line.item, report)
-        return report
 
     def pop_sent(self) -> list[Sent]:
         sent, self.sent = self.sent, []

@@ -14,10 +14,13 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
+
+import orjson
 
 from bot.core.events import (
     Channel,
@@ -99,8 +102,19 @@ def _reject_constant(name: str) -> float:
 
 
 def loads(line: str) -> Any:
-    """``json.loads`` without the NaN and Infinity that Python's json accepts."""
-    return json.loads(line, parse_constant=_reject_constant)
+    """``json.loads`` without the NaN and Infinity that Python's json accepts.
+
+    orjson first (several times faster; it refuses those constants too); whatever it
+    refuses (also huge integers, lone surrogates) goes to ``json`` for the same result,
+    or the same error, as before.
+    """
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line, parse_constant=_reject_constant)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 class _Fields:
@@ -138,7 +152,7 @@ class _Fields:
     def _checked_id(self, name: str, value: str) -> str:
         if not value.strip():
             raise self.fail(f"\"{name}\" is empty; give an id such as \"dana\"")
-        if any(ch < " " or ch == "\x7f" for ch in value):
+        if _CONTROL.search(value):
             raise self.fail(f"\"{name}\" contains a control character; ids are plain text")
         if "|" in value:
             raise self.fail(f"\"{name}\" contains \"|\", which ids cannot contain")
