@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -467,7 +467,7 @@ class PostgresStore(Store):
 
 
 @contextlib.contextmanager
-def open_store(folder: Path, url: str | None) -> Any:
+def open_store(folder: Path, url: str | None) -> Iterator[Store]:
     store = Store(folder) if url is None else PostgresStore(folder, url)
     try:
         yield store
