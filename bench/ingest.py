@@ -16,16 +16,25 @@ and, for the rows each pipeline wrote (captured in one more child run, not timed
   naive      the same rows, each awaited through aiosqlite, one commit per event's worth
              of rows (what most bots do: write, commit, next event).
 
+With ``--store postgresql://user@host/db`` every run writes to PostgreSQL instead: the
+bench creates databases of its own on that server (``tribebot_bench_<random>_<n>``, each
+cloned from one migrated template, all dropped at the end), the raw reference is asyncpg
+with the fastest plain path per group (one ``unnest`` insert of the group's arrays where
+the statement is a plain insert, ``executemany`` for the upserts), and the naive writer
+awaits each row through asyncpg, one commit per event's worth of rows.
+
 The streams are a community's month: about 1% joins, 20% reactions (a few removed),
 80% messages of which a quarter are replies, and a few moderator commands (replay).
 
     python bench/ingest.py [--events 20000] [--members 500] [--repeat 3]
+                           [--store postgresql://root@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import pickle
 import random
@@ -36,27 +45,32 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import aiosqlite  # noqa: E402
+import asyncpg  # noqa: E402
 
 from bot.config import Settings, StorageSection  # noqa: E402
 from bot.core.actions import Action, Delivery  # noqa: E402
-from storage.database import PRAGMAS, migrations  # noqa: E402
+from storage import postgres  # noqa: E402
+from storage.database import POSTGRESQL, PRAGMAS, dialect_of, migrations  # noqa: E402
+from storage.dialect import postgres_form  # noqa: E402
 from storage.writer import Statement  # noqa: E402
 
 Rows = list[tuple[Statement, Any]]
 
 
-def settings_for(db: Path, batch: int) -> Settings:
-    return Settings.model_validate({"storage": {"url": f"sqlite:///{db}", "batch_size": batch,
+def settings_for(url: str, batch: int) -> Settings:
+    return Settings.model_validate({"storage": {"url": url, "batch_size": batch,
                                                 "batch_interval_ms": 50}})
 
 
@@ -81,7 +95,7 @@ def capture_rows(runtime: Any, rows: Rows) -> None:
 
 # -- the replay pipeline ---------------------------------------------------------------
 
-async def run_replay(stream: Path, db: Path, batch: int, rows: Rows | None) -> int:
+async def run_replay(stream: Path, url: str, batch: int, rows: Rows | None) -> int:
     """``tribebot replay`` of ``stream``; returns the lines handled (events and commands)."""
     from bot.adapters.console.adapter import ConsoleAdapter
     from bot.replay import replay_file
@@ -92,7 +106,7 @@ async def run_replay(stream: Path, db: Path, batch: int, rows: Rows | None) -> i
             if rows is not None:
                 capture_rows(runtime, rows)
 
-    report = await replay_file(settings_for(db, batch), stream, echo=False,
+    report = await replay_file(settings_for(url, batch), stream, echo=False,
                                adapter_type=Adapter)
     if report.errors:
         raise SystemExit(f"the stream has bad lines: {report.errors[:3]}")
@@ -215,8 +229,8 @@ def platform_payloads(n: int, members: int, seed: int = 1) -> list[tuple[str, st
     return out
 
 
-async def run_platforms(stream: Path, members: int, db: Path, batch: int, rows: Rows | None
-                        ) -> int:
+async def run_platforms(stream: Path, members: int, url: str, batch: int,
+                        rows: Rows | None) -> int:
     """Build, translate and publish the payloads live (each cog in its own task), then
     wait until every row is committed; returns the events published."""
     import discord
@@ -229,7 +243,7 @@ async def run_platforms(stream: Path, members: int, db: Path, batch: int, rows: 
     from bot.core.events import CommunityJoined, Event
     from bot.runtime import Runtime
 
-    runtime = Runtime(settings_for(db, batch))
+    runtime = Runtime(settings_for(url, batch))
     await runtime.start()
     for platform in ("discord", "telegram"):
         runtime.register_sender(platform, Sink())
@@ -314,13 +328,12 @@ def child(args: argparse.Namespace) -> None:
         import bot.adapters.discord.translate
         import bot.adapters.telegram.translate  # noqa: F401
     rows: Rows | None = [] if args.capture else None
-    db = Path(args.db)
     wall, cpu = time.perf_counter(), time.process_time()
     if args.pipeline == "replay":
-        events = asyncio.run(run_replay(Path(args.stream), db, args.batch, rows))
+        events = asyncio.run(run_replay(Path(args.stream), args.url, args.batch, rows))
     else:
-        events = asyncio.run(run_platforms(Path(args.stream), args.members, db, args.batch,
-                                           rows))
+        events = asyncio.run(run_platforms(Path(args.stream), args.members, args.url,
+                                           args.batch, rows))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(json.dumps({"events": events, "wall": wall, "cpu": cpu, "peak_mb": peak_mb()}))
     if rows is not None:
@@ -340,19 +353,126 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def spawn(pipeline: str, args: argparse.Namespace, db: Path, stream: Path,
+def spawn(pipeline: str, args: argparse.Namespace, store: Store, name: str, stream: Path,
           capture: Path | None = None) -> dict[str, Any]:
-    for old in db.parent.glob(db.name + "*"):
-        old.unlink()
+    url = store.fresh(name)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", pipeline,
-               "--db", str(db), "--stream", str(stream), "--events", str(args.events),
+               "--url", url, "--stream", str(stream), "--events", str(args.events),
                "--members", str(args.members), "--batch", str(args.batch)]
     if capture is not None:
         command += ["--capture", str(capture)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # in the bench's folder: a PostgreSQL store keeps its local files in the working folder
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          cwd=store.folder)
+    store.done(url)
     if done.returncode != 0:
         raise SystemExit(f"the {pipeline} child failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the stores ------------------------------------------------------------------------
+
+class Store:
+    """Fresh, migrated databases for the runs: SQLite files in the bench's folder."""
+
+    label = "sqlite3"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def fresh(self, name: str) -> str:
+        """An empty file (the pipeline migrates it; the references create the schema)."""
+        db = self.folder / f"{name}.db"
+        for old in db.parent.glob(db.name + "*"):
+            old.unlink()
+        return f"sqlite:///{db}"
+
+    def describe(self) -> str:
+        return "SQLite"
+
+    def done(self, url: str) -> None:
+        """A run's database is not needed any more."""
+
+    def close(self) -> None:
+        """Nothing outlives the bench's folder."""
+
+    def raw(self, rows: Rows, url: str, batch: int) -> float:
+        return run_raw(rows, Path(url.removeprefix("sqlite:///")), batch)
+
+    def naive(self, rows: Rows, per_event: float, url: str) -> float:
+        return asyncio.run(run_naive(rows, per_event, Path(url.removeprefix("sqlite:///"))))
+
+
+class PostgresStore(Store):
+    """Databases of the bench's own on a PostgreSQL server: one migrated template, a clone
+    of it per run (``CREATE DATABASE … TEMPLATE``), every one dropped at the end."""
+
+    label = "asyncpg"
+
+    def __init__(self, folder: Path, server: str) -> None:
+        super().__init__(folder)
+        self.server = server
+        self.prefix = f"tribebot_bench_{uuid.uuid4().hex[:8]}"
+        self.template = f"{self.prefix}_template"
+        self.count = 0
+        self.created: list[str] = []
+        asyncio.run(self._create_template())
+
+    def url(self, database: str) -> str:
+        parts = urlsplit(self.server)
+        return urlunsplit(parts._replace(path=f"/{database}"))
+
+    async def _admin(self, *statements: str) -> None:
+        conn = await postgres.connect(self.server)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    async def _create_template(self) -> None:
+        await self._admin(f"CREATE DATABASE {self.template}")
+        self.created.append(self.template)
+        conn = await postgres.connect(self.url(self.template))
+        try:
+            await postgres.migrate(conn)
+        finally:
+            await conn.close()
+
+    def fresh(self, name: str) -> str:
+        self.count += 1
+        database = f"{self.prefix}_{self.count}"
+        asyncio.run(self._admin(f"CREATE DATABASE {database} TEMPLATE {self.template}"))
+        self.created.append(database)
+        return self.url(database)
+
+    def describe(self) -> str:
+        return f"PostgreSQL, {postgres.describe_url(self.url(self.prefix + '_<n>'))}"
+
+    def done(self, url: str) -> None:
+        database = urlsplit(url).path.lstrip("/")
+        asyncio.run(self._admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        self.created.remove(database)
+
+    def close(self) -> None:
+        drops = [f"DROP DATABASE IF EXISTS {d} WITH (FORCE)" for d in reversed(self.created)]
+        asyncio.run(self._admin(*drops))
+        self.created.clear()
+
+    def raw(self, rows: Rows, url: str, batch: int) -> float:
+        return asyncio.run(run_raw_postgres(rows, url, batch))
+
+    def naive(self, rows: Rows, per_event: float, url: str) -> float:
+        return asyncio.run(run_naive_postgres(rows, per_event, url))
+
+
+@contextlib.contextmanager
+def open_store(folder: Path, url: str | None) -> Iterator[Store]:
+    store = Store(folder) if url is None else PostgresStore(folder, url)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 # -- the references --------------------------------------------------------------------
@@ -369,16 +489,26 @@ def fresh_schema(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def run_raw(rows: Rows, db: Path, batch: int) -> float:
-    conn = fresh_schema(db)
-    started = time.perf_counter()
+def batches(rows: Rows, batch: int) -> list[list[tuple[Statement, list[Any]]]]:
+    """The rows in transactions of ``batch`` rows, each grouped by statement, groups in
+    the order the writer runs them."""
+    out = []
     for i in range(0, len(rows), batch):
         groups: dict[Statement, list[Any]] = {}
         for statement, params in rows[i:i + batch]:
             groups.setdefault(statement, []).append(params)
+        out.append([(s, groups[s]) for s in sorted(groups, key=lambda s: s.order)])
+    return out
+
+
+def run_raw(rows: Rows, db: Path, batch: int) -> float:
+    conn = fresh_schema(db)
+    work = batches(rows, batch)
+    started = time.perf_counter()
+    for groups in work:
         conn.execute("BEGIN")
-        for statement in sorted(groups, key=lambda s: s.order):
-            conn.executemany(statement.sql, groups[statement])
+        for statement, group in groups:
+            conn.executemany(statement.sql, group)
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
@@ -404,32 +534,98 @@ async def run_naive(rows: Rows, per_event: float, db: Path) -> float:
     return elapsed
 
 
+@contextlib.asynccontextmanager
+async def pg_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await postgres.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def column_types(conn: asyncpg.Connection) -> dict[str, dict[str, str]]:
+    types: dict[str, dict[str, str]] = {}
+    for table, column, kind in await conn.fetch(
+            """SELECT table_name, column_name, udt_name FROM information_schema.columns
+               WHERE table_schema = current_schema()"""):
+        types.setdefault(table, {})[column] = kind
+    return types
+
+
+async def run_raw_postgres(rows: Rows, url: str, batch: int) -> float:
+    """The rows in transactions of ``batch`` rows: a plain insert's group as one ``unnest``
+    of one array per column, an upsert's group through ``executemany``."""
+    async with pg_connection(url) as conn:
+        types = await column_types(conn)
+        forms: dict[Statement, tuple[str, str | None]] = {}
+        for statement, _ in rows:
+            if statement not in forms:
+                sql = postgres_form(statement.source).sql
+                forms[statement] = (sql, postgres.unnest_form(sql, types))
+        work = batches(rows, batch)
+        started = time.perf_counter()
+        for groups in work:
+            async with conn.transaction():
+                for statement, group in groups:
+                    sql, unnest = forms[statement]
+                    if unnest is not None and len(group) > 1:
+                        await conn.execute(unnest, *map(list, zip(*group, strict=True)))
+                    else:
+                        await conn.executemany(sql, group)
+        return time.perf_counter() - started
+
+
+async def run_naive_postgres(rows: Rows, per_event: float, url: str) -> float:
+    """The same rows, each awaited through asyncpg, one commit per event's worth of rows."""
+    async with pg_connection(url) as conn:
+        started = time.perf_counter()
+        due = per_event
+        transaction = conn.transaction()
+        await transaction.start()
+        for index, (statement, params) in enumerate(rows, start=1):
+            await conn.execute(postgres_form(statement.source).sql, *params)
+            if index >= due:
+                await transaction.commit()
+                transaction = conn.transaction()
+                await transaction.start()
+                due += per_event
+        await transaction.commit()
+        return time.perf_counter() - started
+
+
 def spread(values: Sequence[float], unit: str = "", fmt: str = ",.0f") -> str:
     """min / median / max."""
     return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values),
                                                 max(values))) + unit
 
 
-def measure(pipeline: str, args: argparse.Namespace, folder: Path, stream: Path) -> None:
+def measure(pipeline: str, args: argparse.Namespace, store: Store, stream: Path) -> None:
+    folder = store.folder
     if pipeline == "platforms":
         stream = folder / "payloads.jsonl"
         write_payloads(stream, args.events, args.members)
     capture = folder / f"{pipeline}.rows"
-    spawn(pipeline, args, folder / f"{pipeline}-capture.db", stream, capture)
+    spawn(pipeline, args, store, f"{pipeline}-capture", stream, capture)
     with capture.open("rb") as handle:
         rows: Rows = pickle.load(handle)
-    runs = [spawn(pipeline, args, folder / f"{pipeline}.db", stream)
-            for _ in range(args.repeat)]
+    runs = [spawn(pipeline, args, store, pipeline, stream) for _ in range(args.repeat)]
     events = runs[0]["events"]
     rates = [r["events"] / r["wall"] for r in runs]
     cpu_us = [r["cpu"] / r["events"] * 1e6 for r in runs]
     peaks = [r["peak_mb"] for r in runs]
-    raw = [events / run_raw(rows, folder / "raw.db", args.batch) for _ in range(args.repeat)]
+    raw = []
+    for _ in range(args.repeat):
+        url = store.fresh("raw")
+        raw.append(events / store.raw(rows, url, args.batch))
+        store.done(url)
     per_event = len(rows) / max(events, 1)
     naive_n = min(args.naive_events, events)
     naive_rows = rows[: round(naive_n * per_event)]
-    naive = [naive_n / asyncio.run(run_naive(naive_rows, per_event, folder / "naive.db"))
-             for _ in range(args.repeat)]
+    naive = []
+    for _ in range(args.repeat):
+        url = store.fresh("naive")
+        naive.append(naive_n / store.naive(naive_rows, per_event, url))
+        store.done(url)
     pipeline_rate, raw_rate = statistics.median(rates), statistics.median(raw)
     naive_rate = statistics.median(naive)
     print(f"{pipeline}: {events:,} events, {len(rows):,} rows ({per_event:.2f} per event), "
@@ -437,7 +633,7 @@ def measure(pipeline: str, args: argparse.Namespace, folder: Path, stream: Path)
     print(f"  pipeline           {spread(rates, ' events/s')}")
     print(f"  CPU per event      {spread(cpu_us, ' µs', ',.1f')} (all threads)")
     print(f"  peak RSS           {spread(peaks, ' MB', ',.1f')}")
-    print(f"  raw sqlite3        {spread(raw, ' events/s')}")
+    print(f"  raw {store.label:<14} {spread(raw, ' events/s')}")
     print(f"  naive commit/event {spread(naive, ' events/s')} (on {naive_n:,} events)")
     print(f"  {pipeline} / raw ceiling: {pipeline_rate / raw_rate:6.1%}   (target >= 50%)")
     print(f"  {pipeline} / naive:       {pipeline_rate / naive_rate:6.1f}x  (target >= 10x)")
@@ -454,8 +650,11 @@ def main() -> None:
                         help="the naive writer is slow: measure it on this many events")
     parser.add_argument("--only", choices=("replay", "platforms"),
                         help="measure one pipeline only")
+    parser.add_argument("--store", metavar="URL",
+                        help="a PostgreSQL server (postgresql://user@host/db) to measure on "
+                        "instead of SQLite; the bench creates and drops databases of its own")
     parser.add_argument("--child", choices=("replay", "platforms"), help=argparse.SUPPRESS)
-    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--stream", help=argparse.SUPPRESS)
     parser.add_argument("--capture", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -463,17 +662,19 @@ def main() -> None:
         args.pipeline = args.child
         child(args)
         return
+    if args.store is not None and dialect_of(args.store) != POSTGRESQL:
+        parser.error("--store takes a postgresql:// URL (SQLite is the default)")
     from drill import write_stream
 
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory() as name, open_store(Path(name), args.store) as store:
         folder = Path(name)
         stream = folder / "stream.jsonl"
         lines = write_stream(stream, args.events, args.members, seed=1)
         print(f"events: {args.events:,}  members: {args.members:,}  stream lines: {lines:,}  "
-              f"batch: {args.batch}  repeat: {args.repeat}")
+              f"batch: {args.batch}  repeat: {args.repeat}  store: {store.describe()}")
         for pipeline in ("replay", "platforms"):
             if args.only in (None, pipeline):
-                measure(pipeline, args, folder, stream)
+                measure(pipeline, args, store, stream)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 """The benchmarks run end to end on a small input (they reach into the writer, so a
 refactor can break them; CI would not notice otherwise). No timing is asserted."""
 
+import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get("TRIBEBOT_TEST_POSTGRES_URL")
 
 
 def test_ingest_bench_prints_both_ratios_for_both_pipelines() -> None:
@@ -20,6 +25,34 @@ def test_ingest_bench_prints_both_ratios_for_both_pipelines() -> None:
         assert f"{pipeline} / naive:" in done.stdout
     assert done.stdout.count("peak RSS") == 2 and done.stdout.count("CPU per event") == 2
     assert "2 runs, min / median / max" in done.stdout
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="TRIBEBOT_TEST_POSTGRES_URL is not set: no "
+                    "PostgreSQL server to run the ingest bench on")
+def test_ingest_bench_on_postgresql_prints_the_ratios_and_drops_its_databases() -> None:
+    import asyncpg
+
+    async def bench_databases() -> list[str]:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            rows = await conn.fetch("SELECT datname FROM pg_database "
+                                    "WHERE datname LIKE 'tribebot_bench_%'")
+        finally:
+            await conn.close()
+        return sorted(row[0] for row in rows)
+
+    before = asyncio.run(bench_databases())
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--events", "1000",
+         "--members", "30", "--naive-events", "100", "--batch", "500", "--repeat", "1",
+         "--only", "replay", "--store", str(POSTGRES_URL)],
+        capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "store: PostgreSQL" in done.stdout
+    assert "raw asyncpg" in done.stdout
+    assert "replay / raw ceiling:" in done.stdout and "replay / naive:" in done.stdout
+    assert "platforms" not in done.stdout
+    assert asyncio.run(bench_databases()) == before
 
 
 def test_summary_bench_builds_and_reports() -> None:
