@@ -105,6 +105,10 @@ class Runtime:
         return self._repository
 
     @property
+    def local_files(self) -> str:
+        return self.repository.path
+
+    @property
     def communities(self) -> Communities:
         assert self._communities is not None, "runtime is not started"
         return self._communities

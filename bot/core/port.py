@@ -31,6 +31,12 @@ class BotPort(Protocol):
     @property
     def clock(self) -> Clock: ...
 
+    @property
+    def local_files(self) -> str:
+        """The name the bot's local files are kept beside: the SQLite database, or
+        ``<database>.postgresql`` in the working folder for a PostgreSQL store."""
+        ...
+
     def catalog(self, community: str) -> Catalog:
         """The translations in the community's language."""
         ...

@@ -165,7 +165,7 @@ class DiscordAdapter:
         """Sync only when the definitions changed since the last sync (see commands.py)."""
         application = self.client.application_id or 0
         digest = slash.definitions_hash(self.tree)
-        path = slash.hash_file(self.port.settings.storage.url, application)
+        path = slash.hash_file(self.port.local_files, application)
         self.synced = slash.needs_sync(path, digest)
         if self.synced:
             await self.tree.sync()

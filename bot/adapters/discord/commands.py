@@ -127,10 +127,10 @@ def definitions_hash(tree: app_commands.CommandTree[Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def hash_file(database_url: str, application_id: int) -> Path:
-    """Where the hash of the last synced definitions lives: next to the database."""
-    database = Path(database_url.removeprefix("sqlite:///"))
-    return database.parent / f".tribebot-discord-commands-{application_id}.sha256"
+def hash_file(local_files: str, application_id: int) -> Path:
+    """Where the hash of the last synced definitions lives: beside the bot's other local
+    files (``BotPort.local_files``; a PostgreSQL URL is no folder)."""
+    return Path(local_files).parent / f".tribebot-discord-commands-{application_id}.sha256"
 
 
 def needs_sync(path: Path, digest: str) -> bool:

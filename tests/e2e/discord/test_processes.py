@@ -84,8 +84,8 @@ async def test_two_processes_on_two_shards_count_and_post_everything_once(
     await fake.start()
     bots = []
     try:
-        bots = [await start("run", "--config", str(config(tmp_path, store_url, fake, s)))
-                for s in GUILDS]
+        bots = [await start("run", "--config", str(config(tmp_path, store_url, fake, s)),
+                            cwd=tmp_path) for s in GUILDS]
         for shard, bot in zip(GUILDS, bots, strict=True):
             await until(lambda s=shard: s in fake.ready_shards, bot, within=30,
                         what=f"shard {shard} connected")
@@ -122,6 +122,10 @@ async def test_two_processes_on_two_shards_count_and_post_everything_once(
         assert posts(owners, "Week ") == 1, f"tribe {shard}: one weekly summary"
         assert posts(general, "Tip of the day") == 1, f"tribe {shard}: one post of the slot"
     await check_store(store_url)
+    # the local files (here the slash commands' hash) go beside a SQLite file or into the
+    # working folder, never into a folder named after a PostgreSQL URL
+    assert list(tmp_path.glob(".tribebot-discord-commands-*.sha256"))
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("postgres")]
 
 
 async def check_store(url: str) -> None:
