@@ -163,7 +163,8 @@ class Runtime:
             self.cogs.append(cog)
             listeners = dict(cog.listeners())
             if listeners:
-                self.bus.subscribe(cog.name, _dispatcher(listeners), listeners)
+                self.bus.subscribe(cog.name, _dispatcher(listeners), listeners,
+                                   by_type=listeners)
             for command in cog.commands():
                 self.commands.register(command)
         self.bus.start()
