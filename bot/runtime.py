@@ -207,6 +207,10 @@ class Runtime:
         await self.bus.drain()
         return self.bus.duplicates == duplicates
 
+    def deliver_inline(self, inline: bool) -> bool:
+        previous, self.bus.inline = self.bus.inline, inline
+        return previous
+
     def is_duplicate(self, key: str) -> bool:
         return self.bus.known(key)
 
