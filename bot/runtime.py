@@ -167,7 +167,8 @@ class Runtime:
             self.cogs.append(cog)
             listeners = dict(cog.listeners())
             if listeners:
-                self.bus.subscribe(cog.name, _dispatcher(listeners), listeners)
+                self.bus.subscribe(cog.name, _dispatcher(listeners), listeners,
+                                   by_type=listeners)
             for command in cog.commands():
                 self.commands.register(command)
         self.bus.start()
@@ -209,6 +210,10 @@ class Runtime:
         self.publish(event)
         await self.bus.drain()
         return self.bus.duplicates == duplicates
+
+    def deliver_inline(self, inline: bool) -> bool:
+        previous, self.bus.inline = self.bus.inline, inline
+        return previous
 
     def is_duplicate(self, key: str) -> bool:
         return self.bus.known(key)

@@ -32,7 +32,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -114,6 +114,7 @@ class _Subscriber:
     matters at tens of thousands of events per second)."""
 
     __slots__ = (
+        "by_type",
         "failures",
         "handler",
         "idle",
@@ -125,11 +126,13 @@ class _Subscriber:
         "wake",
     )
 
-    def __init__(self, name: str, handler: Handler, types: tuple[type[Event], ...]) -> None:
+    def __init__(self, name: str, handler: Handler, types: tuple[type[Event], ...],
+                 by_type: Mapping[type[Event], Handler] | None = None) -> None:
         self.name = name
         self.handler = handler
         self.types = types
-        self.inbox: deque[tuple[Event, _Unit]] = deque()
+        self.by_type = dict(by_type) if by_type is not None else None
+        self.inbox: deque[tuple[Event, _Unit, Handler]] = deque()
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()
         self.idle.set()
@@ -137,8 +140,12 @@ class _Subscriber:
         self.task: asyncio.Task[None] | None = None
         self.failures = 0
 
-    def put(self, event: Event, unit: _Unit) -> None:
-        self.inbox.append((event, unit))
+    def handler_for(self, kind: type[Event]) -> Handler | None:
+        """What handles events of exactly ``kind`` (None: nothing, though it matches)."""
+        return self.handler if self.by_type is None else self.by_type.get(kind)
+
+    def put(self, event: Event, unit: _Unit, handler: Handler) -> None:
+        self.inbox.append((event, unit, handler))
         self.pending += 1
         if self.pending == 1:
             self.idle.clear()
@@ -154,9 +161,12 @@ class EventBus:
         own."""
         self._tap = tap
         self._subscribers: list[_Subscriber] = []
-        self._routes: dict[type[Event], list[_Subscriber]] = {}
+        #: event type -> (subscriber, its handler) of everyone who handles that type
+        self._routes: dict[type[Event], list[tuple[_Subscriber, Handler]]] = {}
         self._seen = RecentKeys(remember)
         self._running = False
+        #: events in subscribers' inboxes, all together (what ``drain`` looks at first)
+        self._queued = 0
         self.published = 0
         self.duplicates = 0
         self.undone: str | None = None
@@ -178,16 +188,19 @@ class EventBus:
         #: Handle events in the task that drains, one subscriber after the other, instead
         #: of in each subscriber's own task (see ``drain``).
         self.inline = False
-        self._ready: deque[tuple[Event, _Unit, list[_Subscriber]]] = deque()
-        self._derived: deque[tuple[Event, _Unit, list[_Subscriber]]] = deque()
+        self._ready: deque[tuple[Event, _Unit, list[tuple[_Subscriber, Handler]]]] = deque()
+        self._derived: deque[tuple[Event, _Unit, list[tuple[_Subscriber, Handler]]]] = deque()
         self._dispatching = False
         self._dispatched = asyncio.Event()
         self._dispatched.set()
         self._since_yield = 0
 
     # -- wiring ------------------------------------------------------------------------
-    def subscribe(self, name: str, handler: Handler, types: Iterable[type[Event]]) -> None:
-        sub = _Subscriber(name, handler, tuple(types))
+    def subscribe(self, name: str, handler: Handler, types: Iterable[type[Event]], *,
+                  by_type: Mapping[type[Event], Handler] | None = None) -> None:
+        """``by_type``: the handler of each exact event type, called directly instead of
+        ``handler`` (a cog's listeners: one call per event and cog, not two)."""
+        sub = _Subscriber(name, handler, tuple(types), by_type)
         self._subscribers.append(sub)
         self._routes.clear()
         if self._running:
@@ -265,10 +278,12 @@ class EventBus:
                 self._tap(event, key)
             finally:
                 self._tapping = previous
-        routes = self._routes.get(type(event))
+        kind = type(event)
+        routes = self._routes.get(kind)
         if routes is None:
-            routes = [s for s in self._subscribers if isinstance(event, s.types)]
-            self._routes[type(event)] = routes
+            routes = [(s, h) for s in self._subscribers if isinstance(event, s.types)
+                      and (h := s.handler_for(kind)) is not None]
+            self._routes[kind] = routes
         if unit is None:
             unit = _NO_UNIT
         if self.inline:
@@ -278,9 +293,10 @@ class EventBus:
                 (self._ready if root or (unit is _NO_UNIT and _HANDLING.get() is None)
                  else self._derived).append((event, unit, routes))
         else:
-            for sub in routes:
+            for sub, handler in routes:
                 unit.pending += 1
-                sub.put(event, unit)
+                sub.put(event, unit, handler)
+            self._queued += len(routes)
         if root and unit.pending == 0:
             self._settle()
 
@@ -391,7 +407,7 @@ class EventBus:
         that does not suspend then costs a call, not a turn of the event loop.
         """
         if not (self._ready or self._derived or self._held or self._dispatching
-                or any(s.pending for s in self._subscribers)):
+                or self._queued):
             return  # nothing to wait for (twice per line of a replay)
         if self._dispatching and _HANDLING.get() is not None:
             return  # called from a handler: the drain that runs it goes on with the rest
@@ -423,9 +439,9 @@ class EventBus:
                 event, unit, routes = (derived or ready).popleft()
                 token = _HANDLING.set(unit)
                 try:
-                    for sub in routes:
+                    for sub, handler in routes:
                         try:
-                            await sub.handler(event)
+                            await handler(event)
                         except Exception:
                             sub.failures += 1
                             log.exception("subscriber %s failed on %r", sub.name, event)
@@ -468,7 +484,7 @@ class EventBus:
         return {s.name: s.failures for s in self._subscribers}
 
     async def _consume(self, sub: _Subscriber) -> None:
-        inbox, handler = sub.inbox, sub.handler
+        inbox = sub.inbox
         handling = _HANDLING.set  # the task's own context: set per event, never reset
         handled = 0
         while True:
@@ -481,7 +497,7 @@ class EventBus:
                 # Let other tasks run: the writer needs the loop between its SQL calls,
                 # and a busy cog must not starve it (or the platform connections).
                 await asyncio.sleep(0)
-            event, unit = inbox.popleft()
+            event, unit, handler = inbox.popleft()
             handling(unit)  # a stale unit is closed: rows written later go straight on
             try:
                 await handler(event)
@@ -490,6 +506,7 @@ class EventBus:
                 log.exception("subscriber %s failed on %r", sub.name, event)
             finally:
                 sub.pending -= 1
+                self._queued -= 1
                 if sub.pending == 0:
                     sub.idle.set()
                 unit.pending -= 1

@@ -60,6 +60,12 @@ class BotPort(Protocol):
         for a duplicate, also one only the store recognised."""
         ...
 
+    def deliver_inline(self, inline: bool) -> bool:
+        """Have ``handle`` run each event through the cogs in the calling task, one cog
+        after the other, instead of waking every cog's task (for an adapter that waits
+        for every event anyway: a replay); returns the previous setting, to put back."""
+        ...
+
     def is_duplicate(self, key: str) -> bool:
         """Whether an event key is known as handled, as far as memory and the store's
         answers so far go (``look_ahead`` asks the store)."""

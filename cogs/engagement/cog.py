@@ -302,7 +302,8 @@ class EngagementCog(Cog):
             self._ledger(community, author, award.reply_points, "reply", event.message,
                          event.at, day)
         if state.total > before:
-            await self._maybe_level_up(community, author, state, before, event.channel)
+            await self._maybe_level_up(community, author, state, before, event.channel,
+                                       policy)
 
     def _count_contribution(self, event: MessagePosted, day: str, award: MessageAward) -> None:
         """Farming is not contribution: a refused message is stored as farmed (the weekly
@@ -357,7 +358,7 @@ class EngagementCog(Cog):
                          event.message, event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
-        await self._maybe_level_up(community, author, state, before, entry.channel)
+        await self._maybe_level_up(community, author, state, before, entry.channel, policy)
 
     async def on_forgotten(self, event: MemberForgotten) -> None:
         community, member = event.community, event.member
@@ -428,14 +429,16 @@ class EngagementCog(Cog):
 
     async def _maybe_level_up(
         self, community: str, member: str, state: MemberState, before: int,
-        channel: str | None,
+        channel: str | None, policy: Policy | None = None,
     ) -> None:
         """Announce a level the total crossed, once: never one announced before (this
-        season), whatever the total did in between or how often an event is re-delivered."""
+        season), whatever the total did in between or how often an event is re-delivered.
+        ``policy``: the community's, when the caller has it at hand already."""
         after = state.total
         if after <= before:
             return
-        policy = self.policy(community)
+        if policy is None:
+            policy = self.policy(community)
         new = level_of(after, policy.level_curve)
         old = max(level_of(before, policy.level_curve), state.announced)
         if new <= old:

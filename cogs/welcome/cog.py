@@ -321,7 +321,8 @@ class WelcomeCog(Cog):
         if event.author_is_bot or event.author in self._bots:
             return
         community, state, author = event.community, self._c(event.community), event.author
-        if author in state.buddy_days or author in self._buddies(community):
+        values = self.settings.values(community)  # read once: this runs for every message
+        if author in state.buddy_days or author in values.buddies:
             state.buddy_days[author] = self._day(community, event.at)
         if author in state.regulars:  # only regulars greet newcomers
             await self._credit_greeting(event, state)
@@ -330,7 +331,7 @@ class WelcomeCog(Cog):
         newcomer = state.unanswered.get(event.reply_to or "")
         if newcomer is not None and newcomer != author:
             self._answered(community, newcomer, event.reply_to or "", author, event.at)
-        days = int(self.setting(community, "newcomer_days"))
+        days = int(values.newcomer_days)
         if author not in state.first and is_newcomer(state.joined_at.get(author), event.at,
                                                       days):
             state.first[author] = event.message

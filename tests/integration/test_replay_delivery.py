@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from rich.console import Console
 
 from bot.adapters.console.adapter import ConsoleAdapter
@@ -250,3 +251,85 @@ async def test_a_drain_from_another_task_waits_for_the_inline_handling() -> None
     await asyncio.wait_for(asyncio.gather(first, second), 1)
     assert seen == ["console:m1", "console:m2"]
     await bus.stop()
+
+
+@pytest.mark.parametrize("inline", [True, False])
+async def test_handlers_by_type_are_called_directly_both_ways(inline: bool) -> None:
+    """A subscriber with a handler per event type (a cog's listeners) gets each event in
+    that handler, inline and in its own task alike; an event of a type it lists only as a
+    parent class is not handled (as the runtime's dispatcher never did), and a slow
+    subscriber still delays only itself in its own task."""
+
+    class Posted(MessagePosted):
+        pass
+
+    bus = EventBus()
+    bus.inline = inline
+    seen: list[str] = []
+    release = asyncio.Event()
+
+    async def message(event: Event) -> None:
+        seen.append(f"message {event.message}")  # type: ignore[attr-defined]
+
+    async def counted(event: Event) -> None:
+        seen.append(f"counted {event.message}")  # type: ignore[attr-defined]
+
+    async def fallback(event: Event) -> None:
+        raise AssertionError("by_type replaces the handler")
+
+    async def slow(event: Event) -> None:
+        await release.wait()
+
+    bus.subscribe("cog", fallback, [MessagePosted, ContributionCounted],
+                  by_type={MessagePosted: message, ContributionCounted: counted})
+    if not inline:
+        bus.subscribe("slow", slow, [MessagePosted])
+    bus.start()
+    bus.publish(posted(1))
+    bus.publish(ContributionCounted(community=COMMUNITY, at=START, member="console:a",
+                                    message="console:m1"))
+    bus.publish(Posted(community=COMMUNITY, at=START, message="console:sub",
+                       author="console:a", channel=GENERAL, length=10))
+    if inline:
+        await bus.drain()
+    else:
+        for _ in range(5):
+            await asyncio.sleep(0)  # the cog's task runs while "slow" waits
+    assert seen == ["message console:m1", "counted console:m1"], inline
+    release.set()
+    await asyncio.wait_for(bus.drain(), 1)
+    assert await bus.stop() == 0
+
+
+async def test_the_replay_turns_inline_delivery_on_through_the_port(tmp_path) -> None:
+    """``BotPort.deliver_inline``: the replay turns it on for the file and puts back what
+    it was; live delivery (each cog in its own task) is what a runtime starts with."""
+    runtime = Runtime(make_settings(tmp_path), clock=SimulatedClock(START))
+    await runtime.start()
+    try:
+        assert runtime.bus.inline is False
+        assert runtime.deliver_inline(True) is False
+        assert runtime.bus.inline is True
+        assert runtime.deliver_inline(False) is True
+        stream = tmp_path / "s.jsonl"
+        stream.write_text(json.dumps({
+            "type": "message_posted", "at": (START + timedelta(seconds=5)).isoformat(),
+            "community": COMMUNITY.split(":", 1)[1], "message": "m1", "author": "ann",
+            "channel": "general", "text": "hello there everyone"}) + "\n", encoding="utf-8")
+        adapter = ConsoleAdapter(runtime, echo=False)
+        states: list[bool] = []
+        push = adapter.push
+
+        async def watched(event: Event) -> bool:
+            states.append(runtime.bus.inline)
+            return await push(event)
+
+        adapter.push = watched  # type: ignore[method-assign]
+        report = await adapter.replay(stream)
+        assert report.events == 1 and states == [True]
+        assert runtime.bus.inline is False, "put back after the file"
+        adapter.inline_replay = False
+        await adapter.replay(stream)  # a duplicate now, but delivered live
+        assert states == [True, False]
+    finally:
+        await runtime.stop()

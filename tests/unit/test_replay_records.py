@@ -95,3 +95,22 @@ def test_a_bad_line_is_reported_with_its_place_and_skipped(case: str) -> None:
 def test_times_are_kept_in_utc() -> None:
     [item] = list(read_lines(io.BytesIO(line(at="2026-11-02T10:00:00+02:00")), "x"))
     assert item.item is not None and item.item.at == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def test_ids_checked_before_are_not_trusted_blindly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids are checked once and remembered (they repeat on every line): a remembered id
+    reads as before in any field, a bad one is refused however many good ones came first,
+    and the memory stays within its bound."""
+    from bot.adapters.console import records
+
+    monkeypatch.setattr(records, "CHECKED_IDS", 5)
+    monkeypatch.setattr(records, "_CHECKED_IDS", {})
+    data = b"".join([line(message=f"m{n}", author="ann", channel="ann") for n in range(12)]
+                    + [line(author="ann|bob"), line(author="discord:"), line(author="ann")])
+    items = list(read_lines(io.BytesIO(data), "f.jsonl", not_after=future_limit(NOW)))
+    assert [(i.item.author, i.item.channel) for i in items[:12]] == [  # type: ignore[union-attr]
+        ("console:ann", "console:ann")] * 12
+    assert items[12].error is not None and 'contains "|"' in items[12].error
+    assert items[13].error is not None and "names a platform but no id" in items[13].error
+    assert items[14].item.author == "console:ann"  # type: ignore[union-attr]
+    assert len(records._CHECKED_IDS) <= 5

@@ -284,17 +284,12 @@ class ConsoleAdapter:
         report = report or ReplayReport()
         self._folder = path.parent
         not_after = future_limit()
-        # every line is waited for: the runtime's bus may handle them inline (a port that
-        # stands in for the runtime, with no bus, delivers as it does)
-        bus = getattr(self.port, "bus", None)
-        inline = getattr(bus, "inline", None)
-        if isinstance(inline, bool):
-            bus.inline = self.inline_replay  # type: ignore[union-attr]
+        # every line is waited for: the bot may handle them inline
+        previous = self.port.deliver_inline(self.inline_replay)
         try:
             await self._replay(path, report, not_after)
         finally:
-            if isinstance(inline, bool):
-                bus.inline = inline  # type: ignore[union-attr]  # the next drain handles the rest
+            self.port.deliver_inline(previous)  # the next drain handles what is left
         return report
 
     async def _replay(self, path: Path, report: ReplayReport, not_after: datetime) -> None:

@@ -10,7 +10,6 @@ traceback, and the rest of the file still runs.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -115,6 +114,10 @@ def loads(line: str) -> Any:
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+#: Ids that passed ``_Fields.ident`` (as written -> qualified); the check is a function
+#: of the text alone, and the same members, channels and communities fill every line.
+CHECKED_IDS = 100_000
+_CHECKED_IDS: dict[str, str] = {}
 
 
 class _Fields:
@@ -141,6 +144,10 @@ class _Fields:
 
     def ident(self, name: str) -> str:
         value = self.raw.get(name)
+        if type(value) is str:
+            known = _CHECKED_IDS.get(value)
+            if known is not None:  # checked before: ids repeat on nearly every line
+                return known
         if isinstance(value, int | float) and not isinstance(value, bool):
             raise self.fail(f"\"{name}\" must be an id in quotes, such as \"{value}\", not "
                             f"{describe(value)}")
@@ -159,6 +166,9 @@ class _Fields:
         qualified = qualify(value)
         if not qualified.split(":", 1)[1]:
             raise self.fail(f"\"{name}\" names a platform but no id, such as \"{value}123\"")
+        if len(_CHECKED_IDS) >= CHECKED_IDS:
+            _CHECKED_IDS.clear()
+        _CHECKED_IDS[value] = qualified
         return qualified
 
     def name(self, name: str) -> str:
@@ -234,7 +244,10 @@ def _timed(event: Event) -> Event:
     its own, so its key names only what it is about (the same reaction re-delivered stays a
     duplicate); a replay line has its time, which tells the same line delivered again from
     the same reaction added again later, also across a restart."""
-    return dataclasses.replace(event, platform_key=f"{event.key}@{event.at.timestamp():.6f}")
+    # the event was built a line above and nobody else holds it yet: set its key in place
+    # rather than copy it (``dataclasses.replace`` costs more than building it did)
+    object.__setattr__(event, "platform_key", f"{event.key}@{event.at.timestamp():.6f}")
+    return event
 
 
 def _reaction(kind: type[ReactionAdded] | type[ReactionRemoved]) -> Callable[..., Event]:
