@@ -31,6 +31,7 @@ from bot.core.timers import Timers
 from bot.i18n import Catalog
 from bot.ownership import Ownership
 from bot.recorder import Recorder
+from storage.lifecycle import local_path
 from storage.store import Repository, open_repository
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Runtime:
 
     @property
     def local_files(self) -> str:
-        return self.repository.path
+        return local_path(self.settings.storage.url)
 
     @property
     def communities(self) -> Communities:

@@ -64,7 +64,7 @@ class Database:
         self.dialect = dialect_of(url)
         #: the SQLite file; on PostgreSQL a local name in the working folder, beside
         #: which the files the bot keeps (attachments, rows kept at a stop) live
-        self.path = sqlite_path(url) if self.dialect == SQLITE else _local_name(url)
+        self.path = local_path(url)
         self._max_batch = max_batch
         self._max_delay_ms = max_delay_ms
         self._write: aiosqlite.Connection | None = None
@@ -338,6 +338,12 @@ class Maintenance:
             await self._conn.executemany(postgres_form(sql).sql, rows)
         else:
             await self._conn.executemany(sqlite_form(sql), rows)
+
+
+def local_path(url: str) -> str:
+    """The name a store's local files are kept beside: the SQLite file itself, or
+    ``<database>.postgresql`` in the working folder for PostgreSQL."""
+    return sqlite_path(url) if dialect_of(url) == SQLITE else _local_name(url)
 
 
 def _local_name(url: str) -> str:
