@@ -83,7 +83,14 @@ def journey(member: MemberWeeks, ends: Sequence[int], policy: JourneyPolicy, *,
     if complete:
         drifting = is_drifting(member.recent, now + 1, ever[-1], policy)
     else:
-        stages[-1] = max(stages[-2], stages[-1], key=RANK.__getitem__)
+        # as ``stage_now`` does: last week's standing, with the signals up to now (a help
+        # or a referral this week promotes at once), or this week's, whichever is better
+        last = standing(member, before, policy)
+        start = before - policy.regular_window + 1
+        helps = (bisect_right(member.helps, now) > bisect_left(member.helps, start)
+                 or (member.referred is not None and member.referred <= now))
+        last_now = stage_of(Standing(last.weeks, last.in_window, helps), policy)
+        stages[-1] = max(last_now, stages[-1], key=RANK.__getitem__)
         drifting = is_drifting(member.recent, now, ever[-1], policy)
     return Journey(stages[-1], stages[-2], drifting, was_drifting,
                    tuple(stage in FANS for stage in stages))

@@ -6,7 +6,7 @@ before); here it is held equal to ``classify``/``stage_now``/``is_drifting`` run
 member's whole history, on random histories and policies.
 """
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cogs.journey.stages import (
@@ -44,6 +44,11 @@ policies = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(weeks=st.sets(st.integers(0, W)), helps=st.sets(st.integers(0, W), max_size=4),
        referred=st.none() | st.integers(0, W), policy=policies, complete=st.booleans())
+# a regular last week whose help this week (a reaction to last week's answer) makes them a
+# champion at once in the week so far, as the live journey says
+@example(weeks={0, 1, 2, 3, W - 1}, helps={W}, referred=None, complete=False,
+         policy=JourneyPolicy(participant_weeks=2, regular_weeks=1, regular_window=1,
+                              drift_weeks=1))
 def test_the_summary_applies_the_journeys_rule(weeks: set[int], helps: set[int],
                                                referred: int | None, policy: JourneyPolicy,
                                                complete: bool) -> None:
