@@ -169,6 +169,15 @@ class DiscordSection(_Section):
     def _api_url(cls, url: str) -> str:
         return check_api_url(url, path_end="/api/v10", example="https://discord.com/api/v10")
 
+    @field_validator("shards", mode="before")
+    @classmethod
+    def _shards(cls, value: object) -> object:
+        # one sentence for anything but "auto" or a whole number (``true`` is no count)
+        if value is None or value == "auto" or (
+                isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise ValueError(f'expected "auto" or a number of shards from 1, got {value!r}')
+
     @model_validator(mode="after")
     def _shard_range(self) -> DiscordSection:
         problem = shard_problem(self.shards, self.shard_count, self.shard_ids)

@@ -29,6 +29,8 @@ def problems(tmp_path: Path, discord: str) -> list[str]:
     ("shards = 2\nshard_count = 2", "[discord] shards: set either shards or shard_count"),
     ('shards = "auto"\nshard_ids = [0]', "[discord] shards: set either shards or shard_count"),
     ("shards = 0", '[discord] shards: expected "auto" or a number of shards from 1, got 0'),
+    ("shards = true",  # not read as one shard
+     '[discord] shards: expected "auto" or a number of shards from 1, got True'),
     ("shard_count = 0", "[discord] shard_count: Input should be greater than or equal to 1"),
     ("shard_count = 2\nshard_ids = [true]", "[discord] shard_ids.0: expected a whole number"),
     ('shard_count = 2\nshard_ids = "0"', "[discord] shard_ids: expected a list like [1, 2]"),
