@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
 
+from bench.peak import peak_mb  # noqa: E402
 from storage.database import PRAGMAS, migrations  # noqa: E402
 
 START = datetime(2025, 10, 6, 6, 0, tzinfo=UTC)
@@ -171,19 +172,6 @@ def run_import(export: Path, db: Path, limit: int | None = None) -> dict[str, An
             "joins": report.joins, "members": len(report.members), "peak_mb": peak_mb(),
             "batch": BATCH}
 
-
-def peak_mb() -> float:
-    """This process's own peak resident memory: VmHWM (``ru_maxrss`` would count the
-    parent's memory at the fork, which Linux keeps across exec: here, the export writer's)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 # -- the ceiling: the same rows, raw ---------------------------------------------------

@@ -38,7 +38,6 @@ import contextlib
 import json
 import pickle
 import random
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -59,6 +58,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import aiosqlite  # noqa: E402
 import asyncpg  # noqa: E402
 
+from bench.peak import peak_mb  # noqa: E402
 from bot.config import Settings, StorageSection  # noqa: E402
 from bot.core.actions import Action, Delivery  # noqa: E402
 from storage import postgres  # noqa: E402
@@ -340,17 +340,6 @@ def child(args: argparse.Namespace) -> None:
         with open(args.capture, "wb") as handle:
             pickle.dump(rows, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
-
-def peak_mb() -> float:
-    """This process's own peak resident memory: VmHWM (``ru_maxrss`` would count the
-    parent's memory at the fork, which Linux keeps across exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def spawn(pipeline: str, args: argparse.Namespace, store: Store, name: str, stream: Path,

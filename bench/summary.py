@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.peak import peak_mb  # noqa: E402
 from cogs.journey.settings import JourneyPolicy as JourneySection  # noqa: E402
 from cogs.journey.stages import RANK, Standing, stage_of, week_number  # noqa: E402
 from storage.database import migrations  # noqa: E402
@@ -282,17 +282,6 @@ def _monday_epoch(week: int) -> int:
     monday = date.fromordinal(week * 7 + 1)
     return int(datetime.combine(monday, datetime.min.time(), tzinfo=UTC).timestamp())
 
-
-def peak_mb() -> float:
-    """This process's own peak resident memory. ``ru_maxrss`` is not it on Linux: it
-    keeps the high-water mark of the process that forked this one."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(db: str, week: str) -> None:
