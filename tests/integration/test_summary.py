@@ -436,6 +436,14 @@ def summary_cog(tribe: Community) -> SummaryCog:
     return next(c for c in tribe.runtime.cogs if isinstance(c, SummaryCog))
 
 
+async def summary_with_owners(tribe: Community) -> SummaryCog:
+    """The summary cog of an open community whose owners' channel is set."""
+    await tribe.open()
+    await tribe.command("mod", "/community owners #owners")
+    tribe.adapter.pop_sent()
+    return summary_cog(tribe)
+
+
 def weekly_posts(tribe: Community) -> list[Post]:
     return [s.action for s in tribe.adapter.pop_sent()
             if isinstance(s.action, Post) and s.action.kind == "weekly_summary"]
@@ -444,10 +452,7 @@ def weekly_posts(tribe: Community) -> list[Post]:
 async def test_a_claimed_week_is_posted_once_however_often_it_is_asked_for(
     tribe: Community,
 ) -> None:
-    await tribe.open()
-    await tribe.command("mod", "/community owners #owners")
-    tribe.adapter.pop_sent()
-    cog = summary_cog(tribe)
+    cog = await summary_with_owners(tribe)
     first = await cog.post_weekly(COMMUNITY)
     assert first is not None and await cog.post_weekly(COMMUNITY) is None
     assert len(weekly_posts(tribe)) == 1
@@ -467,10 +472,7 @@ class RefusingPlatform:
 async def test_a_summary_that_could_not_be_sent_gives_its_claim_up(
     tribe: Community,
 ) -> None:
-    await tribe.open()
-    await tribe.command("mod", "/community owners #owners")
-    tribe.adapter.pop_sent()
-    cog = summary_cog(tribe)
+    cog = await summary_with_owners(tribe)
     tribe.runtime.register_sender("console", RefusingPlatform())
     await cog.post_weekly(COMMUNITY)
     assert await tribe.runtime.repository.rows("SELECT week FROM summary_claims") == []

@@ -109,11 +109,8 @@ async def test_message_content_intent_follows_text_storage(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
     settings = discord_settings(tmp_path, fake, privacy={"store_message_text": True})
-    async with Runtime(settings, cogs=[]) as runtime:
-        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
-        await adapter.start()
-        await adapter.until_ready()
-        await adapter.stop()
+    async with Runtime(settings, cogs=[]) as runtime, connected(runtime, settings.discord):
+        pass
     assert fake.identify is not None and fake.identify["intents"] & (1 << 15)
 
 
@@ -121,17 +118,12 @@ async def test_auto_sharding_uses_the_sharded_client_on_the_api_gateway(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
     settings = discord_settings(tmp_path, fake, discord={"shards": "auto"})
-    async with Runtime(settings, cogs=[]) as runtime:
-        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
-        await adapter.start()
-        await adapter.until_ready()
-        try:
-            assert isinstance(adapter.client, discord.AutoShardedClient)
-            assert fake.identify is not None and fake.identify["shard"] == [0, 1]
-            communities = {c.id for c in await runtime.repository.communities()}
-            assert COMMUNITY in communities
-        finally:
-            await adapter.stop()
+    async with Runtime(settings, cogs=[]) as runtime, connected(
+            runtime, settings.discord) as adapter:
+        assert isinstance(adapter.client, discord.AutoShardedClient)
+        assert fake.identify is not None and fake.identify["shard"] == [0, 1]
+        communities = {c.id for c in await runtime.repository.communities()}
+        assert COMMUNITY in communities
 
 
 async def test_a_shard_range_identifies_as_its_shards_and_gets_only_their_guilds(
@@ -143,18 +135,13 @@ async def test_a_shard_range_identifies_as_its_shards_and_gets_only_their_guilds
     await fake.start()
     settings = discord_settings(tmp_path, fake, discord={"shard_count": 2, "shard_ids": [1]})
     try:
-        async with Runtime(settings, cogs=[]) as runtime:
-            adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
-            await adapter.start()
-            await adapter.until_ready()
-            try:
-                assert isinstance(adapter.client, discord.AutoShardedClient)
-                assert list(fake.identified) == [1]
-                assert fake.identified[1]["shard"] == [1, 2]
-                communities = {c.id for c in await runtime.repository.communities()}
-                assert communities == {community_id(ours)}
-            finally:
-                await adapter.stop()
+        async with Runtime(settings, cogs=[]) as runtime, connected(
+                runtime, settings.discord) as adapter:
+            assert isinstance(adapter.client, discord.AutoShardedClient)
+            assert list(fake.identified) == [1]
+            assert fake.identified[1]["shard"] == [1, 2]
+            communities = {c.id for c in await runtime.repository.communities()}
+            assert communities == {community_id(ours)}
     finally:
         await fake.stop()
 
@@ -428,20 +415,28 @@ class SlowCog(Cog):
 
 
 @asynccontextmanager
+async def connected(runtime: Runtime, section: Any, *, answer_within: float | None = None
+                    ) -> AsyncIterator[DiscordAdapter]:
+    """The Discord adapter of ``runtime``, started and ready, stopped on the way out."""
+    adapter = DiscordAdapter(runtime, section, guild_ready_timeout=0.05)
+    if answer_within is not None:
+        adapter.answer_within = answer_within
+    await adapter.start()
+    await adapter.until_ready()
+    try:
+        yield adapter
+    finally:
+        await adapter.stop()
+
+
+@asynccontextmanager
 async def bot_with(tmp_path: Path, fake: FakeDiscord, cog: type[Cog], *,
                    answer_within: float | None = None) -> AsyncIterator[Harness]:
     """The Discord adapter on a runtime with only ``cog``."""
     settings = discord_settings(tmp_path, fake)
-    async with Runtime(settings, cogs=[cog]) as runtime:
-        adapter = DiscordAdapter(runtime, settings.discord, guild_ready_timeout=0.05)
-        if answer_within is not None:
-            adapter.answer_within = answer_within
-        await adapter.start()
-        await adapter.until_ready()
-        try:
-            yield Harness(fake, runtime, adapter)
-        finally:
-            await adapter.stop()
+    async with Runtime(settings, cogs=[cog]) as runtime, connected(
+            runtime, settings.discord, answer_within=answer_within) as adapter:
+        yield Harness(fake, runtime, adapter)
 
 
 async def test_slow_commands_are_deferred_then_answered(
