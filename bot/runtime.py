@@ -294,7 +294,10 @@ class Runtime:
         line, a re-sent update), one already run is not run again and None is returned."""
         await self.bus.drain()  # a command sees every event that came before it
         if key is not None:
-            if key in self.bus.window or await self.repository.seen_keys([key]):
+            window = self.bus.window
+            # the store is asked only when memory may have forgotten the key (as for events)
+            if key in window or (window.maybe_forgotten(invocation.at)
+                                 and await self.repository.seen_keys([key])):
                 self.bus.duplicates += 1
                 return None
             self.bus.window.add(key, invocation.at)

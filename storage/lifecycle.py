@@ -221,8 +221,9 @@ class Database:
             query = postgres_form(sql)
             return plain(await self._pool.fetch(query.sql, *query.args(params)))
         assert self._read is not None, "repository is not open"
-        async with self._read.execute(sqlite_form(sql), params) as cur:
-            return list(await cur.fetchall())
+        # one trip to the reader's thread, not three (execute, fetch, close): a read the
+        # event path waits for costs the thread hand-overs, not the query
+        return list(await self._read.execute_fetchall(sqlite_form(sql), params))
 
     async def dict_rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows as column -> value dicts (for exports)."""
