@@ -11,10 +11,20 @@ from datetime import UTC, datetime
 
 from storage.lifecycle import Database
 
+#: The last moment converted and its seconds: an event's rows (its fact, its handled key,
+#: its ledger rows) carry the same datetime object, so the conversion runs once per event.
+_last_epoch: tuple[datetime | None, int] = (None, 0)
+
 
 def epoch(moment: datetime) -> int:
     """The store keeps moments as whole UTC seconds."""
-    return int(moment.timestamp())
+    global _last_epoch
+    last, seconds = _last_epoch
+    if moment is last:
+        return seconds
+    seconds = int(moment.timestamp())
+    _last_epoch = (moment, seconds)
+    return seconds
 
 
 def from_epoch(seconds: int) -> datetime:

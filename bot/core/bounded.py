@@ -24,9 +24,12 @@ class BoundedDict(OrderedDict[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Set ``key`` as the newest entry, forgetting the oldest past the capacity."""
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.capacity:
+        if key in self:
+            self[key] = value
+            self.move_to_end(key)
+            return
+        self[key] = value  # a new key goes last by itself
+        if len(self) > self.capacity:
             self.popitem(last=False)
             self.evicted = True
 

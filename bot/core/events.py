@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+def derived_key(kind: type[Event], community: str, identity: str) -> str:
+    """The key of an event the platform gave no unique id: what it is, where, about what."""
+    return f"{kind.__name__}:{community}:{identity}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Channel:
     id: str
@@ -26,7 +31,7 @@ class Event:
 
     @property
     def key(self) -> str:
-        return self.platform_key or f"{type(self).__name__}:{self.community}:{self._identity()}"
+        return self.platform_key or derived_key(type(self), self.community, self._identity())
 
     def undoes(self) -> str | None:
         """The key of the event this one reverses (a removal re-allows a later add)."""
@@ -58,7 +63,7 @@ class MemberJoined(Event):
         return f"{self.member}:{int(self.at.timestamp())}"
 
     def undoes(self) -> str | None:
-        return MemberLeft(community=self.community, at=self.at, member=self.member).key
+        return derived_key(MemberLeft, self.community, self.member)  # MemberLeft's identity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,8 +139,9 @@ class _Reaction(Event):
         return f"{self.message}:{self.reactor}:{self.emoji}"
 
     def _opposite(self, kind: type[_Reaction]) -> str:
-        return kind(community=self.community, at=self.at, message=self.message,
-                    reactor=self.reactor, emoji=self.emoji).key
+        # the key ``kind`` would derive for the same reaction, without building one (this
+        # runs for every reaction, and a frozen dataclass costs more to build than a key)
+        return derived_key(kind, self.community, self._identity())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
