@@ -88,8 +88,14 @@ class _Community:
     #: newcomer -> their first message id, and first message id -> newcomer
     first: dict[str, str] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)
-    #: newcomer -> members whose greeting of them was credited
-    greeted: dict[str, set[str]] = field(default_factory=dict)
+    #: newcomer -> members whose greeting of them was credited; kept past the newcomer
+    #: days (bounded), so a member who comes back is not credited again on the strength of
+    #: a store read that may not see a credit still queued (a fast replay outruns commits)
+    greeted: BoundedDict[str, set[str]] = field(
+        default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
+    #: member -> first message, of the first messages recorded while running: a member who
+    #: leaves and comes back has had theirs, even if the store has not committed it yet
+    firsts: BoundedDict[str, str] = field(default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
 
 
 class WelcomeCog(Cog):
@@ -211,7 +217,6 @@ class WelcomeCog(Cog):
                 break
             del state.joined_at[member]
             state.first.pop(member, None)
-            state.greeted.pop(member, None)
         window = timedelta(hours=int(self.setting(community, "greeting_hours")))
         while state.posts:
             message, (at, _) = next(iter(state.posts.items()))
@@ -242,7 +247,7 @@ class WelcomeCog(Cog):
     async def on_forgotten(self, event: MemberForgotten) -> None:
         state = self._c(event.community)
         for table in (state.joined_at, state.names, state.buddy_days, state.first,
-                      state.presence, state.greeted):
+                      state.presence, state.greeted, state.firsts):
             table.pop(event.member, None)
         state.regulars.discard(event.member)
         state.pending.pop(event.member, None)
@@ -277,7 +282,8 @@ class WelcomeCog(Cog):
         returning = present is False  # the store says they left
         if returning and event.member not in state.first:
             # a first message is a member's first ever: coming back starts no second one
-            first = await self.store.first_message_of(community, event.member)
+            first = (state.firsts.get(event.member)
+                     or await self.store.first_message_of(community, event.member))
             if first is not None:
                 state.first[event.member] = first
         self._forget_old_newcomers(community, event.at)
@@ -335,6 +341,7 @@ class WelcomeCog(Cog):
         if author not in state.first and is_newcomer(state.joined_at.get(author), event.at,
                                                       days):
             state.first[author] = event.message
+            state.firsts.put(author, event.message)
             state.unanswered[event.message] = author
             day = self.ctx.communities.local_day(community, event.at)
             self.store.record_first_message(community, author, event.message, event.channel,
@@ -366,7 +373,10 @@ class WelcomeCog(Cog):
             joined = state.joined_at.get(newcomer)
             if newcomer == event.author or joined is None or event.at - joined > window:
                 continue
-            credited = state.greeted.setdefault(newcomer, set())
+            credited = state.greeted.get(newcomer)
+            if credited is None:
+                credited = set()
+                state.greeted.put(newcomer, credited)
             if event.author in credited:
                 continue
             credited.add(event.author)

@@ -416,3 +416,39 @@ async def test_activity_read_at_start_matches_the_daily_rollup(tribe: Community)
     expected = {m: found for m, found in expected.items() if found != (set(), False)}
     assert {m: (h.weeks, h.reacted) for m, h in activity.items()} == expected
     assert len(activity["console:ann"].weeks) == 3 and activity["console:cy"].reacted
+
+
+@pytest.mark.sqlite_only  # the writer's timing is the point, not the dialect
+async def test_a_member_back_before_the_store_committed_has_had_their_first_message(
+        tmp_path: Path) -> None:
+    """Memory, not a read of what is committed, says a returning member has posted their
+    first message: a replay outruns the writer's commits (here nothing is committed at
+    all), and its output must not depend on when they come."""
+    settings = make_settings(tmp_path, storage={"batch_interval_ms": 60_000,
+                                                "batch_size": 100_000},
+                             welcome={"newcomer_days": 1})
+    runtime = Runtime(settings, clock=SimulatedClock(START), cogs=ALL_COGS)
+    await runtime.start()
+    try:
+        tribe = Community(ConsoleAdapter(runtime, echo=False, moderators=["mod"]))
+        await tribe.open("ann")
+        await tribe.command("mod", "/community owners #owners")
+        tribe.tick(hours=1)
+        await tribe.join("newbie")
+        await tribe.say("newbie", "hi, how do I start?")
+        tribe.tick(days=2)
+        await tribe.join("other")  # the bot lets newcomers of over a day ago go
+        await tribe.adapter.push(MemberLeft(community=COMMUNITY, at=tribe.now,
+                                            member="console:newbie"))
+        tribe.tick(hours=1)
+        await tribe.join("newbie")
+        await tribe.say("newbie", "back again, hello everyone")
+        assert runtime.repository.writer is not None
+        assert runtime.repository.writer.unsaved > 0, "the store has not committed yet"
+        tribe.adapter.pop_sent()
+        tribe.tick(hours=5)
+        await tribe.say("ann", "an unrelated message")
+        # the first message's alert went out two days ago; the second is no first message
+        assert posts(tribe, "first_response_alert", about="newbie") == []
+    finally:
+        await runtime.stop()
