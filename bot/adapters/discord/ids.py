@@ -1,28 +1,31 @@
 """Discord ids <-> Tribebot ids, without discord.py: the history import needs the very ids
 the live adapter makes (``translate.py`` builds the same ones from discord.py objects, and a
-test keeps the two in step)."""
+test keeps the two in step).
+
+Each id is what ``bot.core.ids.make_id("discord", x)`` gives, written as one f-string: every
+live message makes four or five of them, and the generic builder (platform check, tuple,
+join) took about 0.8 µs an id, a third of translating a message.
+"""
 
 from __future__ import annotations
-
-from bot.core.ids import make_id
 
 PLATFORM = "discord"
 
 
 def community_id(guild_id: int | str) -> str:
-    return make_id(PLATFORM, guild_id)
+    return f"discord:{guild_id!s}"
 
 
 def member_id(user_id: int | str) -> str:
-    return make_id(PLATFORM, user_id)
+    return f"discord:{user_id!s}"
 
 
 def channel_id(channel: int | str) -> str:
-    return make_id(PLATFORM, channel)
+    return f"discord:{channel!s}"
 
 
 def message_id(message: int | str) -> str:
-    return make_id(PLATFORM, message)
+    return f"discord:{message!s}"
 
 
 def emoji_key(name: str, emoji_id: int | str | None) -> str:

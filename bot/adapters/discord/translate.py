@@ -25,7 +25,7 @@ from bot.core.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.core.ids import make_id, native_part, platform_of
+from bot.core.ids import native_part, platform_of
 from bot.core.text import (
     ChannelLink,
     Mention,
@@ -40,22 +40,27 @@ PLATFORM = "discord"
 PERSON_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 #: Discord's JSON error code for "Cannot send messages to this user" (closed DMs).
 DM_CLOSED_CODE = 50007
+#: Looked up once: every message asks whether its channel is a thread and its reply resolved.
+_Thread = discord.Thread
+_Message = discord.Message
 
 
+# Ids are what ``bot.core.ids.make_id("discord", x)`` gives, as one f-string each (a message
+# makes five; the generic builder took about 0.8 µs an id, a third of translating one).
 def community_id(guild_id: int) -> str:
-    return make_id(PLATFORM, guild_id)
+    return f"discord:{guild_id!s}"
 
 
 def member_id(user_id: int) -> str:
-    return make_id(PLATFORM, user_id)
+    return f"discord:{user_id!s}"
 
 
 def channel_id(channel: int) -> str:
-    return make_id(PLATFORM, channel)
+    return f"discord:{channel!s}"
 
 
 def message_id(message: int) -> str:
-    return make_id(PLATFORM, message)
+    return f"discord:{message!s}"
 
 
 def snowflake(identifier: str) -> int:
@@ -78,10 +83,11 @@ def community_joined(guild: discord.Guild, at: datetime) -> CommunityJoined:
 
 
 def member_joined(member: discord.Member, at: datetime) -> MemberJoined:
+    guild = member.guild
     return MemberJoined(
-        community=community_id(member.guild.id), at=member.joined_at or at,
-        member=member_id(member.id), name=member.display_name, is_bot=member.bot,
-        member_count=member.guild.member_count,
+        community=f"discord:{guild.id!s}", at=member.joined_at or at,
+        member=f"discord:{member.id!s}", name=member.display_name, is_bot=member.bot,
+        member_count=guild.member_count,
     )
 
 
@@ -99,26 +105,29 @@ def message_posted(message: discord.Message, content_visible: bool = True
     only set when Discord sent the content (the message content intent is on); without
     the intent an empty content means "not shown", so the length is unknown (None).
     """
-    if message.guild is None or message.type not in PERSON_MESSAGE_TYPES:
+    guild = message.guild
+    if guild is None or message.type not in PERSON_MESSAGE_TYPES:
         return None
     channel = message.channel
     thread: str | None = None
     parent = channel.id
-    if isinstance(channel, discord.Thread):
-        thread, parent = channel_id(channel.id), channel.parent_id
+    if isinstance(channel, _Thread):
+        thread, parent = f"discord:{parent!s}", channel.parent_id
     reply_to = reply_author = None
     reference = message.reference
     if reference is not None and reference.message_id is not None:
-        reply_to = message_id(reference.message_id)
+        reply_to = f"discord:{reference.message_id!s}"
         resolved = reference.resolved
-        if isinstance(resolved, discord.Message):
-            reply_author = member_id(resolved.author.id)
+        if isinstance(resolved, _Message):
+            reply_author = f"discord:{resolved.author.id!s}"
     content = message.content
+    author = message.author
+    # the ids inline (as community_id and friends write them): this runs for every message
     return MessagePosted(
-        community=community_id(message.guild.id), at=message.created_at,
-        message=message_id(message.id), author=member_id(message.author.id),
-        channel=channel_id(parent), author_name=message.author.display_name,
-        author_is_bot=message.author.bot or message.webhook_id is not None,
+        community=f"discord:{guild.id!s}", at=message.created_at,
+        message=f"discord:{message.id!s}", author=f"discord:{author.id!s}",
+        channel=f"discord:{parent!s}", author_name=author.display_name,
+        author_is_bot=author.bot or message.webhook_id is not None,
         thread=thread, reply_to=reply_to, reply_to_author=reply_author,
         length=visible_length(content) if content or content_visible else None,
         has_media=bool(message.attachments), text=content or None,
@@ -159,21 +168,23 @@ def reaction_event(
     *, reactor_is_bot: bool = False,
 ) -> ReactionAdded | ReactionRemoved | None:
     """Reactions from raw events, so reactions on messages not in the cache count too."""
-    if payload.guild_id is None:
+    guild = payload.guild_id
+    if guild is None:
         return None
     cls = ReactionAdded if payload.event_type == "REACTION_ADD" else ReactionRemoved
-    is_bot = payload.member.bot if payload.member is not None else reactor_is_bot
+    member = payload.member
     return cls(
-        community=community_id(payload.guild_id), at=at, message=message_id(payload.message_id),
-        reactor=member_id(payload.user_id), emoji=emoji_key(payload.emoji),
-        message_author=message_author, reactor_is_bot=is_bot,
+        community=f"discord:{guild!s}", at=at, message=f"discord:{payload.message_id!s}",
+        reactor=f"discord:{payload.user_id!s}", emoji=emoji_key(payload.emoji),
+        message_author=message_author,
+        reactor_is_bot=member.bot if member is not None else reactor_is_bot,
     )
 
 
 def reaction_author(payload: discord.RawReactionActionEvent) -> str | None:
     """The reacted message's author when Discord says (reaction adds carry it)."""
     author = payload.message_author_id
-    return member_id(author) if author else None
+    return f"discord:{author!s}" if author else None
 
 
 # -- inbound: invites --------------------------------------------------------------------
