@@ -306,6 +306,163 @@ _BUILDERS: dict[str, Callable[[_Fields, dict[str, Any]], Event]] = {
 RECORD_TYPES = (*_BUILDERS, "command")
 
 
+# -- the fast path -------------------------------------------------------------------
+# Nearly every line of a replay is a well-formed post, reaction or join, and checking it
+# field by field (a method call, a lookup and an error sentence ready per field) cost more
+# than the rest of its parsing. ``fast_record`` checks such a line in one go; it accepts
+# only what ``_parse_record`` accepts, builds the very same event, and answers None for
+# anything unusual (a missing, mistyped or suspicious field, another type) so the slow path
+# decides, and words the error. tests/unit/test_replay_fast_path.py holds them equal.
+
+
+def _fast_id(value: Any) -> str | None:
+    """``_Fields.ident`` of a plain id (letters and digits, optionally after a platform
+    prefix), remembered the same way; None for anything else."""
+    if type(value) is not str:
+        return None
+    known = _CHECKED_IDS.get(value)
+    if known is not None:
+        return known
+    if len(value) > MAX_ID:
+        return None
+    if value.isalnum():  # no space, control character, "|" or ":": a console id
+        qualified = "console:" + value
+    else:
+        prefix, colon, rest = value.partition(":")
+        if not (colon and prefix in PLATFORMS and rest.isalnum()):
+            return None
+        qualified = value
+    if len(_CHECKED_IDS) >= CHECKED_IDS:
+        _CHECKED_IDS.clear()
+    _CHECKED_IDS[value] = qualified
+    return qualified
+
+
+def _fast_moment(value: Any, not_after: datetime | None) -> datetime | None:
+    """``_Fields.moment`` of a valid time; None for anything it would refuse."""
+    if type(value) is not str or len(value) > 64 or "\x00" in value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    if moment < EARLIEST or (not_after is not None and moment > not_after):
+        return None
+    return moment
+
+
+def _fast_name(value: Any) -> bool:
+    """Whether ``_Fields.name`` accepts ``value`` as it is."""
+    return type(value) is str and len(value) <= MAX_NAME and "\x00" not in value
+
+
+def _fast_message(raw: dict[str, Any], not_after: datetime | None) -> Event | None:
+    get = raw.get
+    community = _fast_id(get("community"))
+    at = _fast_moment(get("at"), not_after)
+    message = _fast_id(get("message"))
+    author = _fast_id(get("author"))
+    channel = _fast_id(get("channel"))
+    if community is None or at is None or message is None or author is None \
+            or channel is None:
+        return None
+    thread = get("thread")
+    if thread is not None and (thread := _fast_id(thread)) is None:
+        return None
+    reply_to = get("reply_to")
+    if reply_to is not None and (reply_to := _fast_id(reply_to)) is None:
+        return None
+    reply_to_author = get("reply_to_author")
+    if reply_to_author is not None and (reply_to_author := _fast_id(reply_to_author)) is None:
+        return None
+    author_name = get("author_name", "")
+    author_is_bot = get("author_is_bot", False)
+    has_media = get("has_media", False)
+    text = get("text")
+    if not _fast_name(author_name) or type(author_is_bot) is not bool \
+            or type(has_media) is not bool \
+            or (text is not None and (type(text) is not str or "\x00" in text)):
+        return None
+    length = get("length")
+    if length is None:
+        length = visible_length(text or "")
+    elif type(length) is not int or not 0 <= length <= MAX_NUMBER:
+        return None
+    return MessagePosted(
+        community=community, at=at, message=message, author=author, author_name=author_name,
+        author_is_bot=author_is_bot, channel=channel, thread=thread, reply_to=reply_to,
+        reply_to_author=reply_to_author, length=length, has_media=has_media, text=text)
+
+
+def _fast_reaction(kind: type[ReactionAdded] | type[ReactionRemoved]
+                   ) -> Callable[[dict[str, Any], datetime | None], Event | None]:
+    def build(raw: dict[str, Any], not_after: datetime | None) -> Event | None:
+        get = raw.get
+        community = _fast_id(get("community"))
+        at = _fast_moment(get("at"), not_after)
+        emoji = get("emoji")
+        message = _fast_id(get("message"))
+        reactor = _fast_id(get("reactor"))
+        author = get("author")
+        reactor_is_bot = get("reactor_is_bot", False)
+        if community is None or at is None or message is None or reactor is None \
+                or type(emoji) is not str or len(emoji) > MAX_EMOJI or "\x00" in emoji \
+                or not emoji.strip() or type(reactor_is_bot) is not bool \
+                or (author is not None and (author := _fast_id(author)) is None):
+            return None
+        return _timed(kind(community=community, at=at, message=message, reactor=reactor,
+                           emoji=emoji, message_author=author,
+                           reactor_is_bot=reactor_is_bot))
+    return build
+
+
+def _fast_member_joined(raw: dict[str, Any], not_after: datetime | None) -> Event | None:
+    get = raw.get
+    community = _fast_id(get("community"))
+    at = _fast_moment(get("at"), not_after)
+    member = _fast_id(get("member"))
+    name = get("name", "")
+    is_bot = get("is_bot", False)
+    if community is None or at is None or member is None or not _fast_name(name) \
+            or type(is_bot) is not bool:
+        return None
+    return MemberJoined(community=community, at=at, member=member, name=name, is_bot=is_bot)
+
+
+def _fast_member_left(raw: dict[str, Any], not_after: datetime | None) -> Event | None:
+    get = raw.get
+    community = _fast_id(get("community"))
+    at = _fast_moment(get("at"), not_after)
+    member = _fast_id(get("member"))
+    if community is None or at is None or member is None:
+        return None
+    return _timed(MemberLeft(community=community, at=at, member=member))
+
+
+_FAST_BUILDERS: dict[str, Callable[[dict[str, Any], datetime | None], Event | None]] = {
+    "message_posted": _fast_message,
+    "reaction_added": _fast_reaction(ReactionAdded),
+    "reaction_removed": _fast_reaction(ReactionRemoved),
+    "member_joined": _fast_member_joined,
+    "member_left": _fast_member_left,
+}
+
+
+def fast_record(raw: Any, not_after: datetime | None = None) -> Event | None:
+    """The event of a well-formed record of a common type, exactly as ``parse_record``
+    builds it; None when the record needs the full check (it may be wrong)."""
+    if type(raw) is not dict:
+        return None
+    kind = raw.get("type")
+    if type(kind) is not str:
+        return None
+    build = _FAST_BUILDERS.get(kind)
+    return None if build is None else build(raw, not_after)
+
+
 def future_limit(now: datetime | None = None) -> datetime:
     """The latest event time a replay accepts (the current time plus a day)."""
     return (now or datetime.now(UTC)) + FUTURE_SLACK
@@ -317,6 +474,12 @@ def parse_record(raw: Any, where: str, *, not_after: datetime | None = None
 
     ``not_after`` refuses events later than it (``future_limit()`` for a replay file).
     """
+    item = fast_record(raw, not_after)
+    return item if item is not None else _parse_record(raw, where, not_after)
+
+
+def _parse_record(raw: Any, where: str, not_after: datetime | None) -> Event | CommandLine:
+    """Every field checked one by one, so the first wrong one is named in the error."""
     if not isinstance(raw, dict):
         raise RecordError(f"{where}: expected a JSON object like {{\"type\": …}}, "
                           f"not {describe(raw)}")
