@@ -7,6 +7,7 @@ values in Unicode isolates so Hebrew around English names and numbers stays read
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from collections.abc import Mapping
@@ -105,10 +106,15 @@ def visible_length(text: str) -> int:
     A Hebrew letter with niqqud or a family emoji built from joiners counts once. Every
     message of every platform and import is measured, so the usual cases avoid a Python
     loop per character: ASCII text (only its spaces are invisible) and text without a
-    joiner (deleting the invisible characters in C is the whole rule).
+    joiner (deleting the invisible characters in C is the whole rule). Commonest of all is
+    text whose only invisible character is the space (one regex scan finds out).
     """
     if text.isascii():
+        if text.isprintable():  # no ASCII white space but the space
+            return len(text) - text.count(" ")
         return len(text) - sum(map(text.count, _ASCII_SPACES))
+    if _unusual().search(text) is None:
+        return len(text) - text.count(" ")
     if "\u200d" not in text:
         return len(text.translate(_invisible()))
     return _visible_length_by_character(text)
@@ -135,6 +141,27 @@ def _invisible() -> dict[int, None]:
             if _is_invisible(chr(code)):
                 _INVISIBLE[code] = None
     return _INVISIBLE
+
+
+_UNUSUAL: list[re.Pattern[str]] = []
+
+
+def _unusual() -> re.Pattern[str]:
+    """Any invisible character but the space, or any beyond the BMP (emoji, rare scripts):
+    text without one is measured by its spaces alone. Beyond the BMP is one range because
+    the regex engine tests such ranges one by one for every character, and emoji are
+    measured by the table anyway."""
+    if not _UNUSUAL:
+        codes = sorted(code for code in _invisible() if code < 0x10000 and code != 0x20)
+        ranges: list[list[int]] = []
+        for code in codes:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+        spans = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+        _UNUSUAL.append(re.compile(f"[{spans}\\U00010000-\\U0010ffff]"))
+    return _UNUSUAL[0]
 
 
 def _visible_length_by_character(text: str) -> int:
