@@ -535,6 +535,22 @@ def read_lines(handle: IO[bytes], name: str, *, not_after: datetime | None = Non
             yield Line(number, where, error=f"{where}: the line is longer than "
                                             f"{MAX_LINE_BYTES:,} bytes; it was skipped")
             continue
+        try:  # the usual line: UTF-8 JSON with at most JSON's white space around it
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # or not: read it step by step below, for the same result or error
+        else:
+            item = fast_record(raw, not_after)
+            if item is not None:
+                yield Line(number, where, raw=raw, item=item)
+                continue
+            try:
+                item = parse_record(raw, where, not_after=not_after)
+            except RecordError as exc:
+                yield Line(number, where, raw=raw, error=str(exc))
+                continue
+            yield Line(number, where, raw=raw, item=item)
+            continue
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
