@@ -315,27 +315,41 @@ RECORD_TYPES = (*_BUILDERS, "command")
 # decides, and words the error. tests/unit/test_replay_fast_path.py holds them equal.
 
 
+def _fresh_id(value: Any) -> str | None:
+    """``_Fields.ident`` of a valid id, worked out afresh; None for anything it would
+    refuse, and for some it would accept (white space but the space, a NUL) to be safe."""
+    if type(value) is not str or len(value) > MAX_ID:
+        return None
+    if value.isalnum():  # no space, control character, "|" or ":": a console id
+        return "console:" + value
+    # printable: no control character nor NUL, and no white space but the space
+    if not value.isprintable() or "|" in value or not value.strip():
+        return None
+    prefix, colon, rest = value.partition(":")
+    if colon and prefix in PLATFORMS:
+        return value if rest else None
+    return "console:" + value
+
+
 def _fast_id(value: Any) -> str | None:
-    """``_Fields.ident`` of a plain id (letters and digits, optionally after a platform
-    prefix), remembered the same way; None for anything else."""
+    """``_fresh_id`` remembered as ``_Fields.ident`` remembers it: for the ids that fill
+    every line (members, channels, communities)."""
     if type(value) is not str:
         return None
     known = _CHECKED_IDS.get(value)
     if known is not None:
         return known
-    if len(value) > MAX_ID:
-        return None
-    if value.isalnum():  # no space, control character, "|" or ":": a console id
-        qualified = "console:" + value
-    else:
-        prefix, colon, rest = value.partition(":")
-        if not (colon and prefix in PLATFORMS and rest.isalnum()):
-            return None
-        qualified = value
-    if len(_CHECKED_IDS) >= CHECKED_IDS:
-        _CHECKED_IDS.clear()
-    _CHECKED_IDS[value] = qualified
+    qualified = _fresh_id(value)
+    if qualified is not None:
+        if len(_CHECKED_IDS) >= CHECKED_IDS:
+            _CHECKED_IDS.clear()
+        _CHECKED_IDS[value] = qualified
     return qualified
+
+
+# A message id is new on its post and seldom seen again: remembering each filled the memory
+# with them, and a lookup in that much memory cost more than checking the id afresh.
+_message_id = _fresh_id
 
 
 def _fast_moment(value: Any, not_after: datetime | None) -> datetime | None:
@@ -363,7 +377,7 @@ def _fast_message(raw: dict[str, Any], not_after: datetime | None) -> Event | No
     get = raw.get
     community = _fast_id(get("community"))
     at = _fast_moment(get("at"), not_after)
-    message = _fast_id(get("message"))
+    message = _message_id(get("message"))
     author = _fast_id(get("author"))
     channel = _fast_id(get("channel"))
     if community is None or at is None or message is None or author is None \
@@ -373,7 +387,7 @@ def _fast_message(raw: dict[str, Any], not_after: datetime | None) -> Event | No
     if thread is not None and (thread := _fast_id(thread)) is None:
         return None
     reply_to = get("reply_to")
-    if reply_to is not None and (reply_to := _fast_id(reply_to)) is None:
+    if reply_to is not None and (reply_to := _message_id(reply_to)) is None:
         return None
     reply_to_author = get("reply_to_author")
     if reply_to_author is not None and (reply_to_author := _fast_id(reply_to_author)) is None:
@@ -404,7 +418,7 @@ def _fast_reaction(kind: type[ReactionAdded] | type[ReactionRemoved]
         community = _fast_id(get("community"))
         at = _fast_moment(get("at"), not_after)
         emoji = get("emoji")
-        message = _fast_id(get("message"))
+        message = _message_id(get("message"))
         reactor = _fast_id(get("reactor"))
         author = get("author")
         reactor_is_bot = get("reactor_is_bot", False)
