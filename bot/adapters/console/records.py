@@ -556,14 +556,14 @@ def read_lines(handle: IO[bytes], name: str, *, not_after: datetime | None = Non
         else:
             item = fast_record(raw, not_after)
             if item is not None:
-                yield Line(number, where, raw=raw, item=item)
+                yield Line(number, where, raw, item)
                 continue
             try:
                 item = parse_record(raw, where, not_after=not_after)
             except RecordError as exc:
                 yield Line(number, where, raw=raw, error=str(exc))
                 continue
-            yield Line(number, where, raw=raw, item=item)
+            yield Line(number, where, raw, item)
             continue
         try:
             text = data.decode("utf-8")
@@ -591,4 +591,4 @@ def read_lines(handle: IO[bytes], name: str, *, not_after: datetime | None = Non
         except RecordError as exc:
             yield Line(number, where, raw=raw, error=str(exc))
             continue
-        yield Line(number, where, raw=raw, item=item)
+        yield Line(number, where, raw, item)
