@@ -62,6 +62,7 @@ from cogs.engagement.rules import (
     level_for,
     level_of,
     message_points,
+    reaches,
     reward_for,
     streaks,
 )
@@ -294,16 +295,19 @@ class EngagementCog(Cog):
         )
         if not event.author_is_bot:
             self._count_contribution(event, day, award)
-        before = state.total - award.message_points - award.reply_points
+        earned = award.message_points + award.reply_points
+        if not earned:
+            return
         if award.message_points:
             self._ledger(community, author, award.message_points, "message", event.message,
                          event.at, day)
         if award.reply_points:
             self._ledger(community, author, award.reply_points, "reply", event.message,
                          event.at, day)
-        if state.total > before:
-            await self._maybe_level_up(community, author, state, before, event.channel,
-                                       policy)
+        # the next level to announce is almost never reached: no coroutine for that
+        if reaches(state.total, state.announced + 1, policy.level_curve):
+            await self._maybe_level_up(community, author, state, state.total - earned,
+                                       event.channel, policy)
 
     def _count_contribution(self, event: MessagePosted, day: str, award: MessageAward) -> None:
         """Farming is not contribution: a refused message is stored as farmed (the weekly
@@ -358,7 +362,10 @@ class EngagementCog(Cog):
                          event.message, event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
-        await self._maybe_level_up(community, author, state, before, entry.channel, policy)
+        if state.total > before and reaches(state.total, state.announced + 1,
+                                            policy.level_curve):
+            await self._maybe_level_up(community, author, state, before, entry.channel,
+                                       policy)
 
     async def on_forgotten(self, event: MemberForgotten) -> None:
         community, member = event.community, event.member
@@ -439,6 +446,8 @@ class EngagementCog(Cog):
             return
         if policy is None:
             policy = self.policy(community)
+        if not reaches(after, state.announced + 1, policy.level_curve):
+            return  # the level reached now was announced already (the usual case)
         new = level_of(after, policy.level_curve)
         old = max(level_of(before, policy.level_curve), state.announced)
         if new <= old:
