@@ -377,25 +377,33 @@ class EngagementCog(Cog):
         self._counted_week.pop((community, member), None)
 
     async def on_greeting(self, event: NewcomerGreeted) -> None:
+        # The welcome cog, the one publisher of NewcomerGreeted, asks the ledger for this
+        # very row (member, "welcomed_newcomer", newcomer) just before it publishes (see
+        # ``_credit_greeting`` in cogs/welcome/cog.py), and only ``_award`` writes such
+        # rows: a row that check could not see is one this process wrote for an earlier
+        # greeting, which ``_awarded`` (and the bus, by the event's key) remembers. Asking
+        # again was one more store trip per greeting with the same answer.
         await self._award(event.community, event.member, self.policy(event.community)
                           .welcome_points, "welcomed_newcomer", event.newcomer, event.at,
-                          event.channel)
+                          event.channel, asked=True)
 
     async def on_referral(self, event: ReferralConverted) -> None:
+        # the journey publishes a conversion without asking the ledger: asked here
         await self._award(event.community, event.inviter, self.policy(event.community)
                           .referral_points, "referral", event.member, event.at, None)
 
     async def _award(self, community: str, member: str, points: int, reason: str, ref: str,
-                     at: datetime, channel: str | None) -> None:
+                     at: datetime, channel: str | None, *, asked: bool = False) -> None:
         """Points for a derived achievement, once per ref, within the daily cap. Its event
-        can come again after a restart, so the ledger is asked (achievements are rare)."""
+        can come again after a restart, so the ledger is asked (achievements are rare),
+        unless the publisher asked it already (``asked``)."""
         if points <= 0 or member in self._bots:
             return
         done = (community, member, reason, ref)
         if done in self._awarded:
             return
         self._awarded.put(done, None)
-        if await self.ctx.repository.ledger_has(community, member, reason, ref):
+        if not asked and await self.ctx.repository.ledger_has(community, member, reason, ref):
             return
         day = self.ctx.communities.local_day(community, at)
         state = await self._state(community, member, day)
