@@ -247,7 +247,9 @@ class EngagementCog(Cog):
 
     def _given_on(self, community: str, day: str) -> dict[tuple[str, str], int]:
         """Reaction points given per (reactor, author) on a local day; two days are kept."""
-        days = self._given.setdefault(community, {})
+        days = self._given.get(community)
+        if days is None:  # not setdefault: that builds a dict per reaction to throw away
+            days = self._given[community] = {}
         given = days.get(day)
         if given is None:
             given = days[day] = {}
