@@ -75,6 +75,8 @@ def level_for(points: int, curve: tuple[int, int, int]) -> LevelProgress:
 
 def reward_for(level: int, rewards: dict[str, str]) -> tuple[str | None, list[str]]:
     """The reward of the highest reward level reached, and the lower rewards it replaces."""
+    if not rewards:  # most communities give none: a level-up asks twice
+        return None, []
     reached = sorted((int(k), v) for k, v in rewards.items() if int(k) <= level)
     if not reached:
         return None, []
