@@ -62,6 +62,7 @@ from cogs.engagement.rules import (
     level_for,
     level_of,
     message_points,
+    reaches,
     reward_for,
     streaks,
 )
@@ -246,7 +247,9 @@ class EngagementCog(Cog):
 
     def _given_on(self, community: str, day: str) -> dict[tuple[str, str], int]:
         """Reaction points given per (reactor, author) on a local day; two days are kept."""
-        days = self._given.setdefault(community, {})
+        days = self._given.get(community)
+        if days is None:  # not setdefault: that builds a dict per reaction to throw away
+            days = self._given[community] = {}
         given = days.get(day)
         if given is None:
             given = days[day] = {}
@@ -294,16 +297,19 @@ class EngagementCog(Cog):
         )
         if not event.author_is_bot:
             self._count_contribution(event, day, award)
-        before = state.total - award.message_points - award.reply_points
+        earned = award.message_points + award.reply_points
+        if not earned:
+            return
         if award.message_points:
             self._ledger(community, author, award.message_points, "message", event.message,
                          event.at, day)
         if award.reply_points:
             self._ledger(community, author, award.reply_points, "reply", event.message,
                          event.at, day)
-        if state.total > before:
-            await self._maybe_level_up(community, author, state, before, event.channel,
-                                       policy)
+        # the next level to announce is almost never reached: no coroutine for that
+        if reaches(state.total, state.announced + 1, policy.level_curve):
+            await self._maybe_level_up(community, author, state, state.total - earned,
+                                       event.channel, policy)
 
     def _count_contribution(self, event: MessagePosted, day: str, award: MessageAward) -> None:
         """Farming is not contribution: a refused message is stored as farmed (the weekly
@@ -358,7 +364,10 @@ class EngagementCog(Cog):
                          event.message, event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
-        await self._maybe_level_up(community, author, state, before, entry.channel, policy)
+        if state.total > before and reaches(state.total, state.announced + 1,
+                                            policy.level_curve):
+            await self._maybe_level_up(community, author, state, before, entry.channel,
+                                       policy)
 
     async def on_forgotten(self, event: MemberForgotten) -> None:
         community, member = event.community, event.member
@@ -370,25 +379,33 @@ class EngagementCog(Cog):
         self._counted_week.pop((community, member), None)
 
     async def on_greeting(self, event: NewcomerGreeted) -> None:
+        # The welcome cog, the one publisher of NewcomerGreeted, asks the ledger for this
+        # very row (member, "welcomed_newcomer", newcomer) just before it publishes (see
+        # ``_credit_greeting`` in cogs/welcome/cog.py), and only ``_award`` writes such
+        # rows: a row that check could not see is one this process wrote for an earlier
+        # greeting, which ``_awarded`` (and the bus, by the event's key) remembers. Asking
+        # again was one more store trip per greeting with the same answer.
         await self._award(event.community, event.member, self.policy(event.community)
                           .welcome_points, "welcomed_newcomer", event.newcomer, event.at,
-                          event.channel)
+                          event.channel, asked=True)
 
     async def on_referral(self, event: ReferralConverted) -> None:
+        # the journey publishes a conversion without asking the ledger: asked here
         await self._award(event.community, event.inviter, self.policy(event.community)
                           .referral_points, "referral", event.member, event.at, None)
 
     async def _award(self, community: str, member: str, points: int, reason: str, ref: str,
-                     at: datetime, channel: str | None) -> None:
+                     at: datetime, channel: str | None, *, asked: bool = False) -> None:
         """Points for a derived achievement, once per ref, within the daily cap. Its event
-        can come again after a restart, so the ledger is asked (achievements are rare)."""
+        can come again after a restart, so the ledger is asked (achievements are rare),
+        unless the publisher asked it already (``asked``)."""
         if points <= 0 or member in self._bots:
             return
         done = (community, member, reason, ref)
         if done in self._awarded:
             return
         self._awarded.put(done, None)
-        if await self.ctx.repository.ledger_has(community, member, reason, ref):
+        if not asked and await self.ctx.repository.ledger_has(community, member, reason, ref):
             return
         day = self.ctx.communities.local_day(community, at)
         state = await self._state(community, member, day)
@@ -439,6 +456,8 @@ class EngagementCog(Cog):
             return
         if policy is None:
             policy = self.policy(community)
+        if not reaches(after, state.announced + 1, policy.level_curve):
+            return  # the level reached now was announced already (the usual case)
         new = level_of(after, policy.level_curve)
         old = max(level_of(before, policy.level_curve), state.announced)
         if new <= old:

@@ -20,18 +20,30 @@ from bot.adapters.console.adapter import ConsoleAdapter
 from bot.config import Settings
 from bot.core.actions import Post
 from bot.core.clock import SimulatedClock
-from bot.core.events import MemberJoined
+from bot.core.events import MemberJoined, MessagePosted
 from bot.replay import replay_file
 from bot.runtime import Runtime
-from tests.conftest import ALL_COGS, COMMUNITY, FIXED_POINTS, START, Community, make_settings
+from cogs.engagement.cog import EngagementCog
+from tests.conftest import (
+    ALL_COGS,
+    COMMUNITY,
+    FIXED_POINTS,
+    GENERAL,
+    START,
+    Community,
+    make_settings,
+)
 
 pytestmark = pytest.mark.both_backends  # and on PostgreSQL (tests/pg.py)
 
 
 @asynccontextmanager
-async def running(settings: Settings, at: datetime) -> AsyncIterator[Community]:
-    """A runtime on ``settings`` whose simulated clock starts at ``at``."""
-    async with Runtime(settings, clock=SimulatedClock(at), cogs=ALL_COGS) as rt:
+async def running(settings: Settings, at: datetime, *, window: int = 100_000
+                  ) -> AsyncIterator[Community]:
+    """A runtime on ``settings`` whose simulated clock starts at ``at`` (``window``: the
+    handled-event keys it keeps in memory)."""
+    async with Runtime(settings, clock=SimulatedClock(at), cogs=ALL_COGS,
+                       window=window) as rt:
         tribe = Community(ConsoleAdapter(rt, echo=False, moderators=["mod"]))
         tribe.now = at
         tribe._n = int((at - START).total_seconds())  # new message ids after a restart
@@ -223,6 +235,52 @@ async def test_replaying_a_file_bigger_than_the_memory_window_again_changes_and_
     assert report.events == 0 and report.commands == 0
     assert report.duplicates == first.events + first.commands
     assert await _totals(settings) == before
+
+
+async def _credit(tribe: Community, member: str) -> list[int]:
+    """The welcome points in the member's ledger, once the ledger, the stored total and
+    the engagement cog's total are seen to agree."""
+    await tribe.runtime.repository.flush()
+    reasons = await tribe.reasons(member)
+    cog = next(c for c in tribe.runtime.cogs if isinstance(c, EngagementCog))
+    state = cog._states.get((COMMUNITY, f"console:{member}"))
+    assert sum(delta for _, delta in reasons) == await tribe.points(member) == (
+        state.total if state else 0)
+    return [delta for reason, delta in reasons if reason == "welcomed_newcomer"]
+
+
+@pytest.mark.parametrize("window", [100_000, 1])
+async def test_a_greeting_is_credited_once_across_a_restart(tmp_path: Path,
+                                                            window: int) -> None:
+    """Only the welcome cog asks the ledger whether a greeting was credited; engagement
+    trusts its NewcomerGreeted. Greeting the same newcomer again (before and after a
+    restart, with the greeting's key remembered by the bus or long forgotten) and the
+    greeting itself re-delivered credit nothing more, in the store or in memory."""
+    settings = make_settings(tmp_path, engagement=FIXED_POINTS)
+    async with running(settings, START) as tribe:
+        await tribe.open("ann")
+        for _ in range(3):  # a regular: three weeks in a row of posting
+            await tribe.say("ann", f"weekly note {tribe.now.isoformat()}")
+            tribe.tick(weeks=1)
+        await tribe.join("newbie")
+        tribe.tick(minutes=20)
+        first = await tribe.say("newbie", "hello everyone, glad to be here")
+        tribe.tick(minutes=5)
+        greeting = await tribe.say("ann", "welcome newbie!", reply_to=first)
+        tribe.tick(minutes=5)
+        await tribe.say("ann", "really, make yourself at home", reply_to=first)
+        assert await _credit(tribe, "ann") == [10]
+        at, count = tribe.now, tribe._n
+    async with running(settings, at + timedelta(minutes=5), window=window) as tribe:
+        tribe._n = count
+        again = MessagePosted(community=COMMUNITY, at=at - timedelta(minutes=5),
+                              message=greeting, author="console:ann", channel=GENERAL,
+                              text="welcome newbie!", length=15, reply_to=first)
+        await tribe.adapter.push(again)  # re-delivered by the platform
+        tribe.tick(minutes=5)
+        await tribe.say("ann", "newbie, ask me anything", reply_to=first)
+        await tribe.say("ann", "see you around", reply_to=first)
+        assert await _credit(tribe, "ann") == [10]
 
 
 async def test_welcome_back_only_for_a_member_the_store_says_left(tmp_path: Path) -> None:

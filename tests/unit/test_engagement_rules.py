@@ -1,8 +1,14 @@
 """The pure engagement rules, with plain asserts: no event loop, no database."""
 
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cogs.engagement.rules import (
+    _NOISE,
+    _REPEATS,
     MemberState,
     Policy,
     ReactionAward,
@@ -12,6 +18,7 @@ from cogs.engagement.rules import (
     level_for,
     level_of,
     message_points,
+    reaches,
     reward_for,
     streaks,
     xp_to_next,
@@ -87,6 +94,37 @@ def test_fingerprint_ignores_case_punctuation_niqqud_and_stretching() -> None:
     assert fingerprint("Hello!!!") == fingerprint("hellooooo") == fingerprint("HELLO")
     assert fingerprint("שָׁלוֹם") == fingerprint("שלום")
     assert fingerprint("hello") != fingerprint("help")
+
+
+def plain_fingerprint(text: str) -> str:
+    """The rule itself, in its plainest form: what ``fingerprint``'s quicker steps
+    (ASCII by ``bytes.translate``, spacing by ``str.split``) must give exactly."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return _REPEATS.sub(r"\1", _NOISE.sub("", folded))
+
+
+def test_fingerprint_is_the_plain_rule_for_every_character() -> None:
+    for code in range(0x110000):
+        ch = chr(code)
+        if unicodedata.category(ch) in ("Cn", "Co", "Cs"):
+            continue  # unassigned, private use, surrogates: no rule treats them apart
+        for text in (f"a{ch}b", f"א{ch}{ch}{ch}x"):
+            assert fingerprint(text) == plain_fingerprint(text), hex(code)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+       | st.text(alphabet=" \t\n\xa0\u3000!?.,-aAbBcC\u05e9\u05b8\u0301\u200d\ufe0f👍",
+                 max_size=40))
+def test_fingerprint_is_the_plain_rule_for_any_text(text: str) -> None:
+    assert fingerprint(text) == plain_fingerprint(text)
+
+
+def test_reaching_a_level_is_what_level_of_says() -> None:
+    short = (1, 1, 1)  # checked settings keep every curve's levels costing points
+    for curve in (CURVE, short):
+        for points in (-5, 0, 1, 99, 100, 101, 254, 255, 256, 10**9):
+            for level in (-1, 0, 1, 2, 3, 999, 1000, 1001, 5000):
+                assert reaches(points, level, curve) == (level_of(points, curve) >= level)
 
 
 def test_bots_and_excluded_channels_earn_nothing() -> None:
