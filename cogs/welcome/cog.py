@@ -63,6 +63,16 @@ KNOWN_BOTS = 10_000
 
 
 @dataclass(slots=True)
+class Greeters:
+    """The members credited for greeting one newcomer."""
+
+    members: set[str] = field(default_factory=set)
+    #: every credit there is: the newcomer first joined while the bot was running (the
+    #: store had never seen them), so the ledger need not be asked
+    complete: bool = False
+
+
+@dataclass(slots=True)
 class _Community:
     """What the cog knows of one community; all of it rebuilt from the store at start."""
 
@@ -88,10 +98,10 @@ class _Community:
     #: newcomer -> their first message id, and first message id -> newcomer
     first: dict[str, str] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)
-    #: newcomer -> members whose greeting of them was credited; kept past the newcomer
-    #: days (bounded), so a member who comes back is not credited again on the strength of
-    #: a store read that may not see a credit still queued (a fast replay outruns commits)
-    greeted: BoundedDict[str, set[str]] = field(
+    #: newcomer -> whose greeting of them was credited; kept past the newcomer days
+    #: (bounded), so a member who comes back is not credited again on the strength of a
+    #: store read that may not see a credit still queued (a fast replay outruns commits)
+    greeted: BoundedDict[str, Greeters] = field(
         default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
     #: member -> first message, of the first messages recorded while running: a member who
     #: leaves and comes back has had theirs, even if the store has not committed it yet
@@ -277,6 +287,8 @@ class WelcomeCog(Cog):
             # the store has them here already: a join delivered again, or a leave the
             # bot never saw; either way nobody is welcomed twice
             return
+        if present is None:  # never seen: nobody can have been credited for greeting them
+            state.greeted.put(event.member, Greeters(complete=True))
         state.member_count = event.member_count or state.member_count + 1
         state.names.put(event.member, event.name or event.member.split(":", 1)[1])
         returning = present is False  # the store says they left
@@ -375,13 +387,13 @@ class WelcomeCog(Cog):
                 continue
             credited = state.greeted.get(newcomer)
             if credited is None:
-                credited = set()
+                credited = Greeters()
                 state.greeted.put(newcomer, credited)
-            if event.author in credited:
+            if event.author in credited.members:
                 continue
-            credited.add(event.author)
-            if await self.ctx.repository.ledger_has(event.community, event.author,
-                                                    "welcomed_newcomer", newcomer):
+            credited.members.add(event.author)
+            if not credited.complete and await self.ctx.repository.ledger_has(
+                    event.community, event.author, "welcomed_newcomer", newcomer):
                 continue
             self.ctx.publish(NewcomerGreeted(community=event.community, at=event.at,
                                              member=event.author, newcomer=newcomer,
