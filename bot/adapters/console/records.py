@@ -554,16 +554,7 @@ def read_lines(handle: IO[bytes], name: str, *, not_after: datetime | None = Non
         except orjson.JSONDecodeError:
             pass  # or not: read it step by step below, for the same result or error
         else:
-            item = fast_record(raw, not_after)
-            if item is not None:
-                yield Line(number, where, raw, item)
-                continue
-            try:
-                item = parse_record(raw, where, not_after=not_after)
-            except RecordError as exc:
-                yield Line(number, where, raw=raw, error=str(exc))
-                continue
-            yield Line(number, where, raw, item)
+            yield _record_line(number, where, raw, not_after)
             continue
         try:
             text = data.decode("utf-8")
@@ -586,9 +577,13 @@ def read_lines(handle: IO[bytes], name: str, *, not_after: datetime | None = Non
         except RecursionError:
             yield Line(number, where, error=f"{where}: the JSON is nested too deeply")
             continue
-        try:
-            item = parse_record(raw, where, not_after=not_after)
-        except RecordError as exc:
-            yield Line(number, where, raw=raw, error=str(exc))
-            continue
-        yield Line(number, where, raw, item)
+        yield _record_line(number, where, raw, not_after)
+
+
+def _record_line(number: int, where: str, raw: Any, not_after: datetime | None) -> Line:
+    """The line of a JSON value: its event (the fast path first, in ``parse_record``) or
+    what is wrong with it."""
+    try:
+        return Line(number, where, raw, parse_record(raw, where, not_after=not_after))
+    except RecordError as exc:
+        return Line(number, where, raw=raw, error=str(exc))
