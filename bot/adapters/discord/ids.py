@@ -1,6 +1,5 @@
-"""Discord ids <-> Tribebot ids, without discord.py: the history import needs the very ids
-the live adapter makes (``translate.py`` builds the same ones from discord.py objects, and a
-test keeps the two in step).
+"""Discord ids <-> Tribebot ids, without discord.py: the live adapter (``translate.py``)
+and the history import both build their ids here, so the two cannot drift apart.
 
 Each id is what ``bot.core.ids.make_id("discord", x)`` gives, written as one f-string: every
 live message makes four or five of them, and the generic builder (platform check, tuple,

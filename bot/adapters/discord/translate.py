@@ -13,6 +13,7 @@ from datetime import datetime
 
 import discord
 
+from bot.adapters.discord.ids import channel_id, community_id, member_id, message_id
 from bot.core.chunks import atoms, pack
 from bot.core.events import (
     Channel,
@@ -40,29 +41,6 @@ PLATFORM = "discord"
 PERSON_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 #: Discord's JSON error code for "Cannot send messages to this user" (closed DMs).
 DM_CLOSED_CODE = 50007
-#: Looked up once: every message asks whether its channel is a thread and its reply resolved.
-_Thread = discord.Thread
-_Message = discord.Message
-
-
-# Ids are what ``bot.core.ids.make_id("discord", x)`` gives, as one f-string each (a message
-# makes five; the generic builder took about 0.8 µs an id, a third of translating one).
-def community_id(guild_id: int) -> str:
-    return f"discord:{guild_id!s}"
-
-
-def member_id(user_id: int) -> str:
-    return f"discord:{user_id!s}"
-
-
-def channel_id(channel: int) -> str:
-    return f"discord:{channel!s}"
-
-
-def message_id(message: int) -> str:
-    return f"discord:{message!s}"
-
-
 def snowflake(identifier: str) -> int:
     """The Discord snowflake inside one of our ids (``discord:123`` -> 123)."""
     if platform_of(identifier) != PLATFORM:
@@ -85,8 +63,8 @@ def community_joined(guild: discord.Guild, at: datetime) -> CommunityJoined:
 def member_joined(member: discord.Member, at: datetime) -> MemberJoined:
     guild = member.guild
     return MemberJoined(
-        community=f"discord:{guild.id!s}", at=member.joined_at or at,
-        member=f"discord:{member.id!s}", name=member.display_name, is_bot=member.bot,
+        community=community_id(guild.id), at=member.joined_at or at,
+        member=member_id(member.id), name=member.display_name, is_bot=member.bot,
         member_count=guild.member_count,
     )
 
@@ -111,22 +89,21 @@ def message_posted(message: discord.Message, content_visible: bool = True
     channel = message.channel
     thread: str | None = None
     parent = channel.id
-    if isinstance(channel, _Thread):
-        thread, parent = f"discord:{parent!s}", channel.parent_id
+    if isinstance(channel, discord.Thread):
+        thread, parent = channel_id(channel.id), channel.parent_id
     reply_to = reply_author = None
     reference = message.reference
     if reference is not None and reference.message_id is not None:
-        reply_to = f"discord:{reference.message_id!s}"
+        reply_to = message_id(reference.message_id)
         resolved = reference.resolved
-        if isinstance(resolved, _Message):
-            reply_author = f"discord:{resolved.author.id!s}"
+        if isinstance(resolved, discord.Message):
+            reply_author = member_id(resolved.author.id)
     content = message.content
     author = message.author
-    # the ids inline (as community_id and friends write them): this runs for every message
     return MessagePosted(
-        community=f"discord:{guild.id!s}", at=message.created_at,
-        message=f"discord:{message.id!s}", author=f"discord:{author.id!s}",
-        channel=f"discord:{parent!s}", author_name=author.display_name,
+        community=community_id(guild.id), at=message.created_at,
+        message=message_id(message.id), author=member_id(author.id),
+        channel=channel_id(parent), author_name=author.display_name,
         author_is_bot=author.bot or message.webhook_id is not None,
         thread=thread, reply_to=reply_to, reply_to_author=reply_author,
         length=visible_length(content) if content or content_visible else None,
@@ -174,8 +151,8 @@ def reaction_event(
     cls = ReactionAdded if payload.event_type == "REACTION_ADD" else ReactionRemoved
     member = payload.member
     return cls(
-        community=f"discord:{guild!s}", at=at, message=f"discord:{payload.message_id!s}",
-        reactor=f"discord:{payload.user_id!s}", emoji=emoji_key(payload.emoji),
+        community=community_id(guild), at=at, message=message_id(payload.message_id),
+        reactor=member_id(payload.user_id), emoji=emoji_key(payload.emoji),
         message_author=message_author,
         reactor_is_bot=member.bot if member is not None else reactor_is_bot,
     )
@@ -184,7 +161,7 @@ def reaction_event(
 def reaction_author(payload: discord.RawReactionActionEvent) -> str | None:
     """The reacted message's author when Discord says (reaction adds carry it)."""
     author = payload.message_author_id
-    return f"discord:{author!s}" if author else None
+    return member_id(author) if author else None
 
 
 # -- inbound: invites --------------------------------------------------------------------

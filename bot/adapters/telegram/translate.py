@@ -261,16 +261,13 @@ def reaction_events(
     is_bot = user.is_bot
     added, removed = reaction_diff(change.old_reaction, change.new_reaction)
     events: list[Event] = []
-    for emoji in removed:
-        events.append(ReactionRemoved(
-            community=community, at=at, platform_key=update_key(update_id, len(events)),
-            message=message, reactor=reactor, emoji=emoji, message_author=author,
-            reactor_is_bot=is_bot))
-    for emoji in added:
-        events.append(ReactionAdded(
-            community=community, at=at, platform_key=update_key(update_id, len(events)),
-            message=message, reactor=reactor, emoji=emoji, message_author=author,
-            reactor_is_bot=is_bot))
+    kind: type[ReactionRemoved] | type[ReactionAdded]
+    for kind, emojis in ((ReactionRemoved, removed), (ReactionAdded, added)):
+        for emoji in emojis:  # removals first: an emoji changed is taken off, then put on
+            events.append(kind(
+                community=community, at=at, platform_key=update_key(update_id, len(events)),
+                message=message, reactor=reactor, emoji=emoji, message_author=author,
+                reactor_is_bot=is_bot))
     return events
 
 
