@@ -61,8 +61,8 @@ from cogs.engagement.rules import (
     award_reaction,
     level_for,
     level_of,
+    level_up_due,
     message_points,
-    reaches,
     reward_for,
     streaks,
 )
@@ -307,7 +307,8 @@ class EngagementCog(Cog):
             self._ledger(community, author, award.reply_points, "reply", event.message,
                          event.at, day)
         # the next level to announce is almost never reached: no coroutine for that
-        if reaches(state.total, state.announced + 1, policy.level_curve):
+        if level_up_due(state.total - earned, state.total, state.announced,
+                        policy.level_curve):
             await self._maybe_level_up(community, author, state, state.total - earned,
                                        event.channel, policy)
 
@@ -364,8 +365,7 @@ class EngagementCog(Cog):
                          event.message, event.at, day)
             self.ctx.publish(HelpfulAnswerGiven(community=community, at=event.at,
                                                 member=author, message=event.message))
-        if state.total > before and reaches(state.total, state.announced + 1,
-                                            policy.level_curve):
+        if level_up_due(before, state.total, state.announced, policy.level_curve):
             await self._maybe_level_up(community, author, state, before, entry.channel,
                                        policy)
 
@@ -379,12 +379,13 @@ class EngagementCog(Cog):
         self._counted_week.pop((community, member), None)
 
     async def on_greeting(self, event: NewcomerGreeted) -> None:
-        # The welcome cog, the one publisher of NewcomerGreeted, asks the ledger for this
-        # very row (member, "welcomed_newcomer", newcomer) just before it publishes (see
-        # ``_credit_greeting`` in cogs/welcome/cog.py), and only ``_award`` writes such
-        # rows: a row that check could not see is one this process wrote for an earlier
-        # greeting, which ``_awarded`` (and the bus, by the event's key) remembers. Asking
-        # again was one more store trip per greeting with the same answer.
+        # The welcome cog, the one publisher of NewcomerGreeted, makes sure before it
+        # publishes that this very row (member, "welcomed_newcomer", newcomer) is not in
+        # the ledger (see ``_credit_greeting`` in cogs/welcome/cog.py: from its memory for
+        # a newcomer the store had never seen, else by asking), and only ``_award`` writes
+        # such rows: a row that check could not see is one this process wrote for an
+        # earlier greeting, which ``_awarded`` (and the bus, by the event's key)
+        # remembers. Asking again was one more store trip per greeting, same answer.
         await self._award(event.community, event.member, self.policy(event.community)
                           .welcome_points, "welcomed_newcomer", event.newcomer, event.at,
                           event.channel, asked=True)
@@ -452,11 +453,9 @@ class EngagementCog(Cog):
         season), whatever the total did in between or how often an event is re-delivered.
         ``policy``: the community's, when the caller has it at hand already."""
         after = state.total
-        if after <= before:
-            return
         if policy is None:
             policy = self.policy(community)
-        if not reaches(after, state.announced + 1, policy.level_curve):
+        if not level_up_due(before, after, state.announced, policy.level_curve):
             return  # the level reached now was announced already (the usual case)
         new = level_of(after, policy.level_curve)
         old = max(level_of(before, policy.level_curve), state.announced)

@@ -63,6 +63,13 @@ def reaches(points: int, level: int, curve: tuple[int, int, int]) -> bool:
     return level < len(totals) and points >= totals[level]
 
 
+def level_up_due(before: int, after: int, announced: int, curve: tuple[int, int, int]
+                 ) -> bool:
+    """Whether a total that went from ``before`` to ``after`` may have crossed a level not
+    announced yet (``announced``: the highest announced); ``reaches`` makes it one look-up."""
+    return after > before and reaches(after, announced + 1, curve)
+
+
 def level_for(points: int, curve: tuple[int, int, int]) -> LevelProgress:
     """The level reached with ``points`` and the progress towards the next one."""
     totals = _thresholds(curve)

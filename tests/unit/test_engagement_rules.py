@@ -17,6 +17,7 @@ from cogs.engagement.rules import (
     fingerprint,
     level_for,
     level_of,
+    level_up_due,
     message_points,
     reaches,
     reward_for,
@@ -125,6 +126,21 @@ def test_reaching_a_level_is_what_level_of_says() -> None:
         for points in (-5, 0, 1, 99, 100, 101, 254, 255, 256, 10**9):
             for level in (-1, 0, 1, 2, 3, 999, 1000, 1001, 5000):
                 assert reaches(points, level, curve) == (level_of(points, curve) >= level)
+
+
+def test_a_level_up_is_due_only_past_the_highest_announced_level() -> None:
+    # level 1 at 100 points, level 2 at 255 (curve 5n² + 50n + 100)
+    assert level_up_due(90, 110, 0, CURVE)  # crossed level 1, nothing announced
+    assert not level_up_due(90, 110, 1, CURVE)  # level 1 announced already
+    assert not level_up_due(110, 120, 1, CURVE)  # no level crossed
+    assert not level_up_due(300, 300, 0, CURVE)  # the total did not grow
+    assert not level_up_due(300, 250, 0, CURVE)  # it fell (a reaction removed)
+    assert level_up_due(250, 260, 1, CURVE) and not level_up_due(250, 260, 2, CURVE)
+    for before in (0, 99, 100, 254, 255):
+        for after in (before - 1, before, before + 1, before + 300):
+            for announced in (0, 1, 2, 3):
+                expected = after > before and level_of(after, CURVE) > announced
+                assert level_up_due(before, after, announced, CURVE) == expected
 
 
 def test_bots_and_excluded_channels_earn_nothing() -> None:
