@@ -95,17 +95,16 @@ class _Community:
     buddy_days: dict[str, str] = field(default_factory=dict)
     #: welcome post message id -> (when, the newcomers it named), within the greeting window
     posts: dict[str, tuple[datetime, list[str]]] = field(default_factory=dict)
-    #: newcomer -> their first message id, and first message id -> newcomer
-    first: dict[str, str] = field(default_factory=dict)
+    #: member -> their first message id (bounded; kept past the newcomer days: a member who
+    #: leaves and comes back has had theirs, even if the store has not committed it yet,
+    #: as a fast replay outruns commits), and first message id -> newcomer
+    first: BoundedDict[str, str] = field(default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
     unanswered: dict[str, str] = field(default_factory=dict)
     #: newcomer -> whose greeting of them was credited; kept past the newcomer days
     #: (bounded), so a member who comes back is not credited again on the strength of a
     #: store read that may not see a credit still queued (a fast replay outruns commits)
     greeted: BoundedDict[str, Greeters] = field(
         default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
-    #: member -> first message, of the first messages recorded while running: a member who
-    #: leaves and comes back has had theirs, even if the store has not committed it yet
-    firsts: BoundedDict[str, str] = field(default_factory=lambda: BoundedDict(KNOWN_MEMBERS))
 
 
 class WelcomeCog(Cog):
@@ -190,7 +189,7 @@ class WelcomeCog(Cog):
             for member, first in (await self.store.first_messages(community)).items():
                 unanswered = first.answered_at is None and not first.alerted
                 if member in state.joined_at:
-                    state.first[member] = first.message
+                    state.first.put(member, first.message)
                 if unanswered:
                     state.unanswered[first.message] = member
                     self._schedule_alert(community, member, first.message, first.channel,
@@ -218,7 +217,8 @@ class WelcomeCog(Cog):
         return name
 
     def _forget_old_newcomers(self, community: str, now: datetime) -> None:
-        """Newcomers stop being newcomers: what is kept for them expires with them."""
+        """Newcomers stop being newcomers: their join times expire (their first messages
+        and greeters are kept, bounded: a member may come back)."""
         state = self._c(community)
         limit = timedelta(days=int(self.setting(community, "newcomer_days")))
         while state.joined_at:
@@ -226,7 +226,6 @@ class WelcomeCog(Cog):
             if now - joined <= limit:
                 break
             del state.joined_at[member]
-            state.first.pop(member, None)
         window = timedelta(hours=int(self.setting(community, "greeting_hours")))
         while state.posts:
             message, (at, _) = next(iter(state.posts.items()))
@@ -257,7 +256,7 @@ class WelcomeCog(Cog):
     async def on_forgotten(self, event: MemberForgotten) -> None:
         state = self._c(event.community)
         for table in (state.joined_at, state.names, state.buddy_days, state.first,
-                      state.presence, state.greeted, state.firsts):
+                      state.presence, state.greeted):
             table.pop(event.member, None)
         state.regulars.discard(event.member)
         state.pending.pop(event.member, None)
@@ -294,10 +293,9 @@ class WelcomeCog(Cog):
         returning = present is False  # the store says they left
         if returning and event.member not in state.first:
             # a first message is a member's first ever: coming back starts no second one
-            first = (state.firsts.get(event.member)
-                     or await self.store.first_message_of(community, event.member))
+            first = await self.store.first_message_of(community, event.member)
             if first is not None:
-                state.first[event.member] = first
+                state.first.put(event.member, first)
         self._forget_old_newcomers(community, event.at)
         state.joined_at.pop(event.member, None)
         state.joined_at[event.member] = event.at
@@ -352,8 +350,7 @@ class WelcomeCog(Cog):
         days = int(values.newcomer_days)
         if author not in state.first and is_newcomer(state.joined_at.get(author), event.at,
                                                       days):
-            state.first[author] = event.message
-            state.firsts.put(author, event.message)
+            state.first.put(author, event.message)
             state.unanswered[event.message] = author
             day = self.ctx.communities.local_day(community, event.at)
             self.store.record_first_message(community, author, event.message, event.channel,
