@@ -300,7 +300,7 @@ class Runtime:
                                  and await self.repository.seen_keys([key])):
                 self.bus.duplicates += 1
                 return None
-            self.bus.window.add(key, invocation.at)
+            window.add(key, invocation.at)
             self.repository.record_seen(key, invocation.at)
         if self._recorder is not None:  # a command can be the first sign of a community
             self._recorder.ensure_community(invocation.community, invocation.at)

@@ -12,6 +12,7 @@ import string
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 #: FIRST STRONG ISOLATE / POP DIRECTIONAL ISOLATE (Unicode bidi algorithm, UAX #9).
 FSI = "\u2068"
@@ -143,26 +144,22 @@ def _invisible() -> dict[int, None]:
     return _INVISIBLE
 
 
-_UNUSUAL: list[re.Pattern[str]] = []
-
-
+@cache
 def _unusual() -> re.Pattern[str]:
     """Any invisible character but the space, or any beyond the BMP (emoji, rare scripts):
     text without one is measured by its spaces alone. Beyond the BMP is one range because
     the regex engine tests such ranges one by one for every character, and emoji are
     measured by the table anyway. Built from the BMP alone (a quarter of the table's
     build), so text that never needs the table never builds it."""
-    if not _UNUSUAL:
-        codes = [code for code in range(0x10000) if code != 0x20 and _is_invisible(chr(code))]
-        ranges: list[list[int]] = []
-        for code in codes:
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-        spans = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
-        _UNUSUAL.append(re.compile(f"[{spans}\\U00010000-\\U0010ffff]"))
-    return _UNUSUAL[0]
+    codes = [code for code in range(0x10000) if code != 0x20 and _is_invisible(chr(code))]
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    spans = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return re.compile(f"[{spans}\\U00010000-\\U0010ffff]")
 
 
 def _visible_length_by_character(text: str) -> int:
