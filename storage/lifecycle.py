@@ -54,12 +54,14 @@ class Database:
 
     def __init__(
         self, url: str, *, max_batch: int = 1000, max_delay_ms: float = 50, bulk: bool = True,
-        book: Book = BOOK,
+        one_hop: bool = True, book: Book = BOOK,
     ) -> None:
         """``book`` names the statements rows kept by the last stop may use (every
-        feature's, once ``storage`` is imported)."""
+        feature's, once ``storage`` is imported); ``bulk`` and ``one_hop`` are the
+        writer's (``storage.writer``)."""
         self.url = url
         self._bulk = bulk
+        self._one_hop = one_hop
         self._book = book
         self.dialect = dialect_of(url)
         #: the SQLite file; on PostgreSQL a local name in the working folder, beside
@@ -99,7 +101,7 @@ class Database:
             await self._read.execute("PRAGMA query_only=ON")
         self.writer = BatchedWriter(
             self._write, max_batch=self._max_batch, max_delay_ms=self._max_delay_ms,
-            bulk=self._bulk, optimize_every=OPTIMIZE_EVERY,
+            bulk=self._bulk, one_hop=self._one_hop, optimize_every=OPTIMIZE_EVERY,
         )
         await self.writer.start()
         await self._write_kept_rows()

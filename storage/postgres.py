@@ -254,6 +254,13 @@ class PostgresBackend:
             with contextlib.suppress(Exception):
                 await self.conn.execute("ROLLBACK")
 
+    async def interrupted(self) -> bool:
+        """asyncpg cancels the query on the server and the transaction rolls back; only a
+        cancel landing inside COMMIT itself could be wrong here (a stop cancels after
+        the store refused writes for seconds, so hardly ever mid-commit)."""
+        await self.rollback()
+        return False
+
     def unavailable(self, exc: BaseException) -> bool:
         return store_unavailable(exc) or isinstance(exc, ConnectionError)
 

@@ -32,10 +32,11 @@ class Repository(Database, FactsStore, PointsStore, SettingsStore, SeenStore, Ad
     """The database, with the core features' methods on it."""
 
     def __init__(
-        self, url: str, *, max_batch: int = 1000, max_delay_ms: float = 50, bulk: bool = True
+        self, url: str, *, max_batch: int = 1000, max_delay_ms: float = 50, bulk: bool = True,
+        one_hop: bool = True,
     ) -> None:
         Database.__init__(self, url, max_batch=max_batch, max_delay_ms=max_delay_ms,
-                          bulk=bulk)
+                          bulk=bulk, one_hop=one_hop)
         self.db = self  # the feature stores reach their database through ``db``
 
 

@@ -20,6 +20,12 @@ per group instead of one per row. That matters beyond the saved bindings: SQLite
 aiosqlite's thread, which needs the GIL back after every row, and the event loop (busy
 with the cogs) holds it; per-row statements spend most of a busy batch waiting for it.
 
+A whole transaction also goes to aiosqlite's thread as *one* call (BEGIN, every group,
+COMMIT), not one call per statement: each call waits for the event loop to come back to
+the writer, and a busy loop (cogs handling a replay) comes back after milliseconds. A
+stop that cancels the writer while SQLite has a transaction waits for it to end, so the
+writer knows whether those rows were committed and never keeps them twice.
+
 What differs per database is a small ``Backend``: ``SqliteBackend`` here, and
 ``storage.postgres.PostgresBackend`` (its fast path is one ``unnest`` insert per group).
 The batching, the search for bad rows and the retries are the same for both.
@@ -146,41 +152,104 @@ class Backend(Protocol):
 
     async def rollback(self) -> None: ...
 
+    async def interrupted(self) -> bool:
+        """After a cancelled ``transaction``: end what it left open; True if it
+        committed all the same (the rows are saved and must not be kept again)."""
+
     def unavailable(self, exc: BaseException) -> bool: ...
 
     async def optimize(self) -> None: ...
 
 
 class SqliteBackend:
-    """The writer on one aiosqlite connection; groups of inserts go as one JSON array."""
+    """The writer on one aiosqlite connection; groups of inserts go as one JSON array,
+    and a whole transaction runs in one call on the connection's thread."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, bulk: bool = True) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, bulk: bool = True,
+                 one_hop: bool = True) -> None:
+        """``one_hop=False`` sends each statement as its own call: the reference the
+        one-call transaction is tested against, and the way on an aiosqlite without
+        the call it needs."""
         self.conn = conn
         self.bulk = bulk
+        self.one_hop = one_hop and _runs_functions(conn)
+        #: the one-call transaction in the connection's thread, until it is settled
+        self._running: asyncio.Future[None] | None = None
+        #: the multi-call transaction has sent its COMMIT
+        self._committing = False
 
     async def start(self) -> None:
         # SQLite's JSON functions are built in since 3.38 and in nearly every older build;
         # without them every group simply runs row by row.
         if self.bulk:
             try:
-                await self.conn.execute(JSON_PROBE)
+                # read to the end: a SELECT left unfinished keeps a read transaction open,
+                # and SQLite then refuses this connection's next write at once when another
+                # program holds the lock, instead of waiting ``busy_timeout`` for it
+                await self.conn.execute_fetchall(JSON_PROBE)
             except aiosqlite.Error:
                 self.bulk = False
                 log.warning("this SQLite has no JSON functions; writing row by row (slower)")
 
     async def transaction(self, groups: Groups) -> None:
+        steps = [self._step(stmt, group) for stmt, group in groups]
+        if not self.one_hop:
+            await self._step_by_step(steps)
+            return
+        conn = self.conn
+        # aiosqlite has no public call for running a function in its thread; ``_execute``
+        # is what its every public method goes through (checked at start, see
+        # ``_runs_functions``). The task lives on if this call is cancelled: see
+        # ``interrupted``.
+        running = self._running = asyncio.ensure_future(
+            conn._execute(_commit_in_thread, conn._conn, steps))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            raise  # still ``_running``: ``interrupted`` waits for it
+        except BaseException:
+            self._running = None
+            raise
+        self._running = None
+
+    def _step(self, stmt: Statement, group: list[Params]) -> _Step:
+        if (stmt.bulk_sql and self.bulk and len(group) > 1
+                and (bulk := _as_json(group)) is not None):
+            return stmt.bulk_sql, (bulk,), False
+        return stmt.sql, group, True
+
+    async def _step_by_step(self, steps: list[_Step]) -> None:
+        self._committing = False
         await self.conn.execute("BEGIN")
-        for stmt, group in groups:
-            if (stmt.bulk_sql and self.bulk and len(group) > 1
-                    and (bulk := _as_json(group)) is not None):
-                await self.conn.execute(stmt.bulk_sql, (bulk,))
+        for sql, params, many in steps:
+            if many:
+                await self.conn.executemany(sql, params)
             else:
-                await self.conn.executemany(stmt.sql, group)
+                await self.conn.execute(sql, params)
+        self._committing = True
         await self.conn.execute("COMMIT")
+        self._committing = False
 
     async def rollback(self) -> None:
         if self.conn.in_transaction:
             await self.conn.execute("ROLLBACK")
+
+    async def interrupted(self) -> bool:
+        """Cancelling does not stop what SQLite's thread is running: wait for it (a lock
+        is waited for ``busy_timeout`` at most), then see where the transaction is."""
+        running, self._running = self._running, None
+        if running is not None:
+            try:
+                await running
+            except Exception:
+                return False  # failed, and rolled back in the thread
+            return True
+        await self.conn.execute("SELECT 1")  # queued behind the statement in the thread
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
+            return False
+        committed, self._committing = self._committing, False
+        return committed
 
     def unavailable(self, exc: BaseException) -> bool:
         return store_unavailable(exc)
@@ -189,21 +258,50 @@ class SqliteBackend:
         await optimize(self.conn)
 
 
+#: One statement of a transaction: SQL, its parameters, and whether they are many rows.
+_Step = tuple[str, Params, bool]
+
+
+def _runs_functions(conn: aiosqlite.Connection) -> bool:
+    """Whether this aiosqlite has the (private) call the one-call transaction uses."""
+    return callable(getattr(conn, "_execute", None)) and hasattr(type(conn), "_conn")
+
+
+def _commit_in_thread(conn: sqlite3.Connection, steps: list[_Step]) -> None:
+    """One transaction, run in aiosqlite's thread; a failure rolls back before it is raised,
+    so the connection is never left inside a transaction."""
+    conn.execute("BEGIN")
+    try:
+        for sql, params, many in steps:
+            if many:
+                conn.executemany(sql, params)
+            else:
+                conn.execute(sql, params)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the first error is the one to tell
+                conn.execute("ROLLBACK")
+        raise
+
+
 class BatchedWriter:
     def __init__(
         self, conn: aiosqlite.Connection | Backend, *, max_batch: int = 1000,
-        max_delay_ms: float = 50, bulk: bool = True,
+        max_delay_ms: float = 50, bulk: bool = True, one_hop: bool = True,
         retry_first_s: float = 0.5, retry_max_s: float = 30.0,
         optimize_every: int | None = None,
     ) -> None:
         """``bulk=False`` runs every group row by row: the reference that the bulk forms
         are tested against, and the fallback when SQLite has no JSON functions.
+        ``one_hop=False`` sends a transaction's statements one call at a time (see
+        ``SqliteBackend``).
 
         While the store is unavailable a batch is retried after ``retry_first_s``, the
         pause doubling up to ``retry_max_s``. After every ``optimize_every`` rows the
         planner's statistics are refreshed (``PRAGMA optimize``), between two batches.
         """
-        self._backend: Backend = (SqliteBackend(conn, bulk=bulk)
+        self._backend: Backend = (SqliteBackend(conn, bulk=bulk, one_hop=one_hop)
                                   if isinstance(conn, aiosqlite.Connection) else conn)
         self._max_batch = max_batch
         self._max_delay = max_delay_ms / 1000
@@ -238,6 +336,11 @@ class BatchedWriter:
         self.stopping = False
         #: the batch being committed, and which of its rows are settled already
         self._in_flight: tuple[list[tuple[Statement, Params]], set[int]] | None = None
+
+    @property
+    def backend(self) -> Backend:
+        """What the writer writes through (for reports and tests)."""
+        return self._backend
 
     async def start(self) -> None:
         await self._backend.start()
@@ -277,8 +380,9 @@ class BatchedWriter:
 
     @property
     def unsaved(self) -> int:
-        """Rows submitted and not committed yet."""
-        return self._submitted - self._committed
+        """Rows submitted and not committed yet (nor dropped as bad rows)."""
+        settled = len(self._in_flight[1]) if self._in_flight is not None else 0
+        return self._submitted - self._committed - settled
 
     def unsaved_rows(self) -> list[tuple[Statement, Params]]:
         """Rows submitted and not committed, in order: for keeping them elsewhere once
@@ -329,20 +433,23 @@ class BatchedWriter:
         """
         if self._task is None:
             return
+        waiting_for = None
         try:
             await asyncio.wait_for(self.flush(all_the_way=True), give_up_after_s)
         except TimeoutError:
-            raise WriterStopped(
-                f"the store did not take writes for {give_up_after_s:.3g} s while stopping "
-                f"({self._waiting_for()}); {self.unsaved} rows were not saved. "
-                "Check the free disk space and that no other program holds the database "
-                "open (a database browser with unsaved changes does)") from None
+            waiting_for = self._waiting_for()
         finally:
             self._closing = True
-            self._task.cancel()
+            self._task.cancel()  # a transaction the store has is waited for (see _transaction)
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
             self._committed_event.set()  # whoever still waits in flush() hears it stopped
+        if waiting_for is not None and self.unsaved:
+            raise WriterStopped(
+                f"the store did not take writes for {give_up_after_s:.3g} s while stopping "
+                f"({waiting_for}); {self.unsaved} rows were not saved. "
+                "Check the free disk space and that no other program holds the database "
+                "open (a database browser with unsaved changes does)")
 
     def _waiting_for(self) -> str:
         if self._last_error is not None:
@@ -366,7 +473,7 @@ class BatchedWriter:
                     self.before_batch()
                 batch = self._take_batch()
                 if batch:
-                    done: set[int] = set()  # rows the search for bad rows settled
+                    done: set[int] = set()  # rows settled: committed, or dropped as bad
                     self._in_flight = (batch, done)
                     await self._commit_when_possible(batch, done)
                     self._in_flight = None
@@ -392,12 +499,6 @@ class BatchedWriter:
         while True:
             try:
                 await self._commit(batch, done)
-            except asyncio.CancelledError:
-                # a stop gave up on this batch: end the transaction it may have left open
-                # (cancelling does not stop a statement already in aiosqlite's thread)
-                with contextlib.suppress(Exception):
-                    await self._backend.rollback()
-                raise
             except Exception as exc:
                 if not self._backend.unavailable(exc):
                     raise
@@ -419,7 +520,7 @@ class BatchedWriter:
         started = time.perf_counter()
         if not done:  # else a search for bad rows was interrupted: finish it
             try:
-                await self._transaction(batch)
+                await self._transaction(batch, range(len(batch)), done)
             except Exception as exc:
                 await self._rollback()
                 if self._backend.unavailable(exc):
@@ -436,13 +537,27 @@ class BatchedWriter:
         await self._without_bad_rows(batch, [i for i in order if i not in done], done)
         self.batches += 1
 
-    async def _transaction(self, rows: Sequence[tuple[Statement, Params]]) -> None:
-        """Commit ``rows`` in one transaction, each statement's group in one call."""
+    async def _transaction(self, batch: list[tuple[Statement, Params]],
+                           indexes: Sequence[int], done: set[int]) -> None:
+        """Commit the ``indexes`` rows of ``batch`` in one transaction, each statement's
+        group in one call, and count them in ``done``.
+
+        A stop that cancels this first learns how the transaction ended: rows it
+        committed anyway are saved, and must not be kept for the next start as well.
+        """
         groups: dict[Statement, list[Params]] = {}
-        for stmt, params in rows:
+        for i in indexes:
+            stmt, params = batch[i]
             groups.setdefault(stmt, []).append(params)
-        await self._backend.transaction(
-            sorted(groups.items(), key=lambda item: item[0].order))
+        try:
+            await self._backend.transaction(
+                sorted(groups.items(), key=lambda item: item[0].order))
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                if await self._backend.interrupted():
+                    done.update(indexes)
+            raise
+        done.update(indexes)
 
     async def _without_bad_rows(self, batch: list[tuple[Statement, Params]],
                                 indexes: list[int], done: set[int]) -> None:
@@ -456,7 +571,7 @@ class BatchedWriter:
         if not indexes:
             return
         try:
-            await self._transaction([batch[i] for i in indexes])
+            await self._transaction(batch, indexes, done)
         except Exception as exc:
             await self._rollback()
             if self._backend.unavailable(exc):
@@ -470,8 +585,6 @@ class BatchedWriter:
             middle = len(indexes) // 2
             await self._without_bad_rows(batch, indexes[:middle], done)
             await self._without_bad_rows(batch, indexes[middle:], done)
-            return
-        done.update(indexes)
 
     async def _rollback(self) -> None:
         await self._backend.rollback()

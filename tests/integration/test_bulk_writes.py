@@ -1,5 +1,6 @@
 """The writer's bulk forms (one JSON array per statement group) must store exactly what
-row-by-row ``executemany`` stores, conflicts and their order included."""
+row-by-row ``executemany`` stores, conflicts and their order included; and a transaction
+sent to SQLite's thread in one call exactly what one call per statement stores."""
 
 import sqlite3
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from storage.book import BOOK
 from storage.database import connect, migrate
 from storage.settings import UPSERT_SETTING
 from storage.store import Repository
-from storage.writer import BatchedWriter, StatementBook, bulk_form
+from storage.writer import BatchedWriter, SqliteBackend, StatementBook, bulk_form
 from tests.conftest import COMMUNITY, GENERAL
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -68,19 +69,24 @@ def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
         return {t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
-async def test_bulk_and_row_by_row_writes_store_the_same(tmp_path: Path) -> None:
+async def test_bulk_row_by_row_and_one_call_writes_store_the_same(tmp_path: Path) -> None:
     stores = {}
     for bulk in (True, False):
-        path = tmp_path / f"bulk-{bulk}.db"
-        repo = Repository(f"sqlite:///{path}", max_batch=10_000, max_delay_ms=60_000,
-                          bulk=bulk)
-        await repo.open()
-        write_everything(repo)
-        await repo.close()  # everything above lands in one batch
-        assert repo.writer is not None and repo.writer.batches == 1
-        stores[bulk] = dump(path)
-    assert stores[True] == stores[False]
-    stored = stores[True]
+        for one_hop in (True, False):
+            path = tmp_path / f"bulk-{bulk}-{one_hop}.db"
+            repo = Repository(f"sqlite:///{path}", max_batch=10_000, max_delay_ms=60_000,
+                              bulk=bulk, one_hop=one_hop)
+            await repo.open()
+            assert repo.writer is not None
+            backend = repo.writer.backend
+            # the installed aiosqlite has the call one-call transactions need
+            assert isinstance(backend, SqliteBackend) and backend.one_hop is one_hop
+            write_everything(repo)
+            await repo.close()  # everything above lands in one batch
+            assert repo.writer.batches == 1
+            stores[bulk, one_hop] = dump(path)
+    stored = stores[True, True]
+    assert all(other == stored for other in stores.values())
     assert ("console:a", "Avi") in {(r[1], r[2]) for r in stored["members"]}
     assert len(stored["messages"]) == 3 and len(stored["ledger"]) == 3
     assert [r[-1] for r in stored["reactions"] if r[2] == "console:b"] == [0]

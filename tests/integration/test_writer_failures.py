@@ -49,9 +49,9 @@ def other_program(tmp_path: Path) -> Iterator[sqlite3.Connection]:
         other.close()
 
 
-def quick_writer(conn: aiosqlite.Connection) -> BatchedWriter:
+def quick_writer(conn: aiosqlite.Connection, *, one_hop: bool = True) -> BatchedWriter:
     return BatchedWriter(conn, max_batch=100, max_delay_ms=5, retry_first_s=0.01,
-                         retry_max_s=0.04)
+                         retry_max_s=0.04, one_hop=one_hop)
 
 
 async def stored_keys(conn: aiosqlite.Connection) -> list[str]:
@@ -88,12 +88,13 @@ async def test_a_locked_store_delays_writes_and_loses_no_row(
     await writer.close()
 
 
+@pytest.mark.parametrize("one_hop", [True, False], ids=["one call", "call by call"])
 async def test_a_stop_while_the_store_stays_locked_says_what_was_lost(
-    conn: aiosqlite.Connection, other_program: sqlite3.Connection,
+    conn: aiosqlite.Connection, other_program: sqlite3.Connection, one_hop: bool,
 ) -> None:
     await conn.execute("PRAGMA busy_timeout = 300")  # the stop comes mid-statement
     other_program.execute("BEGIN IMMEDIATE")
-    writer = quick_writer(conn)
+    writer = quick_writer(conn, one_hop=one_hop)
     await writer.start()
     for i in range(4):
         writer.submit(INSERT_SEEN, (f"console:e{i}", i))
@@ -102,6 +103,53 @@ async def test_a_stop_while_the_store_stays_locked_says_what_was_lost(
     other_program.execute("COMMIT")
     assert not conn.in_transaction  # the abandoned batch was rolled back, not left open
     assert await stored_keys(conn) == []  # said so, rather than claiming a clean stop
+    assert [params for _, params in writer.unsaved_rows()] == [
+        (f"console:e{i}", i) for i in range(4)]  # what the repository keeps for next time
+
+
+async def test_the_first_write_after_start_waits_for_a_lock_like_every_other(
+    conn: aiosqlite.Connection, other_program: sqlite3.Connection,
+) -> None:
+    """The writer's start-up probe once left a read open, and SQLite then refused the
+    first write at once instead of waiting ``busy_timeout`` for the lock."""
+    await conn.execute("PRAGMA busy_timeout = 2000")
+    other_program.execute("BEGIN IMMEDIATE")
+    writer = quick_writer(conn)
+    await writer.start()
+    writer.submit(INSERT_SEEN, ("console:e0", 0))
+    asyncio.get_running_loop().call_later(0.3, other_program.execute, "COMMIT")
+    await writer.flush()
+    assert writer.retries == 0  # the first try waited for the lock and got it
+    assert await stored_keys(conn) == ["console:e0"]
+    await writer.close()
+
+
+@pytest.mark.parametrize("one_hop", [True, False], ids=["one call", "call by call"])
+async def test_a_stop_knows_whether_the_batch_it_gave_up_on_was_committed(
+    conn: aiosqlite.Connection, other_program: sqlite3.Connection, one_hop: bool,
+) -> None:
+    """The store takes the batch just after the stop gave up waiting for it. In one call,
+    the transaction goes on in SQLite's thread: the stop waits for it and counts its rows
+    as saved. Call by call, the stop rolls it back and keeps the rows. Either way no row
+    is both in the store and kept to be written again at the next start."""
+    await conn.execute("PRAGMA busy_timeout = 2000")
+    other_program.execute("BEGIN IMMEDIATE")
+    writer = quick_writer(conn, one_hop=one_hop)
+    await writer.start()
+    for i in range(4):
+        writer.submit(INSERT_SEEN, (f"console:e{i}", i))
+    asyncio.get_running_loop().call_later(0.4, other_program.execute, "COMMIT")
+    keys = [f"console:e{i}" for i in range(4)]
+    if one_hop:
+        await writer.close(give_up_after_s=0.1)  # no error: nothing was lost
+        assert await stored_keys(conn) == keys
+        assert writer.unsaved == 0 and writer.unsaved_rows() == []
+    else:
+        with pytest.raises(WriterStopped, match="4 rows were not saved"):
+            await writer.close(give_up_after_s=0.1)
+        assert await stored_keys(conn) == []
+        assert [params[0] for _, params in writer.unsaved_rows()] == keys
+    assert not conn.in_transaction
 
 
 async def test_a_lost_connection_stops_the_writer_instead_of_hanging(tmp_path: Path) -> None:
