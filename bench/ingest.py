@@ -23,6 +23,11 @@ with the fastest plain path per group (one ``unnest`` insert of the group's arra
 the statement is a plain insert, ``executemany`` for the upserts), and the naive writer
 awaits each row through asyncpg, one commit per event's worth of rows.
 
+Each repetition runs the pipeline, then the raw insert, then the naive writer, and the
+ratios are taken per repetition (their median is the headline): on a shared machine the
+load drifts between runs, and a ratio of two runs minutes apart would measure the drift.
+On Linux the share of CPU time the hypervisor took during the pipeline runs is printed too.
+
 The streams are a community's month: about 1% joins, 20% reactions (a few removed),
 80% messages of which a quarter are replies, and a few moderator commands (replay).
 
@@ -328,6 +333,7 @@ def child(args: argparse.Namespace) -> None:
         import bot.adapters.discord.translate
         import bot.adapters.telegram.translate  # noqa: F401
     rows: Rows | None = [] if args.capture else None
+    stolen = cpu_ticks()
     wall, cpu = time.perf_counter(), time.process_time()
     if args.pipeline == "replay":
         events = asyncio.run(run_replay(Path(args.stream), args.url, args.batch, rows))
@@ -335,11 +341,33 @@ def child(args: argparse.Namespace) -> None:
         events = asyncio.run(run_platforms(Path(args.stream), args.members, args.url,
                                            args.batch, rows))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(json.dumps({"events": events, "wall": wall, "cpu": cpu, "peak_mb": peak_mb()}))
+    print(json.dumps({"events": events, "wall": wall, "cpu": cpu, "peak_mb": peak_mb(),
+                      "stolen": stolen_share(stolen, cpu_ticks())}))
     if rows is not None:
         with open(args.capture, "wb") as handle:
             pickle.dump(rows, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """The machine's (stolen, all) CPU ticks so far, from Linux's /proc/stat; None elsewhere.
+
+    On a shared virtual machine the hypervisor lends the cores to others now and then:
+    a run that lost a fifth of its CPU time that way is slower for no fault of its own.
+    """
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
+
+
+def stolen_share(before: tuple[int, int] | None, after: tuple[int, int] | None
+                 ) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def spawn(pipeline: str, args: argparse.Namespace, store: Store, name: str, stream: Path,
@@ -597,26 +625,29 @@ def measure(pipeline: str, args: argparse.Namespace, store: Store, stream: Path)
     spawn(pipeline, args, store, f"{pipeline}-capture", stream, capture)
     with capture.open("rb") as handle:
         rows: Rows = pickle.load(handle)
-    runs = [spawn(pipeline, args, store, pipeline, stream) for _ in range(args.repeat)]
+    per_event, naive_n = 0.0, 0
+    runs, raw, naive = [], [], []
+    # each repetition measures the pipeline, the raw insert and the naive writer one after
+    # the other, so the ratios compare runs made under the same load on the machine
+    for _ in range(args.repeat):
+        run = spawn(pipeline, args, store, pipeline, stream)
+        runs.append(run)
+        events = run["events"]
+        url = store.fresh("raw")
+        raw.append(events / store.raw(rows, url, args.batch))
+        store.done(url)
+        per_event = len(rows) / max(events, 1)
+        naive_n = min(args.naive_events, events)
+        url = store.fresh("naive")
+        naive.append(naive_n / store.naive(rows[: round(naive_n * per_event)], per_event,
+                                           url))
+        store.done(url)
     events = runs[0]["events"]
     rates = [r["events"] / r["wall"] for r in runs]
     cpu_us = [r["cpu"] / r["events"] * 1e6 for r in runs]
     peaks = [r["peak_mb"] for r in runs]
-    raw = []
-    for _ in range(args.repeat):
-        url = store.fresh("raw")
-        raw.append(events / store.raw(rows, url, args.batch))
-        store.done(url)
-    per_event = len(rows) / max(events, 1)
-    naive_n = min(args.naive_events, events)
-    naive_rows = rows[: round(naive_n * per_event)]
-    naive = []
-    for _ in range(args.repeat):
-        url = store.fresh("naive")
-        naive.append(naive_n / store.naive(naive_rows, per_event, url))
-        store.done(url)
-    pipeline_rate, raw_rate = statistics.median(rates), statistics.median(raw)
-    naive_rate = statistics.median(naive)
+    to_raw = [rate / ceiling for rate, ceiling in zip(rates, raw, strict=True)]
+    to_naive = [rate / slow for rate, slow in zip(rates, naive, strict=True)]
     print(f"{pipeline}: {events:,} events, {len(rows):,} rows ({per_event:.2f} per event), "
           f"{args.repeat} runs, min / median / max")
     print(f"  pipeline           {spread(rates, ' events/s')}")
@@ -624,8 +655,14 @@ def measure(pipeline: str, args: argparse.Namespace, store: Store, stream: Path)
     print(f"  peak RSS           {spread(peaks, ' MB', ',.1f')}")
     print(f"  raw {store.label:<14} {spread(raw, ' events/s')}")
     print(f"  naive commit/event {spread(naive, ' events/s')} (on {naive_n:,} events)")
-    print(f"  {pipeline} / raw ceiling: {pipeline_rate / raw_rate:6.1%}   (target >= 50%)")
-    print(f"  {pipeline} / naive:       {pipeline_rate / naive_rate:6.1f}x  (target >= 10x)")
+    stolen = [r["stolen"] for r in runs if r.get("stolen") is not None]
+    if stolen:
+        print(f"  CPU stolen         {spread([100 * x for x in stolen], '%', ',.1f')} "
+              "(by the hypervisor, during the pipeline runs)")
+    print(f"  {pipeline} / raw ceiling: {statistics.median(to_raw):6.1%}   (target >= 50%)"
+          f"   runs: {' / '.join(f'{x:.1%}' for x in sorted(to_raw))}")
+    print(f"  {pipeline} / naive:       {statistics.median(to_naive):6.1f}x  (target >= 10x)"
+          f"   runs: {' / '.join(f'{x:.1f}x' for x in sorted(to_naive))}")
 
 
 def main() -> None:

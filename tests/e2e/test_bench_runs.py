@@ -25,6 +25,7 @@ def test_ingest_bench_prints_both_ratios_for_both_pipelines() -> None:
         assert f"{pipeline} / naive:" in done.stdout
     assert done.stdout.count("peak RSS") == 2 and done.stdout.count("CPU per event") == 2
     assert "2 runs, min / median / max" in done.stdout
+    assert done.stdout.count("runs: ") == 4  # both ratios of both pipelines, per run
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="TRIBEBOT_TEST_POSTGRES_URL is not set: no "
