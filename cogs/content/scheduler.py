@@ -111,12 +111,17 @@ class APSchedulerDriver:
         if (existing is not None and existing.misfire_grace_time == seconds
                 and existing.trigger.__getstate__() == trigger.__getstate__()):
             return
-        if next_fire_after(trigger, datetime.now(UTC)) is None:
+        due = next_fire_after(trigger, datetime.now(UTC))
+        if due is None:
             self.unplan(job)  # a date already past: the cog's catch-up decides about it
             return
+        # APScheduler would start an interval trigger at its anchor, which a new time zone
+        # can put hours in the past (10:00 in Jerusalem is 08:00 UTC): the slot stored is
+        # the first one still ahead, as the timers do
         self.scheduler.add_job(
             run_content_job, trigger=trigger, args=(self.key, job), id=job_id, name=job,
             replace_existing=True, misfire_grace_time=seconds, coalesce=True,
+            next_run_time=due,
         )
 
     def unplan(self, job: str) -> None:

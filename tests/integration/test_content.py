@@ -482,25 +482,31 @@ async def test_restart_while_the_slot_is_due_neither_loses_nor_duplicates(
     assert console.sent == []
 
 
-def _next_local(hour: int, zone: str) -> datetime:
+def _next_local(clock: str, zone: str) -> datetime:
+    hour, minute = map(int, clock.split(":"))
     local = datetime.now(ZoneInfo(zone))
-    slot = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return (slot if slot > local else slot + timedelta(days=1)).astimezone(UTC)
 
 
 @pytest.mark.sqlite_only  # reads the SQLite file itself
 async def test_a_new_time_zone_replans_the_stored_apscheduler_job(tmp_path: Path) -> None:
+    """The item is anchored on today in UTC, where its slot is half an hour ahead; in Tokyo
+    that day's slot was hours ago, and the stored job must wait for the next one (APScheduler
+    alone would store the past one, and skip or fire it at once)."""
+    clock = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%H:%M")
     db = tmp_path / "test.db"
     rt = Runtime(make_settings(tmp_path), clock=SystemClock(), cogs=[ModerationCog, QuickContent])
     await rt.start()
     console = ConsoleAdapter(rt, echo=False, moderators=["mod"])
     try:
-        await console.command(COMMUNITY, "mod", '/content add tips "every 1 days 10:00" Tip')
-        await console.command(COMMUNITY, "mod", "/community timezone Asia/Jerusalem")
+        await console.command(COMMUNITY, "mod", f'/content add tips "every 1 days {clock}" Tip')
+        await console.command(COMMUNITY, "mod", "/community timezone Asia/Tokyo")
         await rt.bus.drain()
         with sqlite3.connect(db) as conn:
             [(next_run,)] = conn.execute("SELECT next_run_time FROM apscheduler_jobs")
-        assert datetime.fromtimestamp(next_run, UTC) == _next_local(10, "Asia/Jerusalem")
+        assert datetime.fromtimestamp(next_run, UTC) == _next_local(clock, "Asia/Tokyo")
+        assert datetime.fromtimestamp(next_run, UTC) > datetime.now(UTC)
     finally:
         await rt.stop()
 
