@@ -46,6 +46,7 @@ from bot.adapters.discord.gateway import (
     point_rest_at,
     use_gateway,
 )
+from bot.adapters.discord.ids import command_key
 from bot.adapters.discord.translate import (
     DM_CLOSED_CODE,
     allowed_mentions,
@@ -238,6 +239,7 @@ class DiscordAdapter:
             at=self.port.clock.now(), words=split_words(message.content[1:]),
             members=members, channels=self._channels(message.guild, message.channel.id, tr),
             is_moderator=rights(self._is_moderator(author, permissions)), files=files,
+            key=command_key(message.id),
         ))
         if outcome.command is None:
             return False  # "!!!", "!important": conversation

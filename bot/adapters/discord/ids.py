@@ -27,6 +27,12 @@ def message_id(message: int | str) -> str:
     return f"discord:{message!s}"
 
 
+def command_key(message: int | str) -> str:
+    """The handled key of a command typed in a message: a message delivered twice (a
+    gateway resume, two processes on one shard) runs its command once."""
+    return f"discord:command:{message!s}"
+
+
 def emoji_key(name: str, emoji_id: int | str | None) -> str:
     """Unicode emoji as themselves, custom ones by name and id (as ``translate.emoji_key``)."""
     return f"{name}:{emoji_id}" if emoji_id else name

@@ -46,6 +46,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.adapters.telegram.directory import Directory, Expiring, MemberCounts
 from bot.adapters.telegram.files import sends_as_photo
 from bot.adapters.telegram.ids import (
+    command_key,
     community_id,
     member_id,
     message_id,
@@ -347,6 +348,7 @@ class TelegramAdapter:
             words=[call.name, *split_words(call.arguments)], members=members,
             channels=channels, is_moderator=is_moderator, files=files,
             rewrite=lambda command, words: with_replied_member(command, words, call, members),
+            key=command_key(chat, message.message_id),
         ))
         if outcome.command is None:
             if call.bot is not None:  # a bare unknown /command may be another bot's

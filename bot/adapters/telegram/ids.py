@@ -39,6 +39,13 @@ def update_key(update_id: int, part: int = 0) -> str:
     return f"telegram:update:{update_id}{suffix}"
 
 
+def command_key(chat_id: int, message: int) -> str:
+    """The handled key of a command typed in a message: Telegram sends an update again
+    when the bot did not confirm it (a stop before the next getUpdates, a webhook answered
+    late), and the message keeps its id."""
+    return f"telegram:command:{chat_id!s}:{message!s}"
+
+
 def parse_chat(identifier: str) -> int:
     """The chat id of a community or channel id."""
     return int(native_part(identifier).split(":")[0])

@@ -513,6 +513,18 @@ async def test_typed_moderator_commands_check_rights_and_resolve_mentions(
 
 
 @pytest.mark.parametrize("settings_sections", [PREFIX])
+async def test_a_typed_command_delivered_twice_runs_once(bot: Harness) -> None:
+    """The same message again (a resumed gateway, two processes on one shard) must not
+    give the points twice, nor answer twice."""
+    grant = typed(msg_id(2), MONA, "!points give <@2> 50 ran the meetup", BOB)
+    await bot.send("MESSAGE_CREATE", grant)
+    await bot.send("MESSAGE_CREATE", grant)
+    assert await bot.points(BOB) == 50
+    assert [p.body["content"] for p in bot.fake.sent("POST", rf"/channels/{GENERAL}/messages")
+            ] == ["Gave 50 points to <@2>."]
+
+
+@pytest.mark.parametrize("settings_sections", [PREFIX])
 async def test_typed_points_import_takes_the_attached_csv(bot: Harness) -> None:
     bot.fake.attachments["points.csv"] = b"member,points\n1,40\n2,15\n"
     await bot.send("MESSAGE_CREATE", typed(msg_id(1), MONA, "!points import"))

@@ -16,6 +16,7 @@ from bot.adapters.telegram.adapter import DM_CLOSED, TelegramAdapter
 from bot.adapters.telegram.ids import member_id, message_id
 from bot.config import TelegramSection
 from bot.core.actions import CreateInvite, DeleteMessage, DirectMessage, Post
+from bot.core.clock import SimulatedClock
 from bot.core.text import plain
 from bot.runtime import Runtime
 from cogs.welcome.cog import WelcomeCog
@@ -225,6 +226,32 @@ async def test_moderator_command_from_an_admin_works(bot: Harness) -> None:
     assert "Gave 50 points" in answer["text"]
     assert await bot.points(1) == 70
     assert ("moderator", 50) in await bot.reasons(1)
+
+
+async def test_a_command_sent_again_runs_once_even_after_a_restart(
+        fake: FakeBotApi, tmp_path: Path) -> None:
+    """Telegram sends an update again when the bot did not confirm it (a stop before the
+    next getUpdates, a webhook answered late): a moderator's grant is given once, and
+    answered once, whether the bot is still running or was restarted in between."""
+    fake.admins.add((GROUP, 7))
+    grant = typed(MONA, 11, 1, "/points give @alice 50 thanks")
+    totals = []
+    for _ in range(2):  # the second round is a restart on the same database
+        rt = Runtime(telegram_settings(tmp_path, fake), clock=SimulatedClock(START),
+                     cogs=[SeededEngagement])
+        await rt.start()
+        adapter = TelegramAdapter(rt, rt.settings.telegram, poll_timeout=1)
+        await adapter.start()
+        harness = Harness(fake, rt, adapter)
+        try:
+            await harness.send(said(ALICE, 10, 0), grant, grant)
+            totals.append(await harness.points(1))
+        finally:
+            await adapter.stop()
+            await rt.stop()
+    assert totals == [70, 70]
+    assert [p["text"] for p in replies_to(harness, 11)] == [
+        'Gave 50 points to <a href="tg://user?id=1">Alice</a>.']
 
 
 async def test_admin_gives_points_by_replying_or_text_mention(bot: Harness) -> None:
