@@ -130,6 +130,20 @@ async def schema_version(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(f"SELECT COALESCE(max(version), 0) FROM {VERSION_TABLE}"))
 
 
+async def not_allowed(conn: asyncpg.Connection, exc: asyncpg.PostgresError) -> str:
+    """The sentence for a login that may not create or read Tribebot's tables: who, where,
+    and the grant that fixes it (an administrator runs it, or gives the database to it)."""
+    user = conn.get_settings().session_authorization or "this user"
+    try:
+        database = str(await conn.fetchval("SELECT current_database()"))
+    except asyncpg.PostgresError:
+        database = "this database"
+    return (f"PostgreSQL does not let the user {user} set up Tribebot's tables in the "
+            f"database {database} ({exc}); as its owner or an administrator, run "
+            f"GRANT CREATE, USAGE ON SCHEMA public TO {user}; or give {user} the database: "
+            f"ALTER DATABASE {database} OWNER TO {user};")
+
+
 async def migrate(conn: asyncpg.Connection, known: list[Migration] | None = None
                   ) -> list[str]:
     """Apply pending migrations, each in its own transaction, under a lock that makes a
@@ -137,10 +151,13 @@ async def migrate(conn: asyncpg.Connection, known: list[Migration] | None = None
     known = known if known is not None else migrations(POSTGRESQL)
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
     try:
-        await conn.execute(f"""CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
-            version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-            applied_at TIMESTAMPTZ NOT NULL DEFAULT now())""")
-        current = await schema_version(conn)
+        try:
+            await conn.execute(f"""CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now())""")
+            current = await schema_version(conn)
+        except asyncpg.InsufficientPrivilegeError as exc:
+            raise DatabaseError(await not_allowed(conn, exc)) from exc
         if current > known[-1].version:
             raise newer_schema(current, known[-1].version, "another database")
         applied = []
@@ -153,6 +170,8 @@ async def migrate(conn: asyncpg.Connection, known: list[Migration] | None = None
                     await conn.execute(
                         f"INSERT INTO {VERSION_TABLE} (version, name) VALUES ($1, $2)",
                         migration.version, migration.name)
+            except asyncpg.InsufficientPrivilegeError as exc:
+                raise DatabaseError(await not_allowed(conn, exc)) from exc
             except asyncpg.PostgresError as exc:
                 raise DatabaseError(f"migration {migration.name} failed: {exc}") from exc
             applied.append(migration.name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -378,6 +379,27 @@ def test_a_login_the_server_refuses_is_one_sentence(server: str) -> None:
     assert result.exit_code == 2
     assert "refused the login" in result.output and "Traceback" not in result.output
     assert "pw@" not in result.output  # the password is never shown
+
+
+def test_a_login_that_may_not_create_tables_is_told_the_grant(server: str) -> None:
+    """A database an administrator made for the bot, and a login that may not create
+    tables in it (since PostgreSQL 15 only the owner may, by default)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = pg.new_database(migrated=False)
+    role = f"tribebot_test_{secrets.token_hex(4)}"
+    asyncio.run(pg._execute(url, f"CREATE ROLE {role} LOGIN",
+                            "REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+    try:
+        parts = urlsplit(url)
+        login = urlunsplit(parts._replace(
+            netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+        result = cli("db", "migrate", "--url", login)
+        assert result.exit_code == 2, result.output
+        assert f"GRANT CREATE, USAGE ON SCHEMA public TO {role}" in result.output
+        assert "Traceback" not in result.output and len(result.output.splitlines()) <= 3
+    finally:
+        asyncio.run(pg._execute(url, f"DROP ROLE {role}"))
 
 
 def _stream(path: Path, prefix: str, messages: int) -> Path:
