@@ -99,11 +99,10 @@ async def _copy(source: Repository, destination: Repository) -> CopyReport:
 
 async def _copy_table(source: Repository, tx: Maintenance, table: str, names: str,
                       insert: str) -> int:
+    """The table's rows in the source's own order (the ids that order matters for are
+    copied as columns), read in one pass and written a page at a time."""
     copied = 0
-    while True:
-        rows = await source.rows(
-            f"SELECT {names} FROM {table} ORDER BY {names} LIMIT ? OFFSET ?", (PAGE, copied))
+    async for rows in source.pages(f"SELECT {names} FROM {table}", PAGE):
         await tx.executemany(insert, rows)
         copied += len(rows)
-        if len(rows) < PAGE:
-            return copied
+    return copied

@@ -227,6 +227,25 @@ class Database:
         # event path waits for costs the thread hand-overs, not the query
         return list(await self._read.execute_fetchall(sqlite_form(sql), params))
 
+    async def pages(self, sql: Sql, size: int) -> AsyncIterator[list[Any]]:
+        """A whole table's read in pages of ``size`` rows, from one query (``db copy``):
+        one pass over the table, where pages of LIMIT and OFFSET each read (and sort) it
+        again up to where they start."""
+        assert self.writer is not None, "repository is not open"
+        await self.writer.flush()
+        if self._pool is not None:
+            from storage.postgres import plain
+
+            async with self._pool.acquire() as conn, conn.transaction():
+                cursor = await conn.cursor(postgres_form(sql).sql)
+                while rows := await cursor.fetch(size):
+                    yield plain(rows)
+            return
+        assert self._read is not None, "repository is not open"
+        async with self._read.execute(sqlite_form(sql)) as cur:
+            while rows := await cur.fetchmany(size):
+                yield list(rows)
+
     async def dict_rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows as column -> value dicts (for exports)."""
         assert self.writer is not None, "repository is not open"

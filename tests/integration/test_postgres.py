@@ -283,6 +283,7 @@ async def test_db_copy_moves_a_community_to_postgresql_and_back_without_loss(
     from storage.copy import fingerprint
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("storage.copy.PAGE", 97)  # every big table takes many pages
     stream = tmp_path / "makers.jsonl"
     export(stream)
     lite = make_settings(tmp_path)

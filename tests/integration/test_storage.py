@@ -241,3 +241,24 @@ async def test_a_command_before_any_event_still_stores_its_settings(tmp_path: Pa
         assert writer is not None and writer.failed_rows == 0
     async with Runtime(settings, clock=SimulatedClock(START), cogs=[]) as runtime:
         assert str(runtime.communities.timezone(COMMUNITY)) == "Asia/Jerusalem"
+
+
+async def test_a_table_read_in_pages_gives_every_row_once(tmp_path: Path) -> None:
+    """``db copy`` reads each table in pages of one query; the pages hold every row once,
+    the last one the rest."""
+    repo = await open_repository(make_settings(tmp_path).storage.url)
+    try:
+        repo.record_community(COMMUNITY, "console", "Tribe", AT)
+        for n in range(250):
+            repo.add_ledger(COMMUNITY, "console:ann", season=1, delta=1, reason="manual",
+                            ref=f"r{n}", at=AT, day="2026-11-02")
+        pages = [page async for page in repo.pages("SELECT ref FROM ledger", 100)]
+        assert [len(page) for page in pages] == [100, 100, 50]
+        assert sorted(ref for page in pages for (ref,) in page) == sorted(
+            f"r{n}" for n in range(250))
+        # the read left nothing open: the store still reads and writes as before
+        repo.add_ledger(COMMUNITY, "console:ann", season=1, delta=1, reason="manual",
+                        ref="after", at=AT, day="2026-11-02")
+        assert (await repo.rows("SELECT count(*) FROM ledger"))[0][0] == 251
+    finally:
+        await repo.close()
