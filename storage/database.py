@@ -207,29 +207,86 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(conn: aiosqlite.Connection) -> list[str]:
-    """Apply pending migrations, each in its own transaction; return the names applied.
+#: How long a start waits for another process that is migrating the same file.
+MIGRATION_WAIT_S = 300.0
 
-    A database written by a newer Tribebot is refused rather than guessed at.
+
+def statements(script: str) -> list[str]:
+    """A migration's statements one by one (``executescript`` would commit the
+    transaction that holds the lock first); ``sqlite3.complete_statement`` keeps a
+    trigger's body, a string or a comment with semicolons in one piece."""
+    found, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if _has_code(pending):
+                found.append(pending.strip())
+            pending = ""
+    return found
+
+
+def _has_code(statement: str) -> bool:
+    lines = (line.split("--", 1)[0].strip() for line in statement.splitlines())
+    return any(line.strip(";") for line in lines)
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[str]:
+    """Apply pending migrations; return the names applied.
+
+    They run under SQLite's write lock (``BEGIN IMMEDIATE``), with the version read again
+    once it is held: two processes starting on a new file at once then migrate it once,
+    the second waiting for the first and finding nothing left to do. A database written
+    by a newer Tribebot is refused rather than guessed at.
     """
-    current = await schema_version(conn)
     known = migrations()
+    if await schema_version(conn) >= known[-1].version:
+        await _refuse_newer(conn, known)
+        return []
+    await _lock_for_migration(conn)
+    applied = []
+    try:
+        current = await _refuse_newer(conn, known)
+        for migration in known:
+            if migration.version <= current:
+                continue
+            try:
+                for statement in statements(migration.sql):
+                    await conn.execute(statement)
+            except Exception as exc:
+                raise DatabaseError(f"migration {migration.name} failed: {exc}") from exc
+            await conn.execute(f"PRAGMA user_version = {migration.version}")
+            applied.append(migration.name)
+        await conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        raise
+    return applied
+
+
+async def _refuse_newer(conn: aiosqlite.Connection, known: list[Migration]) -> int:
+    current = await schema_version(conn)
     if current > known[-1].version:
         raise newer_schema(current, known[-1].version, "another file")
-    applied = []
-    for migration in known:
-        if migration.version <= current:
-            continue
+    return current
+
+
+async def _lock_for_migration(conn: aiosqlite.Connection) -> None:
+    """Take the write lock, waiting (``busy_timeout`` at a time) for another process
+    that holds it, up to ``MIGRATION_WAIT_S``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MIGRATION_WAIT_S
+    while True:
         try:
-            await conn.executescript(
-                f"BEGIN;\n{migration.sql}\nPRAGMA user_version = {migration.version};\nCOMMIT;"
-            )
-        except Exception as exc:
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
-            raise DatabaseError(f"migration {migration.name} failed: {exc}") from exc
-        applied.append(migration.name)
-    return applied
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() >= deadline:
+                raise DatabaseError(
+                    f"cannot migrate the database: it stayed locked for "
+                    f"{MIGRATION_WAIT_S:.0f} s ({exc}); is another program writing to "
+                    "it? Stop it, or try again when it is done") from exc
+            await asyncio.sleep(0.05)  # busy_timeout waited already (unless it is 0)
 
 
 async def optimize(conn: aiosqlite.Connection, statement: str = OPTIMIZE) -> None:

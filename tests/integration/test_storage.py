@@ -1,5 +1,6 @@
 """The store: migrations, idempotency by unique keys, batching and flush-on-stop."""
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,44 @@ async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
     await again.close()
     with sqlite3.connect(tmp_path / "store.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.sqlite_only  # SQLite's own lock; PostgreSQL's advisory lock is tested there
+async def test_two_starts_on_a_new_file_migrate_it_once(tmp_path: Path) -> None:
+    """Two processes started at the same moment on a file that does not exist yet (two
+    shard ranges): both read version 0, and the second must wait for the first and find
+    nothing to do, not fail on tables that already exist."""
+    from storage.database import connect, migrate
+
+    path = tmp_path / "new.db"
+    first = await connect(f"sqlite:///{path}")
+    second = await connect(f"sqlite:///{path}")
+    try:
+        results = await asyncio.gather(migrate(first), migrate(second),
+                                       return_exceptions=True)
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert sorted(results, key=len) == [[], [m.name for m in migrations()]]
+        assert count(path, "PRAGMA user_version") == latest_version()
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_a_migration_is_split_into_its_statements_with_triggers_whole() -> None:
+    from storage.database import statements
+
+    script = """-- a comment; with a semicolon
+        CREATE TABLE a (x TEXT DEFAULT 'semi;colon');
+        CREATE TRIGGER t AFTER INSERT ON a BEGIN
+            INSERT INTO a VALUES ('again'); DELETE FROM a WHERE x = 'x';
+        END;
+        -- the end"""
+    found = statements(script)
+    assert len(found) == 2
+    assert found[0].endswith("CREATE TABLE a (x TEXT DEFAULT 'semi;colon');")
+    assert found[1].startswith("CREATE TRIGGER t") and found[1].endswith("END;")
+    for migration in migrations():  # every bundled one runs statement by statement
+        assert all(sqlite3.complete_statement(s) for s in statements(migration.sql))
 
 
 async def test_database_from_newer_version_is_refused(tmp_path: Path) -> None:
