@@ -18,6 +18,7 @@ from rich.table import Table
 from bot.config import ConfigError, Settings, load_settings
 from bot.ownership import Ownership
 from storage import DatabaseError, WriterStopped
+from storage.problems import store_problem
 
 if TYPE_CHECKING:
     from storage.copy import CopyReport
@@ -29,6 +30,8 @@ err = Console(stderr=True, highlight=False)
 
 BAD_INPUT = 2
 FAILURE = 1
+
+log = logging.getLogger(__name__)
 
 
 def _setup_logging(level: str, settings: Settings | None = None) -> None:
@@ -95,6 +98,13 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
         sys.exit(BAD_INPUT)
     except WriterStopped as exc:  # a full disk, a database another program keeps locked
         err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        sys.exit(FAILURE)
+    except Exception as exc:
+        problem = store_problem(exc)  # a lock, a timeout, a server going away midway
+        if problem is None:
+            raise
+        log.debug("the store stopped the command", exc_info=exc)
+        err.print(problem, style="red", markup=False, soft_wrap=True)
         sys.exit(FAILURE)
 
 

@@ -403,6 +403,27 @@ def test_a_login_that_may_not_create_tables_is_told_the_grant(server: str) -> No
         asyncio.run(pg._execute(url, f"DROP ROLE {role}"))
 
 
+async def test_a_lock_timeout_in_the_middle_of_a_command_is_one_sentence(
+        server: str) -> None:
+    """Another session holds a table Tribebot reads (a transaction left open) and the
+    server has a lock_timeout: the command stops with what happened, not asyncpg's
+    traceback."""
+    url = pg.new_database()
+    holder = await asyncpg.connect(url)
+    try:
+        await holder.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET lock_timeout = 200")
+        await holder.execute("BEGIN")
+        await holder.execute("LOCK TABLE point_totals IN ACCESS EXCLUSIVE MODE")
+        result = await asyncio.to_thread(cli, "db", "stats", "--url", url)
+    finally:
+        await holder.close()
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result
+    assert "holds a lock on a table" in result.output and "lock timeout" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    again = await asyncio.to_thread(cli, "db", "stats", "--url", url)  # the lock is gone
+    assert again.exit_code == 0, again.output
+
+
 def _stream(path: Path, prefix: str, messages: int) -> Path:
     """One process's share of a community's traffic: the same members and days as the
     other's, messages of its own (``prefix``), replies and reactions among them."""
