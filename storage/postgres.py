@@ -94,6 +94,36 @@ def unreachable(url: str, exc: BaseException) -> str:
     return f"cannot open the PostgreSQL database {where}: {exc}"
 
 
+#: SQLSTATE -> what it means for the user, where a plain wording helps.
+_PROBLEM_HINTS = {
+    "55P03": "another session holds a lock on a table it needs, longer than the server's "
+             "lock_timeout (a long transaction left open, a running migration)",
+    "57014": "the server cancelled it (its statement_timeout, or an administrator)",
+    "57P01": "the server is shutting down",
+    "57P02": "the server is restarting",
+    "57P03": "the server is not accepting connections yet",
+    "53100": "the server's disk is full",
+    "40P01": "it deadlocked with another session",
+}
+
+
+def command_problem(exc: BaseException) -> str | None:
+    """``storage.problems.store_problem`` for asyncpg's errors; SQL the server cannot run
+    (class 42 but 42501, not allowed) is a bug: None."""
+    from storage.problems import AFTER
+
+    code = getattr(exc, "sqlstate", None) or ""
+    if code.startswith("42") and code != "42501":
+        return None
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+        return (f"the connection to PostgreSQL was lost in the middle of the command ({exc}). "
+                f"{AFTER}")
+    if not isinstance(exc, asyncpg.PostgresError):
+        return None
+    why = _PROBLEM_HINTS.get(code)
+    return f"PostgreSQL stopped the command: {f'{why} ({exc})' if why else exc}. {AFTER}"
+
+
 def store_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the store cannot take this batch now (as opposed to a bad row)."""
     if isinstance(exc, ValueError):  # asyncpg's check of a row's values: a bad row
