@@ -161,6 +161,12 @@ def check_database(path: str, *, writable: bool = True) -> None:
         conn.close()
 
 
+def _busy(exc: sqlite3.Error) -> bool:
+    """Another connection holds the lock (SQLite's primary code, not the message)."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _unusable(path: str, exc: sqlite3.Error) -> str:
     code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
     if code == sqlite3.SQLITE_NOTADB:
@@ -171,7 +177,7 @@ def _unusable(path: str, exc: sqlite3.Error) -> str:
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
         return (f"the database {path} cannot be written ({exc}): make the file and its "
                 "folder writable for the bot's user, or " + _FIX)
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+    if _busy(exc):
         return (f"the database {path} is locked by another program (a database browser "
                 "with unsaved changes holds it); close that program and start again")
     return f"cannot open the database {path}: {exc}"
@@ -239,13 +245,12 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
     by a newer Tribebot is refused rather than guessed at.
     """
     known = migrations()
-    if await schema_version(conn) >= known[-1].version:
-        await _refuse_newer(conn, known)
-        return []
+    if await _refuse_newer(conn, known) == known[-1].version:
+        return []  # up to date, as at every start but the first: no lock taken
     await _lock_for_migration(conn)
     applied = []
     try:
-        current = await _refuse_newer(conn, known)
+        current = await _refuse_newer(conn, known)  # another process may have migrated
         for migration in known:
             if migration.version <= current:
                 continue
@@ -281,7 +286,7 @@ async def _lock_for_migration(conn: aiosqlite.Connection) -> None:
             await conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or loop.time() >= deadline:
+            if not _busy(exc) or loop.time() >= deadline:
                 raise DatabaseError(
                     f"cannot migrate the database: it stayed locked for "
                     f"{MIGRATION_WAIT_S:.0f} s ({exc}); is another program writing to "

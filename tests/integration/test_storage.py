@@ -64,21 +64,29 @@ async def test_two_starts_on_a_new_file_migrate_it_once(tmp_path: Path) -> None:
         await second.close()
 
 
-def test_a_migration_is_split_into_its_statements_with_triggers_whole() -> None:
-    from storage.database import statements
+@pytest.mark.sqlite_only  # SQLite's own lock
+async def test_a_migration_waits_for_a_lock_held_elsewhere_then_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program holds the new file's write lock: the start keeps trying (one busy_timeout
+    after another) and migrates once it is free, or says what blocks it at the deadline."""
+    from storage import DatabaseError
+    from storage.database import connect, migrate
 
-    script = """-- a comment; with a semicolon
-        CREATE TABLE a (x TEXT DEFAULT 'semi;colon');
-        CREATE TRIGGER t AFTER INSERT ON a BEGIN
-            INSERT INTO a VALUES ('again'); DELETE FROM a WHERE x = 'x';
-        END;
-        -- the end"""
-    found = statements(script)
-    assert len(found) == 2
-    assert found[0].endswith("CREATE TABLE a (x TEXT DEFAULT 'semi;colon');")
-    assert found[1].startswith("CREATE TRIGGER t") and found[1].endswith("END;")
-    for migration in migrations():  # every bundled one runs statement by statement
-        assert all(sqlite3.complete_statement(s) for s in statements(migration.sql))
+    path = tmp_path / "held.db"
+    conn = await connect(f"sqlite:///{path}")  # the file exists, in WAL mode
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute("PRAGMA busy_timeout=50")
+        monkeypatch.setattr("storage.database.MIGRATION_WAIT_S", 0.3)
+        with pytest.raises(DatabaseError, match="stayed locked"):
+            await migrate(conn)
+        monkeypatch.setattr("storage.database.MIGRATION_WAIT_S", 10.0)
+        asyncio.get_running_loop().call_later(0.3, holder.rollback)
+        assert await migrate(conn) == [m.name for m in migrations()]
+    finally:
+        await conn.close()
+        holder.close()
 
 
 async def test_database_from_newer_version_is_refused(tmp_path: Path) -> None:
