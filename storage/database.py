@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+#: What a command the store stopped midway may tell the user (``storage.problems``).
+AFTER_A_STOP = ("Run it again once that is resolved: nothing it committed is lost, and no "
+                "command counts a fact twice.")
+
+
 class DatabaseError(Exception):
     """A problem with the store that the user can act on (message says what to do)."""
 

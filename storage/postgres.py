@@ -20,7 +20,14 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from storage.database import POSTGRESQL, DatabaseError, Migration, migrations, newer_schema
+from storage.database import (
+    AFTER_A_STOP,
+    POSTGRESQL,
+    DatabaseError,
+    Migration,
+    migrations,
+    newer_schema,
+)
 from storage.dialect import postgres_form
 from storage.writer import Groups, Statement
 
@@ -110,18 +117,17 @@ _PROBLEM_HINTS = {
 def command_problem(exc: BaseException) -> str | None:
     """``storage.problems.store_problem`` for asyncpg's errors; SQL the server cannot run
     (class 42 but 42501, not allowed) is a bug: None."""
-    from storage.problems import AFTER
-
     code = getattr(exc, "sqlstate", None) or ""
     if code.startswith("42") and code != "42501":
         return None
     if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
         return (f"the connection to PostgreSQL was lost in the middle of the command ({exc}). "
-                f"{AFTER}")
+                f"{AFTER_A_STOP}")
     if not isinstance(exc, asyncpg.PostgresError):
         return None
     why = _PROBLEM_HINTS.get(code)
-    return f"PostgreSQL stopped the command: {f'{why} ({exc})' if why else exc}. {AFTER}"
+    detail = f"{why} ({exc})" if why else str(exc)
+    return f"PostgreSQL stopped the command: {detail}. {AFTER_A_STOP}"
 
 
 def store_unavailable(exc: BaseException) -> bool:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-AFTER = ("Run it again once that is resolved: nothing it committed is lost, and no "
-         "command counts a fact twice.")
+from storage.database import AFTER_A_STOP
 
 
 def store_problem(exc: BaseException) -> str | None:
@@ -25,5 +24,5 @@ def store_problem(exc: BaseException) -> str | None:
     if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
         return None
     if isinstance(exc, sqlite3.Error):
-        return f"SQLite stopped the command: {exc}. {AFTER}"
+        return f"SQLite stopped the command: {exc}. {AFTER_A_STOP}"
     return None
